@@ -1,0 +1,12 @@
+//! peerlab: an in-memory Interledger connector that peers the way Rafiki does.
+//!
+//! The crate is layered so that the parts that decide money and wire bytes are pure:
+//! - [`ilp`]: ILPv4 packets in canonical OER, ILP addresses, error codes and IL-DCP. No I/O.
+//! - [`ledger`]: a double-entry ledger with two-phase transfers, driven by a caller-supplied clock.
+//!   No I/O, no async, no wall clock.
+//!
+//! Everything asynchronous (HTTP servers, timers, the admin API) is built around these two.
+#![forbid(unsafe_code)]
+
+pub mod ilp;
+pub mod ledger;
