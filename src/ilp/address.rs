@@ -122,7 +122,9 @@ fn validate(candidate: &str) -> Result<(), AddressError> {
     let mut segments = candidate.split('.');
     let scheme = segments.next().unwrap_or_default();
     if Scheme::parse(scheme).is_none() {
-        return Err(AddressError::UnknownScheme(scheme.chars().take(64).collect()));
+        return Err(AddressError::UnknownScheme(
+            scheme.chars().take(64).collect(),
+        ));
     }
     let mut count = 0usize;
     for segment in segments {
@@ -239,8 +241,14 @@ mod tests {
     fn exposes_scheme_and_children() {
         let parent = Address::parse("test.parent").unwrap();
         assert_eq!(parent.scheme(), Scheme::Test);
-        assert_eq!(Address::parse("peer.config").unwrap().scheme(), Scheme::Peer);
-        assert_eq!(parent.with_suffix("child").unwrap().as_str(), "test.parent.child");
+        assert_eq!(
+            Address::parse("peer.config").unwrap().scheme(),
+            Scheme::Peer
+        );
+        assert_eq!(
+            parent.with_suffix("child").unwrap().as_str(),
+            "test.parent.child"
+        );
         assert!(parent.with_suffix("bad child").is_err());
     }
 }

@@ -19,11 +19,7 @@ pub const MAX_MESSAGE_LENGTH: usize = 8_191;
 /// Largest canonical Prepare on the wire: a 1023-byte destination and 32767 bytes of data.
 /// A body longer than this cannot be a Prepare, so servers may refuse it before reading it whole.
 pub const MAX_PREPARE_LENGTH: usize = {
-    let contents = 8
-        + TIMESTAMP_LENGTH
-        + 32
-        + (3 + MAX_ADDRESS_LENGTH)
-        + (3 + MAX_DATA_LENGTH);
+    let contents = 8 + TIMESTAMP_LENGTH + 32 + (3 + MAX_ADDRESS_LENGTH) + (3 + MAX_DATA_LENGTH);
     1 + 3 + contents
 };
 
@@ -445,7 +441,10 @@ impl Reject {
     }
 
     pub fn encode(&self) -> Vec<u8> {
-        let triggered_by = self.triggered_by.as_ref().map_or(&[][..], Address::as_bytes);
+        let triggered_by = self
+            .triggered_by
+            .as_ref()
+            .map_or(&[][..], Address::as_bytes);
         let contents_len = 3
             + oer::var_octets_size(triggered_by.len())
             + oer::var_octets_size(self.message.len())

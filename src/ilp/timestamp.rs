@@ -160,7 +160,11 @@ mod tests {
     fn decodes_and_encodes_rfc_0030_valid_examples() {
         let at = decode("20171224161432279").unwrap();
         assert_eq!(at.unix_millis(), 1_514_132_072_279);
-        for valid in ["20171224161432279", "20171225000000000", "99991224161432279"] {
+        for valid in [
+            "20171224161432279",
+            "20171225000000000",
+            "99991224161432279",
+        ] {
             let at = decode(valid).unwrap();
             assert_eq!(&at.encode(), valid.as_bytes());
         }
@@ -168,17 +172,33 @@ mod tests {
 
     #[test]
     fn rejects_rfc_0030_invalid_examples_of_the_right_length() {
-        assert_eq!(decode("20171324161432200"), Err(TimestampError::InvalidDate));
-        assert_eq!(decode("20171224240000000"), Err(TimestampError::InvalidDate));
-        assert_eq!(decode("20161231235960852"), Err(TimestampError::InvalidDate));
-        assert_eq!(decode("20170230120000000"), Err(TimestampError::InvalidDate));
+        assert_eq!(
+            decode("20171324161432200"),
+            Err(TimestampError::InvalidDate)
+        );
+        assert_eq!(
+            decode("20171224240000000"),
+            Err(TimestampError::InvalidDate)
+        );
+        assert_eq!(
+            decode("20161231235960852"),
+            Err(TimestampError::InvalidDate)
+        );
+        assert_eq!(
+            decode("20170230120000000"),
+            Err(TimestampError::InvalidDate)
+        );
         assert_eq!(decode("2017122421531243."), Err(TimestampError::NotDigits));
         assert_eq!(decode("+0171224161432279"), Err(TimestampError::NotDigits));
     }
 
     #[test]
     fn leap_day_and_extremes_round_trip() {
-        for text in ["20240229235959999", "00000101000000000", "99991231235959999"] {
+        for text in [
+            "20240229235959999",
+            "00000101000000000",
+            "99991231235959999",
+        ] {
             assert_eq!(&decode(text).unwrap().encode(), text.as_bytes());
         }
         assert_eq!(

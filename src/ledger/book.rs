@@ -1,0 +1,424 @@
+//! The ledger: accounts, transfers, and the rules that move money between them.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::collections::HashMap as StdHashMap;
+
+use hashbrown::HashMap;
+
+use super::audit::{self, Violation};
+use super::error::{LedgerError, LinkedBatchError};
+use super::types::{
+    Account, AccountId, AccountKind, BalanceLimit, LedgerId, LedgerOp, LedgerTime, NewTransfer,
+    Phase, Transfer, TransferId, TransferKind, TransferState,
+};
+
+/// An in-memory double-entry ledger with TigerBeetle's two-phase rules and Rafiki's account model.
+///
+/// Pure and synchronous: the caller owns the clock and moves it with [`Ledger::advance_clock`],
+/// which is also the only place pending transfers expire. Every other operation either succeeds
+/// completely or returns an error and changes nothing.
+///
+/// History: every accepted transfer is kept, so ids are never reused and the audit can recompute
+/// pending totals from transfers. Reading a balance is a single map lookup however long the
+/// history grows.
+#[derive(Debug, Default, Clone)]
+pub struct Ledger {
+    clock: LedgerTime,
+    accounts: HashMap<AccountId, Account>,
+    transfers: HashMap<TransferId, Transfer>,
+    settlements: HashMap<LedgerId, AccountId>,
+    /// Pending transfers with a timeout, soonest first. Entries are not removed when a transfer is
+    /// posted or voided; the sweep skips those whose transfer is no longer pending.
+    expiries: BinaryHeap<Reverse<(LedgerTime, TransferId)>>,
+}
+
+/// What a linked batch must restore if a later step fails.
+enum Undo {
+    Account(Account),
+    Transfer(TransferId, Option<Transfer>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resolution {
+    Post,
+    Void,
+    Expire,
+}
+
+impl Ledger {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A ledger whose clock starts at `now`.
+    pub fn starting_at(now: LedgerTime) -> Self {
+        Self {
+            clock: now,
+            ..Self::default()
+        }
+    }
+
+    /// The ledger's clock: the latest time passed to [`Ledger::advance_clock`].
+    pub fn now(&self) -> LedgerTime {
+        self.clock
+    }
+
+    // === accounts ===
+
+    /// Opens an account with zero totals. Each ledger has at most one settlement account.
+    pub fn create_account(
+        &mut self,
+        id: AccountId,
+        ledger: LedgerId,
+        kind: AccountKind,
+    ) -> Result<(), LedgerError> {
+        if self.accounts.contains_key(&id) {
+            return Err(LedgerError::AccountExists);
+        }
+        if kind == AccountKind::Settlement {
+            if self.settlements.contains_key(&ledger) {
+                return Err(LedgerError::AccountExists);
+            }
+            self.settlements.insert(ledger, id);
+        }
+        self.accounts.insert(id, Account::new(id, ledger, kind));
+        Ok(())
+    }
+
+    pub fn account(&self, id: AccountId) -> Option<&Account> {
+        self.accounts.get(&id)
+    }
+
+    pub fn accounts(&self) -> impl Iterator<Item = &Account> {
+        self.accounts.values()
+    }
+
+    /// The account's balance (see [`Account::balance`]).
+    pub fn balance(&self, id: AccountId) -> Result<u128, LedgerError> {
+        self.accounts
+            .get(&id)
+            .map(Account::balance)
+            .ok_or(LedgerError::UnknownAccount)
+    }
+
+    pub fn settlement_account(&self, ledger: LedgerId) -> Option<AccountId> {
+        self.settlements.get(&ledger).copied()
+    }
+
+    // === transfers ===
+
+    pub fn transfer(&self, id: TransferId) -> Option<&Transfer> {
+        self.transfers.get(&id)
+    }
+
+    pub fn transfers(&self) -> impl Iterator<Item = &Transfer> {
+        self.transfers.values()
+    }
+
+    /// Every transfer's state, for checking that no transfer ends twice between two snapshots.
+    pub fn transfer_states(&self) -> StdHashMap<TransferId, TransferState> {
+        self.transfers.values().map(|t| (t.id, t.state)).collect()
+    }
+
+    /// Creates a transfer. Checks, in this order: the id is new (`TransferExists`), both accounts
+    /// exist (`UnknownAccount`), they differ (`SameAccounts`), share a ledger (`DifferentAssets`),
+    /// the amount is not zero (`AmountZero`), the timeout is usable (`InvalidTimeout`), the debited
+    /// and credited accounts stay within their limits (`InsufficientBalance`), and no balance or
+    /// total overflows (`Overflow`).
+    pub fn create_transfer(&mut self, new: NewTransfer) -> Result<(), LedgerError> {
+        self.create(&new, None)
+    }
+
+    /// Moves `amount` from the settlement account of `account`'s ledger into `account`, at once.
+    pub fn deposit(
+        &mut self,
+        id: TransferId,
+        account: AccountId,
+        amount: u64,
+    ) -> Result<(), LedgerError> {
+        self.with_settlement(id, account, |settlement| NewTransfer {
+            id,
+            debit_account: settlement,
+            credit_account: account,
+            amount,
+            kind: TransferKind::Deposit,
+            phase: Phase::Single,
+        })
+    }
+
+    /// Moves `amount` from `account` to its ledger's settlement account, at once or pending.
+    pub fn withdraw(
+        &mut self,
+        id: TransferId,
+        account: AccountId,
+        amount: u64,
+        phase: Phase,
+    ) -> Result<(), LedgerError> {
+        self.with_settlement(id, account, |settlement| NewTransfer {
+            id,
+            debit_account: account,
+            credit_account: settlement,
+            amount,
+            kind: TransferKind::Withdrawal,
+            phase,
+        })
+    }
+
+    fn with_settlement(
+        &mut self,
+        id: TransferId,
+        account: AccountId,
+        build: impl FnOnce(AccountId) -> NewTransfer,
+    ) -> Result<(), LedgerError> {
+        if self.transfers.contains_key(&id) {
+            return Err(LedgerError::TransferExists);
+        }
+        let ledger = self
+            .accounts
+            .get(&account)
+            .ok_or(LedgerError::UnknownAccount)?
+            .ledger;
+        let settlement = self
+            .settlement_account(ledger)
+            .ok_or(LedgerError::UnknownAccount)?;
+        self.create(&build(settlement), None)
+    }
+
+    /// Posts a pending transfer in full.
+    pub fn post(&mut self, id: TransferId) -> Result<(), LedgerError> {
+        self.resolve(id, Resolution::Post, None)
+    }
+
+    /// Voids a pending transfer: the reserved amount returns to the debited account.
+    pub fn void(&mut self, id: TransferId) -> Result<(), LedgerError> {
+        self.resolve(id, Resolution::Void, None)
+    }
+
+    /// Applies every operation or none: the first failure undoes those before it.
+    pub fn apply_linked(&mut self, ops: &[LedgerOp]) -> Result<(), LinkedBatchError> {
+        let mut undo = Vec::with_capacity(ops.len() * 3);
+        for (index, op) in ops.iter().enumerate() {
+            let applied = match op {
+                LedgerOp::Create(new) => self.create(new, Some(&mut undo)),
+                LedgerOp::Post(id) => self.resolve(*id, Resolution::Post, Some(&mut undo)),
+                LedgerOp::Void(id) => self.resolve(*id, Resolution::Void, Some(&mut undo)),
+            };
+            if let Err(error) = applied {
+                self.roll_back(undo);
+                return Err(LinkedBatchError { index, error });
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves the clock to `now` (never backwards) and expires every pending transfer whose timeout
+    /// has passed: at `expires_at` exactly, as TigerBeetle does. Returns the expired ids, soonest
+    /// first.
+    pub fn advance_clock(&mut self, now: LedgerTime) -> Vec<TransferId> {
+        self.clock = self.clock.max(now);
+        let mut expired = Vec::new();
+        while let Some(Reverse((at, id))) = self.expiries.peek().copied() {
+            if at > self.clock {
+                break;
+            }
+            self.expiries.pop();
+            let due = self
+                .transfers
+                .get(&id)
+                .is_some_and(|t| t.state == TransferState::Pending && t.expires_at == Some(at));
+            if due && self.resolve(id, Resolution::Expire, None).is_ok() {
+                expired.push(id);
+            }
+        }
+        expired
+    }
+
+    /// Checks the ledger-wide invariants (see [`audit`]).
+    pub fn audit(&self) -> Result<(), Violation> {
+        audit::check_accounts(self.accounts.values())?;
+        audit::check_pending_totals(self.accounts.values(), self.transfers.values())
+    }
+
+    // === the two primitive steps ===
+
+    fn create(
+        &mut self,
+        new: &NewTransfer,
+        undo: Option<&mut Vec<Undo>>,
+    ) -> Result<(), LedgerError> {
+        if self.transfers.contains_key(&new.id) {
+            return Err(LedgerError::TransferExists);
+        }
+        let debit = self.existing_account(new.debit_account)?;
+        let credit = self.existing_account(new.credit_account)?;
+        if debit.id == credit.id {
+            return Err(LedgerError::SameAccounts);
+        }
+        if debit.ledger != credit.ledger {
+            return Err(LedgerError::DifferentAssets);
+        }
+        if new.amount == 0 {
+            return Err(LedgerError::AmountZero);
+        }
+        let (pending, expires_at) = match new.phase {
+            Phase::Single => (false, None),
+            Phase::Pending { timeout_ms: None } => (true, None),
+            Phase::Pending {
+                timeout_ms: Some(0),
+            } => return Err(LedgerError::InvalidTimeout),
+            Phase::Pending {
+                timeout_ms: Some(ms),
+            } => {
+                let at = self
+                    .clock
+                    .0
+                    .checked_add(ms)
+                    .ok_or(LedgerError::InvalidTimeout)?;
+                (true, Some(LedgerTime(at)))
+            }
+        };
+
+        let amount = u128::from(new.amount);
+        let (mut debit_after, mut credit_after) = (debit, credit);
+        if pending {
+            debit_after.debits_pending = add(debit.debits_pending, amount)?;
+            credit_after.credits_pending = add(credit.credits_pending, amount)?;
+        } else {
+            debit_after.debits_posted = add(debit.debits_posted, amount)?;
+            credit_after.credits_posted = add(credit.credits_posted, amount)?;
+        }
+        if !debit_after.within_limit() || !credit_after.within_limit() {
+            return Err(LedgerError::InsufficientBalance);
+        }
+        check_reportable(&credit_after)?;
+
+        let transfer = Transfer {
+            id: new.id,
+            debit_account: debit.id,
+            credit_account: credit.id,
+            ledger: debit.ledger,
+            amount: new.amount,
+            kind: new.kind,
+            state: if pending {
+                TransferState::Pending
+            } else {
+                TransferState::Posted
+            },
+            created_at: self.clock,
+            expires_at,
+        };
+        if let Some(undo) = undo {
+            undo.push(Undo::Account(debit));
+            undo.push(Undo::Account(credit));
+            undo.push(Undo::Transfer(new.id, None));
+        }
+        self.accounts.insert(debit.id, debit_after);
+        self.accounts.insert(credit.id, credit_after);
+        self.transfers.insert(new.id, transfer);
+        if let Some(at) = expires_at {
+            self.expiries.push(Reverse((at, new.id)));
+        }
+        Ok(())
+    }
+
+    fn resolve(
+        &mut self,
+        id: TransferId,
+        resolution: Resolution,
+        undo: Option<&mut Vec<Undo>>,
+    ) -> Result<(), LedgerError> {
+        let transfer = *self
+            .transfers
+            .get(&id)
+            .ok_or(LedgerError::UnknownTransfer)?;
+        match transfer.state {
+            TransferState::Pending => {}
+            TransferState::Posted => return Err(LedgerError::AlreadyPosted),
+            TransferState::Voided => return Err(LedgerError::AlreadyVoided),
+            TransferState::Expired => return Err(LedgerError::TransferExpired),
+        }
+        let lapsed = transfer.expires_at.is_some_and(|at| at <= self.clock);
+        if lapsed && resolution != Resolution::Expire {
+            // Unreachable while `advance_clock` is the only way the clock moves, since it sweeps
+            // everything due; kept so that a post can never beat its own expiry.
+            return Err(LedgerError::TransferExpired);
+        }
+
+        let debit = self.existing_account(transfer.debit_account)?;
+        let credit = self.existing_account(transfer.credit_account)?;
+        let amount = u128::from(transfer.amount);
+        let (mut debit_after, mut credit_after) = (debit, credit);
+        // A pending transfer's amount is part of both pending totals; failing here would mean the
+        // ledger is corrupt, which the audit reports.
+        debit_after.debits_pending = sub(debit.debits_pending, amount)?;
+        credit_after.credits_pending = sub(credit.credits_pending, amount)?;
+        let state = match resolution {
+            Resolution::Post => {
+                debit_after.debits_posted = add(debit.debits_posted, amount)?;
+                credit_after.credits_posted = add(credit.credits_posted, amount)?;
+                TransferState::Posted
+            }
+            Resolution::Void => TransferState::Voided,
+            Resolution::Expire => TransferState::Expired,
+        };
+
+        if let Some(undo) = undo {
+            undo.push(Undo::Account(debit));
+            undo.push(Undo::Account(credit));
+            undo.push(Undo::Transfer(id, Some(transfer)));
+        }
+        self.accounts.insert(debit.id, debit_after);
+        self.accounts.insert(credit.id, credit_after);
+        self.transfers.insert(id, Transfer { state, ..transfer });
+        Ok(())
+    }
+
+    fn roll_back(&mut self, undo: Vec<Undo>) {
+        for step in undo.into_iter().rev() {
+            match step {
+                Undo::Account(account) => {
+                    self.accounts.insert(account.id, account);
+                }
+                Undo::Transfer(id, Some(previous)) => {
+                    self.transfers.insert(id, previous);
+                }
+                Undo::Transfer(id, None) => {
+                    self.transfers.remove(&id);
+                }
+            }
+        }
+    }
+
+    fn existing_account(&self, id: AccountId) -> Result<Account, LedgerError> {
+        self.accounts
+            .get(&id)
+            .copied()
+            .ok_or(LedgerError::UnknownAccount)
+    }
+}
+
+fn add(total: u128, amount: u128) -> Result<u128, LedgerError> {
+    total.checked_add(amount).ok_or(LedgerError::Overflow)
+}
+
+fn sub(total: u128, amount: u128) -> Result<u128, LedgerError> {
+    total.checked_sub(amount).ok_or(LedgerError::Overflow)
+}
+
+/// A liquidity account's balance must stay reportable as the admin API's `UInt64`, even after all
+/// its pending credits post.
+fn check_reportable(account: &Account) -> Result<(), LedgerError> {
+    if account.kind.limit() != BalanceLimit::DebitsMustNotExceedCredits {
+        return Ok(());
+    }
+    let potential =
+        add(account.credits_posted, account.credits_pending)?.saturating_sub(account.debits_posted);
+    if potential > u128::from(u64::MAX) {
+        return Err(LedgerError::Overflow);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

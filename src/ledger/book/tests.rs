@@ -1,0 +1,412 @@
+use super::*;
+
+const USD: LedgerId = LedgerId(1);
+const EUR: LedgerId = LedgerId(2);
+
+/// A ledger with USD's asset accounts and two USD peers (alice funded with 100, bob empty), and
+/// EUR's asset accounts.
+struct Fixture {
+    ledger: Ledger,
+    usd_settlement: AccountId,
+    alice: AccountId,
+    bob: AccountId,
+    eur_peer: AccountId,
+}
+
+fn fixture() -> Fixture {
+    let mut ledger = Ledger::starting_at(LedgerTime(1_000));
+    let usd_settlement = AccountId::random();
+    let alice = AccountId::random();
+    let bob = AccountId::random();
+    let eur_peer = AccountId::random();
+    ledger
+        .create_account(usd_settlement, USD, AccountKind::Settlement)
+        .unwrap();
+    ledger
+        .create_account(AccountId::random(), USD, AccountKind::AssetLiquidity)
+        .unwrap();
+    ledger
+        .create_account(alice, USD, AccountKind::PeerLiquidity)
+        .unwrap();
+    ledger
+        .create_account(bob, USD, AccountKind::PeerLiquidity)
+        .unwrap();
+    ledger
+        .create_account(AccountId::random(), EUR, AccountKind::Settlement)
+        .unwrap();
+    ledger
+        .create_account(eur_peer, EUR, AccountKind::PeerLiquidity)
+        .unwrap();
+    ledger.deposit(TransferId::random(), alice, 100).unwrap();
+    Fixture {
+        ledger,
+        usd_settlement,
+        alice,
+        bob,
+        eur_peer,
+    }
+}
+
+/// Everything observable about a ledger, in a comparable order.
+fn snapshot(ledger: &Ledger) -> (Vec<Account>, Vec<Transfer>, LedgerTime) {
+    let mut accounts: Vec<Account> = ledger.accounts().copied().collect();
+    accounts.sort_by_key(|a| a.id);
+    let mut transfers: Vec<Transfer> = ledger.transfers().copied().collect();
+    transfers.sort_by_key(|t| t.id);
+    (accounts, transfers, ledger.now())
+}
+
+fn pay(id: TransferId, from: AccountId, to: AccountId, amount: u64, phase: Phase) -> NewTransfer {
+    NewTransfer {
+        id,
+        debit_account: from,
+        credit_account: to,
+        amount,
+        kind: TransferKind::Transfer,
+        phase,
+    }
+}
+
+const PENDING: Phase = Phase::Pending { timeout_ms: None };
+
+#[test]
+fn deposits_and_single_phase_withdrawals_move_settlement() {
+    let mut f = fixture();
+    assert_eq!(f.ledger.balance(f.alice), Ok(100));
+    assert_eq!(f.ledger.balance(f.usd_settlement), Ok(100));
+    f.ledger
+        .withdraw(TransferId::random(), f.alice, 30, Phase::Single)
+        .unwrap();
+    assert_eq!(f.ledger.balance(f.alice), Ok(70));
+    assert_eq!(f.ledger.balance(f.usd_settlement), Ok(70));
+    f.ledger.audit().unwrap();
+}
+
+#[test]
+fn two_phase_withdrawal_reserves_then_posts_or_voids() {
+    // Rafiki's psql createWithdrawal test, with 100 in place of 10.
+    let mut f = fixture();
+    let posted = TransferId::random();
+    f.ledger.withdraw(posted, f.alice, 10, PENDING).unwrap();
+    assert_eq!(f.ledger.balance(f.alice), Ok(90));
+    assert_eq!(
+        f.ledger.account(f.usd_settlement).unwrap().debits_posted,
+        100
+    );
+    f.ledger.post(posted).unwrap();
+    assert_eq!(f.ledger.balance(f.alice), Ok(90));
+    assert_eq!(f.ledger.balance(f.usd_settlement), Ok(90));
+    assert_eq!(
+        f.ledger.transfer(posted).unwrap().state,
+        TransferState::Posted
+    );
+
+    let voided = TransferId::random();
+    f.ledger.withdraw(voided, f.alice, 20, PENDING).unwrap();
+    assert_eq!(f.ledger.balance(f.alice), Ok(70));
+    f.ledger.void(voided).unwrap();
+    assert_eq!(f.ledger.balance(f.alice), Ok(90));
+    assert_eq!(
+        f.ledger.transfer(voided).unwrap().state,
+        TransferState::Voided
+    );
+    f.ledger.audit().unwrap();
+}
+
+#[test]
+fn pending_credits_do_not_count_until_posted() {
+    let mut f = fixture();
+    let id = TransferId::random();
+    f.ledger
+        .create_transfer(pay(id, f.alice, f.bob, 60, PENDING))
+        .unwrap();
+    assert_eq!(f.ledger.balance(f.alice), Ok(40));
+    assert_eq!(f.ledger.balance(f.bob), Ok(0));
+    f.ledger.post(id).unwrap();
+    assert_eq!(f.ledger.balance(f.bob), Ok(60));
+    f.ledger.audit().unwrap();
+}
+
+#[test]
+fn a_pending_transfer_ends_exactly_once() {
+    let mut f = fixture();
+    let posted = TransferId::random();
+    f.ledger.withdraw(posted, f.alice, 1, PENDING).unwrap();
+    f.ledger.post(posted).unwrap();
+    let after_post = snapshot(&f.ledger);
+    assert_eq!(f.ledger.post(posted), Err(LedgerError::AlreadyPosted));
+    assert_eq!(f.ledger.void(posted), Err(LedgerError::AlreadyPosted));
+
+    let voided = TransferId::random();
+    f.ledger.withdraw(voided, f.alice, 1, PENDING).unwrap();
+    f.ledger.void(voided).unwrap();
+    let after_void = snapshot(&f.ledger);
+    assert_eq!(f.ledger.void(voided), Err(LedgerError::AlreadyVoided));
+    assert_eq!(f.ledger.post(voided), Err(LedgerError::AlreadyVoided));
+    assert_eq!(snapshot(&f.ledger), after_void);
+    assert_ne!(after_post, after_void);
+
+    let single = TransferId::random();
+    f.ledger
+        .withdraw(single, f.alice, 1, Phase::Single)
+        .unwrap();
+    assert_eq!(f.ledger.post(single), Err(LedgerError::AlreadyPosted));
+    assert_eq!(f.ledger.void(single), Err(LedgerError::AlreadyPosted));
+    assert_eq!(
+        f.ledger.post(TransferId::random()),
+        Err(LedgerError::UnknownTransfer)
+    );
+}
+
+#[test]
+fn pending_transfers_expire_exactly_at_their_timeout() {
+    let mut f = fixture();
+    let id = TransferId::random();
+    f.ledger
+        .withdraw(
+            id,
+            f.alice,
+            25,
+            Phase::Pending {
+                timeout_ms: Some(5_000),
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        f.ledger.transfer(id).unwrap().expires_at,
+        Some(LedgerTime(6_000))
+    );
+    assert!(f.ledger.advance_clock(LedgerTime(5_999)).is_empty());
+    assert_eq!(f.ledger.balance(f.alice), Ok(75));
+    assert_eq!(f.ledger.advance_clock(LedgerTime(6_000)), vec![id]);
+    assert_eq!(f.ledger.balance(f.alice), Ok(100));
+    assert_eq!(f.ledger.transfer(id).unwrap().state, TransferState::Expired);
+    assert_eq!(f.ledger.post(id), Err(LedgerError::TransferExpired));
+    assert_eq!(f.ledger.void(id), Err(LedgerError::TransferExpired));
+    f.ledger.audit().unwrap();
+}
+
+#[test]
+fn the_clock_never_runs_backwards_and_posted_transfers_do_not_expire() {
+    let mut f = fixture();
+    let id = TransferId::random();
+    f.ledger
+        .withdraw(
+            id,
+            f.alice,
+            5,
+            Phase::Pending {
+                timeout_ms: Some(10),
+            },
+        )
+        .unwrap();
+    f.ledger.post(id).unwrap();
+    assert!(f.ledger.advance_clock(LedgerTime(50_000)).is_empty());
+    assert!(f.ledger.advance_clock(LedgerTime(10)).is_empty());
+    assert_eq!(f.ledger.now(), LedgerTime(50_000));
+    assert_eq!(f.ledger.transfer(id).unwrap().state, TransferState::Posted);
+}
+
+#[test]
+fn every_refusal_leaves_the_ledger_unchanged() {
+    let mut f = fixture();
+    let existing = TransferId::random();
+    f.ledger.withdraw(existing, f.alice, 10, PENDING).unwrap();
+    let before = snapshot(&f.ledger);
+    let unknown = AccountId::random();
+    let cases: Vec<(NewTransfer, LedgerError)> = vec![
+        (
+            pay(existing, f.alice, f.bob, 1, Phase::Single),
+            LedgerError::TransferExists,
+        ),
+        (
+            pay(TransferId::random(), unknown, f.bob, 1, Phase::Single),
+            LedgerError::UnknownAccount,
+        ),
+        (
+            pay(TransferId::random(), f.alice, unknown, 1, Phase::Single),
+            LedgerError::UnknownAccount,
+        ),
+        (
+            pay(TransferId::random(), f.alice, f.alice, 1, Phase::Single),
+            LedgerError::SameAccounts,
+        ),
+        (
+            pay(TransferId::random(), f.alice, f.eur_peer, 1, Phase::Single),
+            LedgerError::DifferentAssets,
+        ),
+        (
+            pay(TransferId::random(), f.alice, f.bob, 0, Phase::Single),
+            LedgerError::AmountZero,
+        ),
+        (
+            pay(
+                TransferId::random(),
+                f.alice,
+                f.bob,
+                1,
+                Phase::Pending {
+                    timeout_ms: Some(0),
+                },
+            ),
+            LedgerError::InvalidTimeout,
+        ),
+        (
+            pay(
+                TransferId::random(),
+                f.alice,
+                f.bob,
+                1,
+                Phase::Pending {
+                    timeout_ms: Some(u64::MAX),
+                },
+            ),
+            LedgerError::InvalidTimeout,
+        ),
+        (
+            pay(TransferId::random(), f.alice, f.bob, 91, Phase::Single),
+            LedgerError::InsufficientBalance,
+        ),
+        (
+            pay(TransferId::random(), f.bob, f.alice, 1, PENDING),
+            LedgerError::InsufficientBalance,
+        ),
+        (
+            pay(
+                TransferId::random(),
+                f.alice,
+                f.bob,
+                u64::MAX,
+                Phase::Single,
+            ),
+            LedgerError::InsufficientBalance,
+        ),
+    ];
+    for (request, expected) in cases {
+        assert_eq!(
+            f.ledger.create_transfer(request),
+            Err(expected),
+            "{request:?}"
+        );
+        assert_eq!(
+            snapshot(&f.ledger),
+            before,
+            "{request:?} changed the ledger"
+        );
+    }
+    assert_eq!(
+        f.ledger.deposit(TransferId::random(), unknown, 1),
+        Err(LedgerError::UnknownAccount)
+    );
+    assert_eq!(
+        f.ledger.deposit(existing, f.bob, 1),
+        Err(LedgerError::TransferExists)
+    );
+    assert_eq!(
+        f.ledger.deposit(TransferId::random(), f.usd_settlement, 1),
+        Err(LedgerError::SameAccounts)
+    );
+    assert_eq!(
+        f.ledger.deposit(TransferId::random(), f.bob, 0),
+        Err(LedgerError::AmountZero)
+    );
+    assert_eq!(snapshot(&f.ledger), before);
+}
+
+#[test]
+fn balances_that_would_pass_u64_max_are_refused() {
+    let mut f = fixture();
+    let big = u64::MAX - 100;
+    f.ledger
+        .deposit(TransferId::random(), f.alice, big)
+        .unwrap();
+    assert_eq!(f.ledger.balance(f.alice), Ok(u128::from(u64::MAX)));
+    let before = snapshot(&f.ledger);
+    assert_eq!(
+        f.ledger.deposit(TransferId::random(), f.alice, 1),
+        Err(LedgerError::Overflow)
+    );
+    assert_eq!(snapshot(&f.ledger), before);
+
+    // A pending credit counts towards the limit, so posting it can never overflow.
+    f.ledger.deposit(TransferId::random(), f.bob, 10).unwrap();
+    let pending = TransferId::random();
+    f.ledger
+        .create_transfer(pay(pending, f.alice, f.bob, u64::MAX - 10, PENDING))
+        .unwrap();
+    assert_eq!(
+        f.ledger.deposit(TransferId::random(), f.bob, 1),
+        Err(LedgerError::Overflow)
+    );
+    f.ledger.post(pending).unwrap();
+    assert_eq!(f.ledger.balance(f.bob), Ok(u128::from(u64::MAX)));
+    // The settlement account may hold more than u64::MAX in total: it is never reported as UInt64.
+    f.ledger
+        .withdraw(TransferId::random(), f.bob, 5, Phase::Single)
+        .unwrap();
+    f.ledger
+        .deposit(TransferId::random(), f.alice, 1_000)
+        .unwrap();
+    assert!(f.ledger.balance(f.usd_settlement).unwrap() > u128::from(u64::MAX));
+    f.ledger.audit().unwrap();
+}
+
+#[test]
+fn linked_batches_apply_all_or_nothing() {
+    let mut f = fixture();
+    let reserved = TransferId::random();
+    f.ledger.withdraw(reserved, f.alice, 10, PENDING).unwrap();
+    let before = snapshot(&f.ledger);
+    let ok = TransferId::random();
+    let failing = [
+        LedgerOp::Create(pay(
+            ok,
+            f.alice,
+            f.bob,
+            50,
+            Phase::Pending {
+                timeout_ms: Some(1),
+            },
+        )),
+        LedgerOp::Post(reserved),
+        LedgerOp::Create(pay(TransferId::random(), f.alice, f.bob, 41, Phase::Single)),
+    ];
+    assert_eq!(
+        f.ledger.apply_linked(&failing),
+        Err(LinkedBatchError {
+            index: 2,
+            error: LedgerError::InsufficientBalance
+        })
+    );
+    assert_eq!(snapshot(&f.ledger), before);
+    // The rolled-back pending transfer left an expiry behind; it must not touch anything.
+    assert!(f.ledger.advance_clock(LedgerTime(2_000)).is_empty());
+    assert_eq!(snapshot(&f.ledger).0, before.0);
+
+    let succeeding = [
+        LedgerOp::Create(pay(ok, f.alice, f.bob, 50, PENDING)),
+        LedgerOp::Post(ok),
+        LedgerOp::Void(reserved),
+    ];
+    f.ledger.apply_linked(&succeeding).unwrap();
+    assert_eq!(f.ledger.balance(f.alice), Ok(50));
+    assert_eq!(f.ledger.balance(f.bob), Ok(50));
+    f.ledger.audit().unwrap();
+}
+
+#[test]
+fn one_settlement_account_per_ledger() {
+    let mut f = fixture();
+    assert_eq!(
+        f.ledger
+            .create_account(AccountId::random(), USD, AccountKind::Settlement),
+        Err(LedgerError::AccountExists)
+    );
+    assert_eq!(
+        f.ledger
+            .create_account(f.alice, EUR, AccountKind::PeerLiquidity),
+        Err(LedgerError::AccountExists)
+    );
+    assert_eq!(f.ledger.settlement_account(USD), Some(f.usd_settlement));
+    assert_eq!(f.ledger.settlement_account(LedgerId(9)), None);
+}
