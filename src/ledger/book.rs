@@ -5,6 +5,7 @@ use std::collections::BinaryHeap;
 use std::collections::HashMap as StdHashMap;
 
 use hashbrown::HashMap;
+use hashbrown::hash_map::Entry;
 
 use super::audit::{self, Violation};
 use super::error::{LedgerError, LinkedBatchError};
@@ -247,14 +248,12 @@ impl Ledger {
         new: &NewTransfer,
         undo: Option<&mut Vec<Undo>>,
     ) -> Result<(), LedgerError> {
-        if self.transfers.contains_key(&new.id) {
+        let clock = self.clock;
+        let Entry::Vacant(slot) = self.transfers.entry(new.id) else {
             return Err(LedgerError::TransferExists);
-        }
-        let debit = self.existing_account(new.debit_account)?;
-        let credit = self.existing_account(new.credit_account)?;
-        if debit.id == credit.id {
-            return Err(LedgerError::SameAccounts);
-        }
+        };
+        let (debit, credit) =
+            two_accounts(&mut self.accounts, new.debit_account, new.credit_account)?;
         if debit.ledger != credit.ledger {
             return Err(LedgerError::DifferentAssets);
         }
@@ -270,17 +269,13 @@ impl Ledger {
             Phase::Pending {
                 timeout_ms: Some(ms),
             } => {
-                let at = self
-                    .clock
-                    .0
-                    .checked_add(ms)
-                    .ok_or(LedgerError::InvalidTimeout)?;
+                let at = clock.0.checked_add(ms).ok_or(LedgerError::InvalidTimeout)?;
                 (true, Some(LedgerTime(at)))
             }
         };
 
         let amount = u128::from(new.amount);
-        let (mut debit_after, mut credit_after) = (debit, credit);
+        let (mut debit_after, mut credit_after) = (*debit, *credit);
         if pending {
             debit_after.debits_pending = add(debit.debits_pending, amount)?;
             credit_after.credits_pending = add(credit.credits_pending, amount)?;
@@ -293,11 +288,19 @@ impl Ledger {
         }
         check_reportable(&credit_after)?;
 
-        let transfer = Transfer {
+        // Validation is over: from here on the transfer is applied in full.
+        if let Some(undo) = undo {
+            undo.push(Undo::Account(*debit));
+            undo.push(Undo::Account(*credit));
+            undo.push(Undo::Transfer(new.id, None));
+        }
+        *debit = debit_after;
+        *credit = credit_after;
+        slot.insert(Transfer {
             id: new.id,
-            debit_account: debit.id,
-            credit_account: credit.id,
-            ledger: debit.ledger,
+            debit_account: debit_after.id,
+            credit_account: credit_after.id,
+            ledger: debit_after.ledger,
             amount: new.amount,
             kind: new.kind,
             state: if pending {
@@ -305,17 +308,9 @@ impl Ledger {
             } else {
                 TransferState::Posted
             },
-            created_at: self.clock,
+            created_at: clock,
             expires_at,
-        };
-        if let Some(undo) = undo {
-            undo.push(Undo::Account(debit));
-            undo.push(Undo::Account(credit));
-            undo.push(Undo::Transfer(new.id, None));
-        }
-        self.accounts.insert(debit.id, debit_after);
-        self.accounts.insert(credit.id, credit_after);
-        self.transfers.insert(new.id, transfer);
+        });
         if let Some(at) = expires_at {
             self.expiries.push(Reverse((at, new.id)));
         }
@@ -328,9 +323,10 @@ impl Ledger {
         resolution: Resolution,
         undo: Option<&mut Vec<Undo>>,
     ) -> Result<(), LedgerError> {
-        let transfer = *self
+        let clock = self.clock;
+        let transfer = self
             .transfers
-            .get(&id)
+            .get_mut(&id)
             .ok_or(LedgerError::UnknownTransfer)?;
         match transfer.state {
             TransferState::Pending => {}
@@ -338,17 +334,20 @@ impl Ledger {
             TransferState::Voided => return Err(LedgerError::AlreadyVoided),
             TransferState::Expired => return Err(LedgerError::TransferExpired),
         }
-        let lapsed = transfer.expires_at.is_some_and(|at| at <= self.clock);
+        let lapsed = transfer.expires_at.is_some_and(|at| at <= clock);
         if lapsed && resolution != Resolution::Expire {
             // Unreachable while `advance_clock` is the only way the clock moves, since it sweeps
             // everything due; kept so that a post can never beat its own expiry.
             return Err(LedgerError::TransferExpired);
         }
 
-        let debit = self.existing_account(transfer.debit_account)?;
-        let credit = self.existing_account(transfer.credit_account)?;
+        let (debit, credit) = two_accounts(
+            &mut self.accounts,
+            transfer.debit_account,
+            transfer.credit_account,
+        )?;
         let amount = u128::from(transfer.amount);
-        let (mut debit_after, mut credit_after) = (debit, credit);
+        let (mut debit_after, mut credit_after) = (*debit, *credit);
         // A pending transfer's amount is part of both pending totals; failing here would mean the
         // ledger is corrupt, which the audit reports.
         debit_after.debits_pending = sub(debit.debits_pending, amount)?;
@@ -364,13 +363,13 @@ impl Ledger {
         };
 
         if let Some(undo) = undo {
-            undo.push(Undo::Account(debit));
-            undo.push(Undo::Account(credit));
-            undo.push(Undo::Transfer(id, Some(transfer)));
+            undo.push(Undo::Account(*debit));
+            undo.push(Undo::Account(*credit));
+            undo.push(Undo::Transfer(id, Some(*transfer)));
         }
-        self.accounts.insert(debit.id, debit_after);
-        self.accounts.insert(credit.id, credit_after);
-        self.transfers.insert(id, Transfer { state, ..transfer });
+        *debit = debit_after;
+        *credit = credit_after;
+        transfer.state = state;
         Ok(())
     }
 
@@ -389,12 +388,25 @@ impl Ledger {
             }
         }
     }
+}
 
-    fn existing_account(&self, id: AccountId) -> Result<Account, LedgerError> {
-        self.accounts
-            .get(&id)
-            .copied()
-            .ok_or(LedgerError::UnknownAccount)
+/// Both accounts of a transfer, mutably: `UnknownAccount` when either is missing, `SameAccounts`
+/// when they are one.
+fn two_accounts(
+    accounts: &mut HashMap<AccountId, Account>,
+    debit: AccountId,
+    credit: AccountId,
+) -> Result<(&mut Account, &mut Account), LedgerError> {
+    if debit == credit {
+        return Err(if accounts.contains_key(&debit) {
+            LedgerError::SameAccounts
+        } else {
+            LedgerError::UnknownAccount
+        });
+    }
+    match accounts.get_disjoint_mut([&debit, &credit]) {
+        [Some(debit), Some(credit)] => Ok((debit, credit)),
+        _ => Err(LedgerError::UnknownAccount),
     }
 }
 
