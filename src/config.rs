@@ -1,0 +1,310 @@
+//! An instance's configuration, read from Rafiki's own environment variable names.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use thiserror::Error;
+use url::Url;
+
+use crate::ilp::Address;
+
+/// A variable that is missing or cannot be used. The message names the variable.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ConfigError {
+    #[error("{name} is required (e.g. {name}={example})")]
+    Missing {
+        name: &'static str,
+        example: &'static str,
+    },
+    #[error("{name}={value:?} is invalid: {reason}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        reason: String,
+    },
+}
+
+/// Everything `peerlab node` reads from its environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `ILP_ADDRESS`: this instance's static ILP address.
+    pub ilp_address: Address,
+    /// `INSTANCE_NAME`: the name peers see in auto-peering.
+    pub instance_name: String,
+    /// `ADMIN_PORT`: the GraphQL admin API. 0 picks a free port.
+    pub admin_port: u16,
+    /// `CONNECTOR_PORT`: ILP-over-HTTP. 0 picks a free port.
+    pub connector_port: u16,
+    /// `ILP_CONNECTOR_URL` (or the older `ILP_CONNECTOR_ADDRESS`): how peers reach the connector.
+    /// When unset it is `http://<bind address>:<connector port>`, once the port is known.
+    pub ilp_connector_url: Option<Url>,
+    /// `ENABLE_AUTO_PEERING`.
+    pub enable_auto_peering: bool,
+    /// `AUTO_PEERING_SERVER_PORT`.
+    pub auto_peering_server_port: u16,
+    /// `OPEN_PAYMENTS_PORT`.
+    pub open_payments_port: u16,
+    /// `API_SECRET`: when set, admin requests must be signed with it.
+    pub api_secret: Option<String>,
+    /// `TWO_PHASE_TIMEOUT_SECONDS`: how long a packet's pending transfer may stay pending.
+    pub two_phase_timeout: Duration,
+    /// `BIND_ADDRESS`: the interface every server listens on.
+    pub bind_address: IpAddr,
+}
+
+impl Config {
+    /// A configuration with every default, for `ilp_address`; port 0 everywhere so that many
+    /// instances can share a machine.
+    pub fn for_address(ilp_address: Address) -> Self {
+        Self {
+            ilp_address,
+            instance_name: "Rafiki".to_owned(),
+            admin_port: 0,
+            connector_port: 0,
+            ilp_connector_url: None,
+            enable_auto_peering: false,
+            auto_peering_server_port: 0,
+            open_payments_port: 0,
+            api_secret: None,
+            two_phase_timeout: Duration::from_secs(5),
+            bind_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        }
+    }
+
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `lookup`; empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let ilp_address = match get("ILP_ADDRESS") {
+            None => {
+                return Err(ConfigError::Missing {
+                    name: "ILP_ADDRESS",
+                    example: "test.cloud-nine-wallet",
+                });
+            }
+            Some(value) => Address::parse(value.trim()).map_err(|e| ConfigError::Invalid {
+                name: "ILP_ADDRESS",
+                value,
+                reason: e.to_string(),
+            })?,
+        };
+        let port = |name: &'static str, default: u16| match get(name) {
+            None => Ok(default),
+            Some(value) => value
+                .trim()
+                .parse::<u16>()
+                .map_err(|_| ConfigError::Invalid {
+                    name,
+                    value,
+                    reason: "expected a port number from 0 to 65535".to_owned(),
+                }),
+        };
+        let connector_url = match (get("ILP_CONNECTOR_URL"), get("ILP_CONNECTOR_ADDRESS")) {
+            (Some(value), _) => Some(parse_url("ILP_CONNECTOR_URL", value)?),
+            (None, Some(value)) => Some(parse_url("ILP_CONNECTOR_ADDRESS", value)?),
+            (None, None) => None,
+        };
+        let enable_auto_peering = match get("ENABLE_AUTO_PEERING") {
+            None => false,
+            Some(value) => match value.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "ENABLE_AUTO_PEERING",
+                        value,
+                        reason: "expected true or false".to_owned(),
+                    });
+                }
+            },
+        };
+        let two_phase_timeout = match get("TWO_PHASE_TIMEOUT_SECONDS") {
+            None => Duration::from_secs(5),
+            Some(value) => match value.trim().parse::<u64>() {
+                Ok(seconds) if (1..=86_400).contains(&seconds) => Duration::from_secs(seconds),
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "TWO_PHASE_TIMEOUT_SECONDS",
+                        value,
+                        reason: "expected whole seconds from 1 to 86400".to_owned(),
+                    });
+                }
+            },
+        };
+        let bind_address = match get("BIND_ADDRESS") {
+            None => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            Some(value) => value.trim().parse().map_err(|_| ConfigError::Invalid {
+                name: "BIND_ADDRESS",
+                value,
+                reason: "expected an IP address such as 127.0.0.1 or 0.0.0.0".to_owned(),
+            })?,
+        };
+        Ok(Self {
+            ilp_address,
+            instance_name: get("INSTANCE_NAME").unwrap_or_else(|| "Rafiki".to_owned()),
+            admin_port: port("ADMIN_PORT", 3001)?,
+            connector_port: port("CONNECTOR_PORT", 3002)?,
+            ilp_connector_url: connector_url,
+            enable_auto_peering,
+            auto_peering_server_port: port("AUTO_PEERING_SERVER_PORT", 3005)?,
+            open_payments_port: port("OPEN_PAYMENTS_PORT", 3003)?,
+            api_secret: get("API_SECRET"),
+            two_phase_timeout,
+            bind_address,
+        })
+    }
+}
+
+fn parse_url(name: &'static str, value: String) -> Result<Url, ConfigError> {
+    match Url::parse(value.trim()) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
+        _ => Err(ConfigError::Invalid {
+            name,
+            value,
+            reason: "expected an http:// or https:// URL".to_owned(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_follow_rafiki() {
+        let c = config(&[("ILP_ADDRESS", "test.cloud-nine-wallet")]).unwrap();
+        assert_eq!(c.ilp_address.as_str(), "test.cloud-nine-wallet");
+        assert_eq!(c.instance_name, "Rafiki");
+        assert_eq!(
+            (
+                c.admin_port,
+                c.connector_port,
+                c.auto_peering_server_port,
+                c.open_payments_port
+            ),
+            (3001, 3002, 3005, 3003)
+        );
+        assert_eq!(c.ilp_connector_url, None);
+        assert!(!c.enable_auto_peering);
+        assert_eq!(c.api_secret, None);
+        assert_eq!(c.two_phase_timeout, Duration::from_secs(5));
+        assert_eq!(c.bind_address, IpAddr::V4(Ipv4Addr::LOCALHOST));
+    }
+
+    #[test]
+    fn every_variable_is_read() {
+        let c = config(&[
+            ("ILP_ADDRESS", "test.happy-life-bank"),
+            ("INSTANCE_NAME", "HAPPY-LIFE"),
+            ("ADMIN_PORT", "0"),
+            ("CONNECTOR_PORT", "4002"),
+            (
+                "ILP_CONNECTOR_ADDRESS",
+                "http://happy-life-bank-backend:4002",
+            ),
+            ("ENABLE_AUTO_PEERING", "true"),
+            ("AUTO_PEERING_SERVER_PORT", "4005"),
+            ("OPEN_PAYMENTS_PORT", "4000"),
+            ("API_SECRET", "s3cret"),
+            ("TWO_PHASE_TIMEOUT_SECONDS", "9"),
+            ("BIND_ADDRESS", "0.0.0.0"),
+        ])
+        .unwrap();
+        assert_eq!(c.instance_name, "HAPPY-LIFE");
+        assert_eq!((c.admin_port, c.connector_port), (0, 4002));
+        assert_eq!(
+            c.ilp_connector_url.map(String::from).as_deref(),
+            Some("http://happy-life-bank-backend:4002/")
+        );
+        assert!(c.enable_auto_peering);
+        assert_eq!(
+            (c.auto_peering_server_port, c.open_payments_port),
+            (4005, 4000)
+        );
+        assert_eq!(c.api_secret.as_deref(), Some("s3cret"));
+        assert_eq!(c.two_phase_timeout, Duration::from_secs(9));
+        assert_eq!(c.bind_address.to_string(), "0.0.0.0");
+    }
+
+    #[test]
+    fn ilp_connector_url_wins_over_its_old_name() {
+        let c = config(&[
+            ("ILP_ADDRESS", "test.a"),
+            ("ILP_CONNECTOR_URL", "http://new:1"),
+            ("ILP_CONNECTOR_ADDRESS", "http://old:2"),
+        ])
+        .unwrap();
+        assert_eq!(c.ilp_connector_url.unwrap().host_str(), Some("new"));
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[], "ILP_ADDRESS is required"),
+            (&[("ILP_ADDRESS", "  ")], "ILP_ADDRESS is required"),
+            (
+                &[("ILP_ADDRESS", "nope")],
+                "ILP_ADDRESS=\"nope\" is invalid",
+            ),
+            (
+                &[("ILP_ADDRESS", "test.a"), ("ADMIN_PORT", "70000")],
+                "ADMIN_PORT=\"70000\"",
+            ),
+            (
+                &[("ILP_ADDRESS", "test.a"), ("CONNECTOR_PORT", "x")],
+                "CONNECTOR_PORT=",
+            ),
+            (
+                &[("ILP_ADDRESS", "test.a"), ("ILP_CONNECTOR_URL", "ftp://x")],
+                "ILP_CONNECTOR_URL=",
+            ),
+            (
+                &[("ILP_ADDRESS", "test.a"), ("ENABLE_AUTO_PEERING", "maybe")],
+                "ENABLE_AUTO_PEERING=",
+            ),
+            (
+                &[
+                    ("ILP_ADDRESS", "test.a"),
+                    ("TWO_PHASE_TIMEOUT_SECONDS", "0"),
+                ],
+                "TWO_PHASE_TIMEOUT_SECONDS=",
+            ),
+            (
+                &[("ILP_ADDRESS", "test.a"), ("BIND_ADDRESS", "localhost")],
+                "BIND_ADDRESS=",
+            ),
+            (
+                &[
+                    ("ILP_ADDRESS", "test.a"),
+                    ("AUTO_PEERING_SERVER_PORT", "-1"),
+                ],
+                "AUTO_PEERING_SERVER_PORT=",
+            ),
+            (
+                &[("ILP_ADDRESS", "test.a"), ("OPEN_PAYMENTS_PORT", "1.5")],
+                "OPEN_PAYMENTS_PORT=",
+            ),
+        ];
+        for (vars, expected) in cases {
+            let message = config(vars).unwrap_err().to_string();
+            assert!(
+                message.starts_with(expected),
+                "{message:?} should start with {expected:?}"
+            );
+        }
+    }
+}

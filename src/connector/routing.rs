@@ -1,0 +1,139 @@
+//! The static routing table: ILP address prefixes to peers, matched on whole segments, longest
+//! prefix first (Rafiki's `ilp-routing` service since v2.3.0).
+
+use std::collections::HashMap;
+
+use uuid::Uuid;
+
+use crate::ilp::Address;
+
+/// One route: packets for the prefix may go to this peer, whose account is in this asset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub peer_id: Uuid,
+    pub asset_id: Uuid,
+}
+
+/// Prefix -> routes, in the order they were added.
+#[derive(Debug, Default, Clone)]
+pub struct RoutingTable {
+    routes: HashMap<String, Vec<Route>>,
+}
+
+impl RoutingTable {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a route; adding the same peer for the same prefix twice has no effect.
+    pub fn add(&mut self, prefix: &str, route: Route) {
+        let routes = self.routes.entry(prefix.to_owned()).or_default();
+        if !routes.contains(&route) {
+            routes.push(route);
+        }
+    }
+
+    /// Removes every route through `peer_id`.
+    pub fn remove_peer(&mut self, peer_id: Uuid) {
+        self.routes.retain(|_, routes| {
+            routes.retain(|route| route.peer_id != peer_id);
+            !routes.is_empty()
+        });
+    }
+
+    /// The next hop for `destination`: the longest prefix (on whole segments) that has a route,
+    /// skipping the peer the packet came from (never bounce a packet back) and, when `asset_id` is
+    /// given, peers in other assets. Among several routes for one prefix the first added wins, so
+    /// that runs are reproducible (Rafiki picks at random).
+    pub fn next_hop(
+        &self,
+        destination: &Address,
+        from_peer: Option<Uuid>,
+        asset_id: Option<Uuid>,
+    ) -> Option<Route> {
+        let address = destination.as_str();
+        let ends = address
+            .match_indices('.')
+            .map(|(i, _)| i)
+            .chain(std::iter::once(address.len()));
+        let mut prefixes: Vec<&str> = ends.map(|end| &address[..end]).collect();
+        prefixes.reverse();
+        prefixes.into_iter().find_map(|prefix| {
+            self.routes.get(prefix)?.iter().copied().find(|route| {
+                Some(route.peer_id) != from_peer
+                    && asset_id.is_none_or(|asset| route.asset_id == asset)
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address(text: &str) -> Address {
+        Address::parse(text).unwrap()
+    }
+
+    fn route() -> Route {
+        Route {
+            peer_id: Uuid::new_v4(),
+            asset_id: Uuid::new_v4(),
+        }
+    }
+
+    #[test]
+    fn longest_prefix_on_whole_segments_wins() {
+        let mut table = RoutingTable::new();
+        let (bank, branch, other) = (route(), route(), route());
+        table.add("test.bank", bank);
+        table.add("test.bank.branch", branch);
+        table.add("test.banker", other);
+        assert_eq!(
+            table.next_hop(&address("test.bank.alice"), None, None),
+            Some(bank)
+        );
+        assert_eq!(
+            table.next_hop(&address("test.bank.branch.bob"), None, None),
+            Some(branch)
+        );
+        assert_eq!(
+            table.next_hop(&address("test.bank"), None, None),
+            Some(bank)
+        );
+        assert_eq!(
+            table.next_hop(&address("test.banker.x"), None, None),
+            Some(other)
+        );
+        assert_eq!(table.next_hop(&address("test.ban"), None, None), None);
+        assert_eq!(table.next_hop(&address("test.bankx"), None, None), None);
+    }
+
+    #[test]
+    fn never_routes_back_to_the_sender_and_filters_by_asset() {
+        let mut table = RoutingTable::new();
+        let (usd, eur) = (route(), route());
+        table.add("test.bank", usd);
+        table.add("test", eur);
+        let dest = address("test.bank.alice");
+        assert_eq!(table.next_hop(&dest, Some(usd.peer_id), None), Some(eur));
+        assert_eq!(table.next_hop(&dest, None, Some(eur.asset_id)), Some(eur));
+        assert_eq!(
+            table.next_hop(&dest, Some(eur.peer_id), Some(eur.asset_id)),
+            None
+        );
+    }
+
+    #[test]
+    fn removing_a_peer_removes_all_its_routes() {
+        let mut table = RoutingTable::new();
+        let (a, b) = (route(), route());
+        table.add("test.x", a);
+        table.add("test.x", a);
+        table.add("test.y", a);
+        table.add("test.x", b);
+        table.remove_peer(a.peer_id);
+        assert_eq!(table.next_hop(&address("test.x.1"), None, None), Some(b));
+        assert_eq!(table.next_hop(&address("test.y.1"), None, None), None);
+    }
+}

@@ -1,0 +1,144 @@
+//! Liquidity: deposits into and withdrawals out of peers' and assets' liquidity accounts, and
+//! posting or voiding two-phase withdrawals.
+
+use uuid::Uuid;
+
+use super::{Instance, LiquidityError, State, WithdrawalMode, parse_id};
+use crate::ledger::{AccountId, Phase, TransferId, TransferKind};
+
+/// Whose liquidity an operation moves.
+#[derive(Debug, Clone, Copy)]
+enum Holder {
+    Peer,
+    Asset,
+}
+
+impl Instance {
+    /// Adds liquidity to a peer (`addPeerLiquidity` / `depositPeerLiquidity`).
+    pub fn deposit_peer_liquidity(
+        &self,
+        transfer_id: &str,
+        peer_id: &str,
+        amount: u64,
+    ) -> Result<(), LiquidityError> {
+        self.deposit(Holder::Peer, transfer_id, peer_id, amount)
+    }
+
+    /// Adds liquidity to an asset (`addAssetLiquidity` / `depositAssetLiquidity`).
+    pub fn deposit_asset_liquidity(
+        &self,
+        transfer_id: &str,
+        asset_id: &str,
+        amount: u64,
+    ) -> Result<(), LiquidityError> {
+        self.deposit(Holder::Asset, transfer_id, asset_id, amount)
+    }
+
+    /// Withdraws a peer's liquidity, at once or in two phases.
+    pub fn create_peer_withdrawal(
+        &self,
+        transfer_id: &str,
+        peer_id: &str,
+        amount: u64,
+        mode: WithdrawalMode,
+    ) -> Result<(), LiquidityError> {
+        self.withdraw(Holder::Peer, transfer_id, peer_id, amount, mode)
+    }
+
+    /// Withdraws an asset's liquidity, at once or in two phases.
+    pub fn create_asset_withdrawal(
+        &self,
+        transfer_id: &str,
+        asset_id: &str,
+        amount: u64,
+        mode: WithdrawalMode,
+    ) -> Result<(), LiquidityError> {
+        self.withdraw(Holder::Asset, transfer_id, asset_id, amount, mode)
+    }
+
+    /// Commits a two-phase withdrawal.
+    pub fn post_withdrawal(&self, withdrawal_id: &str) -> Result<(), LiquidityError> {
+        let mut state = self.lock();
+        let id = withdrawal(&state, withdrawal_id)?;
+        Ok(state.ledger.post(id)?)
+    }
+
+    /// Cancels a two-phase withdrawal: the amount returns to the liquidity account.
+    pub fn void_withdrawal(&self, withdrawal_id: &str) -> Result<(), LiquidityError> {
+        let mut state = self.lock();
+        let id = withdrawal(&state, withdrawal_id)?;
+        Ok(state.ledger.void(id)?)
+    }
+
+    fn deposit(
+        &self,
+        holder: Holder,
+        transfer_id: &str,
+        holder_id: &str,
+        amount: u64,
+    ) -> Result<(), LiquidityError> {
+        if amount == 0 {
+            return Err(LiquidityError::AmountZero);
+        }
+        let mut state = self.lock();
+        let account = holder_account(&state, holder, holder_id)?;
+        let id = TransferId::parse(transfer_id)?;
+        Ok(state.ledger.deposit(id, account, amount)?)
+    }
+
+    fn withdraw(
+        &self,
+        holder: Holder,
+        transfer_id: &str,
+        holder_id: &str,
+        amount: u64,
+        mode: WithdrawalMode,
+    ) -> Result<(), LiquidityError> {
+        if amount == 0 {
+            return Err(LiquidityError::AmountZero);
+        }
+        let phase = match mode {
+            WithdrawalMode::SinglePhase => Phase::Single,
+            WithdrawalMode::TwoPhase => Phase::Pending { timeout_ms: None },
+            WithdrawalMode::Expiring { seconds } => Phase::Pending {
+                timeout_ms: Some(
+                    seconds
+                        .checked_mul(1_000)
+                        .ok_or(LiquidityError::InvalidTimeout)?,
+                ),
+            },
+        };
+        let mut state = self.lock();
+        let account = holder_account(&state, holder, holder_id)?;
+        let id = TransferId::parse(transfer_id)?;
+        Ok(state.ledger.withdraw(id, account, amount, phase)?)
+    }
+}
+
+fn holder_account(state: &State, holder: Holder, id: &str) -> Result<AccountId, LiquidityError> {
+    let id: Option<Uuid> = parse_id(id);
+    match holder {
+        Holder::Peer => state
+            .peers
+            .iter()
+            .find(|p| Some(p.id) == id)
+            .map(|p| AccountId(p.id))
+            .ok_or(LiquidityError::UnknownPeer),
+        Holder::Asset => state
+            .assets
+            .iter()
+            .find(|a| !a.deleted && Some(a.id) == id)
+            .map(|a| AccountId(a.id))
+            .ok_or(LiquidityError::UnknownAsset),
+    }
+}
+
+/// The id of an existing withdrawal; other transfers (deposits, packets) cannot be posted or
+/// voided through the admin API.
+fn withdrawal(state: &State, withdrawal_id: &str) -> Result<TransferId, LiquidityError> {
+    let id = TransferId::parse(withdrawal_id)?;
+    match state.ledger.transfer(id) {
+        Some(transfer) if transfer.kind == TransferKind::Withdrawal => Ok(id),
+        _ => Err(LiquidityError::UnknownTransfer),
+    }
+}
