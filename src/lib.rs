@@ -8,8 +8,10 @@
 //! Everything asynchronous (HTTP servers, timers, the admin API) is built around these two.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod config;
 pub mod connector;
 pub mod ilp;
 pub mod instance;
 pub mod ledger;
+pub mod node;

@@ -4,6 +4,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use peerlab::config::Config;
+use peerlab::node::Node;
+use peerlab_simulator::{Network, Topology};
+use tracing_subscriber::EnvFilter;
 
 /// Rehearse and test Interledger peering the way Rafiki does it, in seconds.
 #[derive(Debug, Parser)]
@@ -15,10 +19,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run one connector instance configured by Rafiki's environment variables.
+    /// Run one connector instance configured by Rafiki's environment variables (ILP_ADDRESS,
+    /// ADMIN_PORT, CONNECTOR_PORT, API_SECRET, ...).
     Node,
-    /// Start the network a topology file describes (the default topology without one) and serve
-    /// until interrupted.
+    /// Start the network a topology file describes (the default pair without one), print each
+    /// instance's URLs, and serve until interrupted.
     Up { topology: Option<PathBuf> },
     /// Start a network, run its traffic and faults, and print a report.
     Run { topology: Option<PathBuf> },
@@ -26,13 +31,106 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let name = match cli.command {
-        Command::Node => "node",
-        Command::Up { .. } => "up",
-        Command::Run { .. } => "run",
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("peerlab: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
     };
-    eprintln!(
-        "peerlab {name}: not available in this build yet; the connector core is all there is"
+    runtime.block_on(async {
+        match cli.command {
+            Command::Node => node().await,
+            Command::Up { topology } => up(topology).await,
+            Command::Run { .. } => {
+                eprintln!(
+                    "peerlab run: traffic and faults are not in this build yet; use `peerlab up`"
+                );
+                ExitCode::from(2)
+            }
+        }
+    })
+}
+
+async fn node() -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("peerlab node: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let node = match Node::start(config).await {
+        Ok(node) => node,
+        Err(error) => {
+            eprintln!("peerlab node: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    node.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+async fn up(path: Option<PathBuf>) -> ExitCode {
+    let (topology, source) = match &path {
+        Some(path) => match Topology::load(path) {
+            Ok(topology) => (topology, path.display().to_string()),
+            Err(error) => {
+                eprintln!("peerlab up: {error}");
+                return ExitCode::from(2);
+            }
+        },
+        None => (Topology::default_pair(), "default pair".to_owned()),
+    };
+    let network = match Network::from_topology(&topology).await {
+        Ok(network) => network,
+        Err(error) => {
+            eprintln!("peerlab up: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "peerlab: {} instances up ({source})",
+        network.instances().len()
     );
-    ExitCode::from(2)
+    for instance in network.instances() {
+        println!("  {}  {}", instance.name(), instance.ilp_address());
+        println!("    admin      {}", instance.graphql_url());
+        println!("    connector  {}", instance.connector_url());
+    }
+    for peering in &topology.peerings {
+        println!(
+            "  peered: {} <-> {} in {}, {} of liquidity each way",
+            peering.between[0], peering.between[1], peering.asset, peering.liquidity
+        );
+    }
+    println!("Press Ctrl-C to stop.");
+    wait_for_signal().await;
+    println!("peerlab: stopping");
+    network.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+/// Returns on SIGINT (Ctrl-C) or SIGTERM.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -93,6 +93,11 @@ impl Instance {
         find_active_mut(&mut state.assets, id).map(|a| a.clone())
     }
 
+    /// An asset by id even if deleted: a peer keeps pointing at its asset.
+    pub fn asset_including_deleted(&self, id: Uuid) -> Option<Asset> {
+        self.lock().assets.iter().find(|a| a.id == id).cloned()
+    }
+
     pub fn asset_by_code_and_scale(&self, code: &str, scale: u8) -> Option<Asset> {
         self.lock()
             .assets

@@ -1,0 +1,218 @@
+//! A client for the admin API of a peerlab instance (or of Rafiki itself): GraphQL over HTTP,
+//! signed when a secret is set.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper::header::CONTENT_TYPE;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use peerlab::admin::signature;
+use serde_json::{Value, json};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ClientError {
+    #[error("invalid admin URL {0:?}")]
+    InvalidUrl(String),
+    #[error("admin API unreachable: {0}")]
+    Unreachable(String),
+    #[error("admin API answered HTTP {status}: {body}")]
+    Status { status: u16, body: String },
+    #[error("admin API answered something that is not JSON: {0}")]
+    NotJson(String),
+    #[error("GraphQL errors: {0}")]
+    GraphQl(String),
+    #[error("{operation} failed: {code} {message}")]
+    Refused {
+        operation: String,
+        code: String,
+        message: String,
+    },
+}
+
+/// An HTTP answer, whatever its status.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub status: u16,
+    pub body: String,
+}
+
+/// Talks to one admin API.
+#[derive(Debug, Clone)]
+pub struct AdminClient {
+    graphql_url: hyper::Uri,
+    http: Client<HttpConnector, Full<Bytes>>,
+    secret: Option<String>,
+}
+
+impl AdminClient {
+    /// A client for the GraphQL endpoint at `graphql_url` (e.g. `http://127.0.0.1:3001/graphql`).
+    pub fn new(graphql_url: &str) -> Result<Self, ClientError> {
+        let graphql_url = graphql_url
+            .parse()
+            .map_err(|_| ClientError::InvalidUrl(graphql_url.to_owned()))?;
+        Ok(Self {
+            graphql_url,
+            http: Client::builder(TokioExecutor::new()).build_http(),
+            secret: None,
+        })
+    }
+
+    /// Signs every request with Rafiki's `signature` header.
+    pub fn signed_with(mut self, secret: Option<String>) -> Self {
+        self.secret = secret;
+        self
+    }
+
+    /// Posts `body` as is, with the given extra headers; answers whatever came back.
+    pub async fn post_raw(
+        &self,
+        body: impl Into<Bytes>,
+        headers: &[(&str, &str)],
+    ) -> Result<RawResponse, ClientError> {
+        let mut request =
+            Request::post(self.graphql_url.clone()).header(CONTENT_TYPE, "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request
+            .body(Full::new(body.into()))
+            .map_err(|e| ClientError::InvalidUrl(e.to_string()))?;
+        let response = self
+            .http
+            .request(request)
+            .await
+            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+        let status = response.status().as_u16();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| ClientError::Unreachable(e.to_string()))?
+            .to_bytes();
+        Ok(RawResponse {
+            status,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
+    }
+
+    /// Sends a GraphQL request and returns the whole response (`data` and `errors`).
+    pub async fn request(&self, query: &str, variables: Value) -> Result<Value, ClientError> {
+        let body = json!({ "query": query, "variables": variables });
+        let mut headers = Vec::new();
+        let signature_header;
+        if let Some(secret) = &self.secret {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0);
+            signature_header = signature::sign(secret, now, &body);
+            headers.push(("signature", signature_header.as_str()));
+        }
+        let response = self.post_raw(body.to_string(), &headers).await?;
+        if response.status != 200 {
+            return Err(ClientError::Status {
+                status: response.status,
+                body: response.body,
+            });
+        }
+        serde_json::from_str(&response.body).map_err(|_| ClientError::NotJson(response.body))
+    }
+
+    /// Runs a mutation and returns its payload, or the refusal it reported.
+    pub async fn mutate(
+        &self,
+        field: &str,
+        query: &str,
+        variables: Value,
+    ) -> Result<Value, ClientError> {
+        let response = self.request(query, variables).await?;
+        if let Some(errors) = response.get("errors") {
+            return Err(ClientError::GraphQl(errors.to_string()));
+        }
+        let payload = response["data"][field].clone();
+        if payload["success"] != Value::Bool(true) {
+            return Err(ClientError::Refused {
+                operation: field.to_owned(),
+                code: payload["code"].as_str().unwrap_or("?").to_owned(),
+                message: payload["message"].as_str().unwrap_or("?").to_owned(),
+            });
+        }
+        Ok(payload)
+    }
+
+    /// `createAsset`; returns the asset's id.
+    pub async fn create_asset(&self, code: &str, scale: u8) -> Result<String, ClientError> {
+        let payload = self
+            .mutate(
+                "createAsset",
+                "mutation CreateAsset($input: CreateAssetInput!) { createAsset(input: $input) { code success message asset { id } } }",
+                json!({ "input": { "code": code, "scale": scale } }),
+            )
+            .await?;
+        Ok(payload["asset"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned())
+    }
+
+    /// `depositAssetLiquidity` with a fresh transfer id.
+    pub async fn deposit_asset_liquidity(
+        &self,
+        asset_id: &str,
+        amount: u64,
+    ) -> Result<(), ClientError> {
+        self.mutate(
+            "depositAssetLiquidity",
+            "mutation Deposit($input: DepositAssetLiquidityInput!) { depositAssetLiquidity(input: $input) { code success message } }",
+            json!({ "input": { "assetId": asset_id, "amount": amount.to_string(), "id": uuid::Uuid::new_v4().to_string() } }),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// `createPeer` as the peering guide sends it; returns the peer's id.
+    pub async fn create_peer(&self, peer: &PeerSettings<'_>) -> Result<String, ClientError> {
+        let mut input = json!({
+            "staticIlpAddress": peer.static_ilp_address,
+            "name": peer.name,
+            "http": {
+                "incoming": { "authTokens": [peer.incoming_token] },
+                "outgoing": { "endpoint": peer.outgoing_endpoint, "authToken": peer.outgoing_token },
+            },
+            "assetId": peer.asset_id,
+            "initialLiquidity": peer.initial_liquidity.to_string(),
+        });
+        if let Some(max) = peer.max_packet_amount {
+            input["maxPacketAmount"] = json!(max.to_string());
+        }
+        let payload = self
+            .mutate(
+                "createPeer",
+                "mutation CreatePeer($input: CreatePeerInput!) { createPeer(input: $input) { code success message peer { id } } }",
+                json!({ "input": input }),
+            )
+            .await?;
+        Ok(payload["peer"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned())
+    }
+}
+
+/// What one side needs to create its peer.
+#[derive(Debug, Clone)]
+pub struct PeerSettings<'a> {
+    pub static_ilp_address: &'a str,
+    pub name: &'a str,
+    pub asset_id: &'a str,
+    pub incoming_token: &'a str,
+    pub outgoing_endpoint: &'a str,
+    pub outgoing_token: &'a str,
+    pub initial_liquidity: u64,
+    pub max_packet_amount: Option<u64>,
+}

@@ -1,0 +1,10 @@
+//! The peerlab simulator: many peerlab instances in one process, each with real HTTP endpoints
+//! on loopback, built from topology files and driven only through their public APIs.
+
+pub mod client;
+pub mod network;
+pub mod topology;
+
+pub use client::{AdminClient, ClientError, PeerSettings};
+pub use network::{InstanceHandle, Network, NetworkError};
+pub use topology::Topology;

@@ -1,0 +1,228 @@
+//! A network of instances in one process, each on its own loopback ports, set up through the
+//! admin API exactly as an operator would.
+
+use std::collections::HashMap;
+
+use peerlab::config::Config;
+use peerlab::ilp::Address;
+use peerlab::node::{Node, StartError};
+use thiserror::Error;
+
+use crate::client::{AdminClient, ClientError, PeerSettings};
+use crate::topology::{InstanceSpec, Topology};
+
+#[derive(Debug, Error)]
+pub enum NetworkError {
+    #[error("instance {name}: {source}")]
+    Start { name: String, source: StartError },
+    #[error("instance {name}: invalid ILP address: {reason}")]
+    Address { name: String, reason: String },
+    #[error("setting up {what}: {source}")]
+    Setup { what: String, source: ClientError },
+}
+
+/// One running instance and a client for its admin API.
+#[derive(Debug)]
+pub struct InstanceHandle {
+    name: String,
+    node: Node,
+    admin: AdminClient,
+    /// Asset code -> id, for assets the network created.
+    asset_ids: HashMap<String, String>,
+}
+
+impl InstanceHandle {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn ilp_address(&self) -> &Address {
+        self.node.ilp_address()
+    }
+
+    pub fn admin(&self) -> &AdminClient {
+        &self.admin
+    }
+
+    pub fn graphql_url(&self) -> String {
+        self.node.graphql_url()
+    }
+
+    pub fn admin_url(&self) -> String {
+        self.node.admin_url()
+    }
+
+    pub fn connector_url(&self) -> String {
+        self.node.connector_url().to_string()
+    }
+
+    /// The id of an asset the network created on this instance.
+    pub fn asset_id(&self, code: &str) -> Option<&str> {
+        self.asset_ids.get(code).map(String::as_str)
+    }
+
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+}
+
+/// Instances started together and stopped together.
+#[derive(Debug, Default)]
+pub struct Network {
+    instances: Vec<InstanceHandle>,
+}
+
+impl Network {
+    /// Starts one instance per spec, on free loopback ports.
+    pub async fn start(specs: &[InstanceSpec]) -> Result<Self, NetworkError> {
+        let mut network = Network::default();
+        for spec in specs {
+            match start_instance(spec).await {
+                Ok(instance) => network.instances.push(instance),
+                Err(error) => {
+                    network.shutdown().await;
+                    return Err(error);
+                }
+            }
+        }
+        Ok(network)
+    }
+
+    /// Starts the topology's instances, then creates its assets and peerings through each
+    /// instance's admin API.
+    pub async fn from_topology(topology: &Topology) -> Result<Self, NetworkError> {
+        let mut network = Self::start(&topology.instances).await?;
+        if let Err(error) = network.apply(topology).await {
+            network.shutdown().await;
+            return Err(error);
+        }
+        Ok(network)
+    }
+
+    async fn apply(&mut self, topology: &Topology) -> Result<(), NetworkError> {
+        for instance in &mut self.instances {
+            for asset in &topology.assets {
+                let what = || format!("asset {} on {}", asset.code, instance.name);
+                let id = instance
+                    .admin
+                    .create_asset(&asset.code, asset.scale)
+                    .await
+                    .map_err(|source| NetworkError::Setup {
+                        what: what(),
+                        source,
+                    })?;
+                if asset.liquidity > 0 {
+                    instance
+                        .admin
+                        .deposit_asset_liquidity(&id, asset.liquidity)
+                        .await
+                        .map_err(|source| NetworkError::Setup {
+                            what: what(),
+                            source,
+                        })?;
+                }
+                instance.asset_ids.insert(asset.code.clone(), id);
+            }
+        }
+        for peering in &topology.peerings {
+            let [a, b] = &peering.between;
+            self.peer(
+                a,
+                b,
+                &peering.asset,
+                peering.liquidity,
+                peering.max_packet_amount,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Peers `a` and `b` both ways in `asset` (a code the network created), each granting the
+    /// other `liquidity`.
+    pub async fn peer(
+        &self,
+        a: &str,
+        b: &str,
+        asset: &str,
+        liquidity: u64,
+        max_packet_amount: Option<u64>,
+    ) -> Result<(), NetworkError> {
+        let missing = |name: &str| NetworkError::Setup {
+            what: format!("peering {a} and {b}"),
+            source: ClientError::InvalidUrl(format!("no instance or asset for {name}")),
+        };
+        let first = self.instance(a).ok_or_else(|| missing(a))?;
+        let second = self.instance(b).ok_or_else(|| missing(b))?;
+        let a_to_b = format!("{}-to-{}-{}", first.name, second.name, uuid::Uuid::new_v4());
+        let b_to_a = format!("{}-to-{}-{}", second.name, first.name, uuid::Uuid::new_v4());
+        for (from, to, incoming, outgoing) in [
+            (first, second, &b_to_a, &a_to_b),
+            (second, first, &a_to_b, &b_to_a),
+        ] {
+            let asset_id = from.asset_id(asset).ok_or_else(|| missing(asset))?;
+            let connector_url = to.connector_url();
+            let settings = PeerSettings {
+                static_ilp_address: to.ilp_address().as_str(),
+                name: &to.name,
+                asset_id,
+                incoming_token: incoming,
+                outgoing_endpoint: &connector_url,
+                outgoing_token: outgoing,
+                initial_liquidity: liquidity,
+                max_packet_amount,
+            };
+            from.admin
+                .create_peer(&settings)
+                .await
+                .map_err(|source| NetworkError::Setup {
+                    what: format!("peer {} on {}", to.name, from.name),
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
+    pub fn instances(&self) -> &[InstanceHandle] {
+        &self.instances
+    }
+
+    pub fn instance(&self, name: &str) -> Option<&InstanceHandle> {
+        self.instances.iter().find(|i| i.name == name)
+    }
+
+    /// Stops every instance.
+    pub async fn shutdown(self) {
+        for instance in self.instances {
+            instance.node.shutdown().await;
+        }
+    }
+}
+
+async fn start_instance(spec: &InstanceSpec) -> Result<InstanceHandle, NetworkError> {
+    let address = Address::parse(&spec.ilp_address).map_err(|e| NetworkError::Address {
+        name: spec.name.clone(),
+        reason: e.to_string(),
+    })?;
+    let mut config = Config::for_address(address);
+    config.instance_name = spec.name.clone();
+    config.api_secret = spec.api_secret.clone();
+    let node = Node::start(config)
+        .await
+        .map_err(|source| NetworkError::Start {
+            name: spec.name.clone(),
+            source,
+        })?;
+    let admin = AdminClient::new(&node.graphql_url())
+        .map_err(|source| NetworkError::Setup {
+            what: format!("admin client for {}", spec.name),
+            source,
+        })?
+        .signed_with(spec.api_secret.clone());
+    Ok(InstanceHandle {
+        name: spec.name.clone(),
+        node,
+        admin,
+        asset_ids: HashMap::new(),
+    })
+}

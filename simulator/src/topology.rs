@@ -1,0 +1,167 @@
+//! Topology files: which instances to start, which assets they hold, and who peers with whom.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use peerlab::ilp::Address;
+use serde::Deserialize;
+use thiserror::Error;
+
+/// The default topology, shipped in the binary.
+pub const DEFAULT_TOPOLOGY: &str = include_str!("../../fixtures/topologies/pair.toml");
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Topology {
+    pub instances: Vec<InstanceSpec>,
+    #[serde(default)]
+    pub assets: Vec<AssetSpec>,
+    #[serde(default)]
+    pub peerings: Vec<PeeringSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceSpec {
+    pub name: String,
+    pub ilp_address: String,
+    /// When set, this instance's admin API requires signed requests.
+    #[serde(default)]
+    pub api_secret: Option<String>,
+}
+
+/// An asset every instance creates.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AssetSpec {
+    pub code: String,
+    pub scale: u8,
+    /// Deposited into the asset's own liquidity on every instance.
+    #[serde(default)]
+    pub liquidity: u64,
+}
+
+/// Two instances peered both ways in one asset.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PeeringSpec {
+    pub between: [String; 2],
+    /// The asset's code; it must be listed under `assets`.
+    pub asset: String,
+    /// The liquidity each side grants the other.
+    #[serde(default)]
+    pub liquidity: u64,
+    #[serde(default)]
+    pub max_packet_amount: Option<u64>,
+}
+
+#[derive(Debug, Error)]
+pub enum TopologyError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("invalid topology: {0}")]
+    Syntax(#[from] toml::de::Error),
+    #[error("invalid topology: {0}")]
+    Invalid(String),
+}
+
+impl Topology {
+    pub fn default_pair() -> Self {
+        Self::parse(DEFAULT_TOPOLOGY).unwrap_or_else(|e| unreachable!("shipped topology: {e}"))
+    }
+
+    pub fn load(path: &Path) -> Result<Self, TopologyError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TopologyError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text)
+    }
+
+    pub fn parse(text: &str) -> Result<Self, TopologyError> {
+        let topology: Topology = toml::from_str(text)?;
+        topology.validate()?;
+        Ok(topology)
+    }
+
+    fn validate(&self) -> Result<(), TopologyError> {
+        let invalid = |message: String| Err(TopologyError::Invalid(message));
+        if self.instances.is_empty() {
+            return invalid("no instances".into());
+        }
+        let mut names = HashSet::new();
+        for instance in &self.instances {
+            if !names.insert(instance.name.as_str()) {
+                return invalid(format!("instance {:?} is listed twice", instance.name));
+            }
+            if let Err(e) = Address::parse(&instance.ilp_address) {
+                return invalid(format!("instance {:?}: {e}", instance.name));
+            }
+        }
+        let mut assets = HashSet::new();
+        for asset in &self.assets {
+            if !assets.insert(asset.code.as_str()) {
+                return invalid(format!("asset {:?} is listed twice", asset.code));
+            }
+        }
+        for peering in &self.peerings {
+            for name in &peering.between {
+                if !names.contains(name.as_str()) {
+                    return invalid(format!("peering names unknown instance {name:?}"));
+                }
+            }
+            if peering.between[0] == peering.between[1] {
+                return invalid(format!(
+                    "instance {:?} cannot peer with itself",
+                    peering.between[0]
+                ));
+            }
+            if !assets.contains(peering.asset.as_str()) {
+                return invalid(format!("peering uses unknown asset {:?}", peering.asset));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_topology_is_a_usd_pair() {
+        let topology = Topology::default_pair();
+        assert_eq!(topology.instances.len(), 2);
+        assert_eq!(topology.peerings.len(), 1);
+        assert_eq!(topology.assets[0].code, "USD");
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let cases = [
+            ("instances = []", "no instances"),
+            (
+                "[[instances]]\nname = \"a\"\nilp_address = \"nope\"",
+                "instance \"a\"",
+            ),
+            (
+                "[[instances]]\nname = \"a\"\nilp_address = \"test.a\"\n[[peerings]]\nbetween = [\"a\", \"b\"]\nasset = \"USD\"",
+                "unknown instance \"b\"",
+            ),
+            (
+                "[[instances]]\nname = \"a\"\nilp_address = \"test.a\"\ncolour = 1",
+                "unknown field",
+            ),
+        ];
+        for (text, expected) in cases {
+            let message = Topology::parse(text).unwrap_err().to_string();
+            assert!(
+                message.contains(expected),
+                "{message:?} should mention {expected:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! `idempotencyKey`: a mutation retried with the same key and the same arguments returns the first
+//! result instead of running again; the same key with other arguments is refused. As in Rafiki,
+//! failures are not remembered (a retry of a failed mutation runs again), and keys are forgotten
+//! after 24 hours.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Rafiki's `GRAPHQL_IDEMPOTENCY_KEY_TTL_MS` default.
+pub const KEY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+struct Remembered {
+    fingerprint: String,
+    result: Arc<dyn Any + Send + Sync>,
+    stored_at: Instant,
+}
+
+/// The remembered results, by key.
+#[derive(Default)]
+pub struct IdempotencyStore {
+    entries: Mutex<HashMap<String, Remembered>>,
+}
+
+impl std::fmt::Debug for IdempotencyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdempotencyStore").finish_non_exhaustive()
+    }
+}
+
+/// The same key was used with different arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyReused(pub String);
+
+impl std::fmt::Display for KeyReused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Incoming arguments are different than the original request for idempotencyKey: {}",
+            self.0
+        )
+    }
+}
+
+impl IdempotencyStore {
+    /// Runs `operation` unless `key` already holds a result for the same `fingerprint` (the
+    /// mutation's name and arguments). The store is held while the operation runs, so two
+    /// concurrent requests with one key run it once: the second replays the first's result.
+    pub fn run<T: Clone + Send + Sync + 'static>(
+        &self,
+        key: Option<&str>,
+        fingerprint: String,
+        succeeded: impl Fn(&T) -> bool,
+        operation: impl FnOnce() -> T,
+    ) -> Result<T, KeyReused> {
+        let Some(key) = key else {
+            return Ok(operation());
+        };
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = Instant::now();
+        entries.retain(|_, entry| now.duration_since(entry.stored_at) < KEY_TTL);
+        if let Some(entry) = entries.get(key) {
+            if entry.fingerprint != fingerprint {
+                return Err(KeyReused(key.to_owned()));
+            }
+            if let Some(result) = entry.result.downcast_ref::<T>() {
+                return Ok(result.clone());
+            }
+            return Err(KeyReused(key.to_owned()));
+        }
+        let result = operation();
+        if succeeded(&result) {
+            entries.insert(
+                key.to_owned(),
+                Remembered {
+                    fingerprint,
+                    result: Arc::new(result.clone()),
+                    stored_at: now,
+                },
+            );
+        }
+        Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    #[test]
+    fn replays_successes_and_refuses_other_arguments() {
+        let store = IdempotencyStore::default();
+        let runs = Cell::new(0);
+        let run = |fingerprint: &str, ok: bool| {
+            store.run(
+                Some("k"),
+                fingerprint.to_owned(),
+                |r: &(u32, bool)| r.1,
+                || {
+                    runs.set(runs.get() + 1);
+                    (runs.get(), ok)
+                },
+            )
+        };
+        assert_eq!(run("a", true), Ok((1, true)));
+        assert_eq!(run("a", true), Ok((1, true)));
+        assert_eq!(runs.get(), 1);
+        assert!(
+            run("b", true)
+                .unwrap_err()
+                .to_string()
+                .contains("idempotencyKey: k")
+        );
+        assert_eq!(runs.get(), 1);
+    }
+
+    #[test]
+    fn failures_are_not_remembered_and_no_key_always_runs() {
+        let store = IdempotencyStore::default();
+        let runs = Cell::new(0);
+        let run = |key: Option<&str>, ok: bool| {
+            store.run(
+                key,
+                "f".to_owned(),
+                |r: &bool| *r,
+                || {
+                    runs.set(runs.get() + 1);
+                    ok
+                },
+            )
+        };
+        assert_eq!(run(Some("k"), false), Ok(false));
+        assert_eq!(run(Some("k"), true), Ok(true));
+        assert_eq!(run(None, true), Ok(true));
+        assert_eq!(run(None, true), Ok(true));
+        assert_eq!(runs.get(), 4);
+    }
+}

@@ -1,0 +1,48 @@
+//! The Rafiki-compatible admin API: GraphQL over HTTP, a thin skin over [`crate::instance`].
+//!
+//! One schema serves both of Rafiki's eras: the seed document's `addPeerLiquidity` and payloads
+//! with `code`, `success`, `message`, and today's `depositPeerLiquidity` with `input` objects and
+//! `idempotencyKey` (see design.md, "The admin API dialect").
+
+pub mod http;
+pub mod idempotency;
+mod mutation;
+pub mod outcome;
+mod query;
+pub mod scalars;
+pub mod signature;
+pub mod types;
+
+use std::sync::Arc;
+
+use async_graphql::{EmptySubscription, Schema};
+
+use crate::instance::Instance;
+
+pub use mutation::MutationRoot;
+pub use query::QueryRoot;
+
+pub type AdminSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Deepest selection a request may make (Rafiki's ApolloArmor uses 10).
+pub const MAX_DEPTH: usize = 10;
+/// Largest query cost a request may have (Rafiki's ApolloArmor uses 5000).
+pub const MAX_COMPLEXITY: usize = 5_000;
+
+/// The schema, serving `instance`.
+pub fn schema(instance: Arc<Instance>) -> AdminSchema {
+    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+        .data(instance)
+        .data(idempotency::IdempotencyStore::default())
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .disable_suggestions()
+        .finish()
+}
+
+/// The schema's SDL, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+        .finish()
+        .sdl()
+}

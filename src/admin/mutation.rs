@@ -1,0 +1,397 @@
+//! Mutations: a thin skin over the instance's services. Each one turns its input into a service
+//! call, runs it under its `idempotencyKey`, and shapes the result into the seed era's payload.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Object};
+use serde::Serialize;
+
+use super::idempotency::IdempotencyStore;
+use super::outcome::Outcome;
+use super::types::*;
+use crate::instance::{self, HttpUpdate, Instance, NewAsset, NewPeer, PeerUpdate, WithdrawalMode};
+
+pub struct MutationRoot;
+
+/// Runs `operation` on the instance under `key`. `name` identifies the operation whatever alias
+/// the client called (`addPeerLiquidity` and `depositPeerLiquidity` are one operation).
+fn idempotent<T: Payload>(
+    ctx: &Context<'_>,
+    name: &str,
+    key: Option<&str>,
+    input: &impl Serialize,
+    operation: impl FnOnce(&Instance) -> T,
+) -> T {
+    let instance = ctx.data_unchecked::<Arc<Instance>>();
+    let store = ctx.data_unchecked::<IdempotencyStore>();
+    let arguments = serde_json::to_string(input).unwrap_or_default();
+    store
+        .run(key, format!("{name}:{arguments}"), T::succeeded, || {
+            operation(instance)
+        })
+        .unwrap_or_else(|reused| T::from_outcome(Outcome::failed("409", reused.to_string())))
+}
+
+/// A successful payload carrying `set`'s entity.
+fn ok<T: Payload>(message: &str, set: impl FnOnce(&mut T)) -> T {
+    let mut payload = T::from_outcome(Outcome::ok(message));
+    set(&mut payload);
+    payload
+}
+
+fn liquidity(
+    result: Result<(), instance::LiquidityError>,
+    message: &str,
+) -> LiquidityMutationResponse {
+    match result {
+        Ok(()) => LiquidityMutationResponse::from_outcome(Outcome::ok(message)),
+        Err(error) => LiquidityMutationResponse::from_outcome(error.into()),
+    }
+}
+
+fn http_update(http: HttpInput) -> HttpUpdate {
+    HttpUpdate {
+        incoming_tokens: http.incoming.map(|incoming| incoming.auth_tokens),
+        outgoing_endpoint: http.outgoing.endpoint,
+        outgoing_token: http.outgoing.auth_token,
+    }
+}
+
+/// The withdrawal id from either the seed era's `withdrawalId` argument or today's `input`.
+fn pick_withdrawal_id(
+    argument: Option<String>,
+    input_id: Option<String>,
+) -> Result<String, LiquidityMutationResponse> {
+    match (argument, input_id) {
+        (Some(a), Some(b)) if a != b => Err(LiquidityMutationResponse::from_outcome(
+            Outcome::failed("400", "withdrawalId and input.withdrawalId differ"),
+        )),
+        (Some(id), _) | (None, Some(id)) => Ok(id),
+        (None, None) => Err(LiquidityMutationResponse::from_outcome(Outcome::failed(
+            "400",
+            "withdrawalId is required",
+        ))),
+    }
+}
+
+impl MutationRoot {
+    fn deposit_peer(
+        ctx: &Context<'_>,
+        input: &impl Serialize,
+        key: Option<&str>,
+        (id, peer_id, amount): (&str, &str, u64),
+    ) -> LiquidityMutationResponse {
+        idempotent(ctx, "depositPeerLiquidity", key, input, |instance| {
+            liquidity(
+                instance.deposit_peer_liquidity(id, peer_id, amount),
+                "Added peer liquidity",
+            )
+        })
+    }
+
+    fn deposit_asset(
+        ctx: &Context<'_>,
+        input: &impl Serialize,
+        key: Option<&str>,
+        (id, asset_id, amount): (&str, &str, u64),
+    ) -> LiquidityMutationResponse {
+        idempotent(ctx, "depositAssetLiquidity", key, input, |instance| {
+            liquidity(
+                instance.deposit_asset_liquidity(id, asset_id, amount),
+                "Added asset liquidity",
+            )
+        })
+    }
+}
+
+#[Object(name = "Mutation")]
+impl MutationRoot {
+    async fn create_asset(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAssetInput,
+    ) -> AssetMutationResponse {
+        let key = input.idempotency_key.clone();
+        idempotent(ctx, "createAsset", key.as_deref(), &input, |instance| {
+            let new = NewAsset {
+                code: input.code.clone(),
+                scale: input.scale.0,
+                withdrawal_threshold: input.withdrawal_threshold.map(|t| t.0),
+                liquidity_threshold: input.liquidity_threshold.map(|t| t.0),
+            };
+            match instance.create_asset(new) {
+                Ok(asset) => ok("Created Asset", |p: &mut AssetMutationResponse| {
+                    p.asset = Some(Asset(asset))
+                }),
+                Err(error) => AssetMutationResponse::from_outcome(error.into()),
+            }
+        })
+    }
+
+    /// Sets both thresholds; one left out becomes null, as in Rafiki.
+    async fn update_asset(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateAssetInput,
+    ) -> AssetMutationResponse {
+        let key = input.idempotency_key.clone();
+        idempotent(ctx, "updateAsset", key.as_deref(), &input, |instance| {
+            let updated = instance.update_asset(
+                &input.id,
+                input.withdrawal_threshold.map(|t| t.0),
+                input.liquidity_threshold.map(|t| t.0),
+            );
+            match updated {
+                Ok(asset) => ok("Updated Asset", |p: &mut AssetMutationResponse| {
+                    p.asset = Some(Asset(asset))
+                }),
+                Err(error) => AssetMutationResponse::from_outcome(error.into()),
+            }
+        })
+    }
+
+    /// Refused while a peer uses the asset.
+    async fn delete_asset(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteAssetInput,
+    ) -> DeleteAssetMutationResponse {
+        let key = input.idempotency_key.clone();
+        idempotent(
+            ctx,
+            "deleteAsset",
+            key.as_deref(),
+            &input,
+            |instance| match instance.delete_asset(&input.id) {
+                Ok(asset) => ok("Asset deleted", |p: &mut DeleteAssetMutationResponse| {
+                    p.asset = Some(Asset(asset))
+                }),
+                Err(error) => DeleteAssetMutationResponse::from_outcome(error.into()),
+            },
+        )
+    }
+
+    /// The seed era's name for `depositAssetLiquidity`.
+    async fn add_asset_liquidity(
+        &self,
+        ctx: &Context<'_>,
+        input: AddAssetLiquidityInput,
+    ) -> Option<LiquidityMutationResponse> {
+        let args = (input.id.as_str(), input.asset_id.as_str(), input.amount.0);
+        Some(Self::deposit_asset(
+            ctx,
+            &input,
+            input.idempotency_key.as_deref(),
+            args,
+        ))
+    }
+
+    async fn deposit_asset_liquidity(
+        &self,
+        ctx: &Context<'_>,
+        input: DepositAssetLiquidityInput,
+    ) -> Option<LiquidityMutationResponse> {
+        let args = (input.id.as_str(), input.asset_id.as_str(), input.amount.0);
+        Some(Self::deposit_asset(
+            ctx,
+            &input,
+            input.idempotency_key.as_deref(),
+            args,
+        ))
+    }
+
+    async fn create_asset_liquidity_withdrawal(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAssetLiquidityWithdrawalInput,
+    ) -> Option<LiquidityMutationResponse> {
+        let key = input.idempotency_key.clone();
+        Some(idempotent(
+            ctx,
+            "createAssetLiquidityWithdrawal",
+            key.as_deref(),
+            &input,
+            |instance| {
+                let mode = WithdrawalMode::from_timeout_seconds(input.timeout_seconds.map(|t| t.0));
+                liquidity(
+                    instance.create_asset_withdrawal(
+                        &input.id,
+                        &input.asset_id,
+                        input.amount.0,
+                        mode,
+                    ),
+                    "Created asset liquidity withdrawal",
+                )
+            },
+        ))
+    }
+
+    async fn create_peer(
+        &self,
+        ctx: &Context<'_>,
+        input: CreatePeerInput,
+    ) -> CreatePeerMutationResponse {
+        let key = input.idempotency_key.clone();
+        idempotent(ctx, "createPeer", key.as_deref(), &input, |instance| {
+            let http = http_update(input.http.clone());
+            let new = NewPeer {
+                static_ilp_address: input.static_ilp_address.clone(),
+                name: input.name.clone(),
+                asset_id: input.asset_id.clone(),
+                incoming_tokens: http.incoming_tokens.unwrap_or_default(),
+                outgoing_endpoint: http.outgoing_endpoint,
+                outgoing_token: http.outgoing_token,
+                max_packet_amount: input.max_packet_amount.map(|a| a.0),
+                liquidity_threshold: input.liquidity_threshold.map(|a| a.0),
+                initial_liquidity: input.initial_liquidity.map(|a| a.0),
+                routes: input.routes.clone().unwrap_or_default(),
+            };
+            match instance.create_peer(new) {
+                Ok(peer) => ok("Created ILP Peer", |p: &mut CreatePeerMutationResponse| {
+                    p.peer = Some(Peer(peer))
+                }),
+                Err(error) => CreatePeerMutationResponse::from_outcome(error.into()),
+            }
+        })
+    }
+
+    async fn update_peer(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdatePeerInput,
+    ) -> UpdatePeerMutationResponse {
+        let key = input.idempotency_key.clone();
+        idempotent(ctx, "updatePeer", key.as_deref(), &input, |instance| {
+            let update = PeerUpdate {
+                id: input.id.clone(),
+                static_ilp_address: input.static_ilp_address.clone(),
+                name: input.name.clone(),
+                http: input.http.clone().map(http_update),
+                max_packet_amount: input.max_packet_amount.map(|a| a.0),
+                liquidity_threshold: input.liquidity_threshold.map(|a| a.0),
+                routes: input.routes.clone(),
+            };
+            match instance.update_peer(update) {
+                Ok(peer) => ok("Updated ILP Peer", |p: &mut UpdatePeerMutationResponse| {
+                    p.peer = Some(Peer(peer))
+                }),
+                Err(error) => UpdatePeerMutationResponse::from_outcome(error.into()),
+            }
+        })
+    }
+
+    async fn delete_peer(
+        &self,
+        ctx: &Context<'_>,
+        input: DeletePeerInput,
+    ) -> DeletePeerMutationResponse {
+        let key = input.idempotency_key.clone();
+        idempotent(
+            ctx,
+            "deletePeer",
+            key.as_deref(),
+            &input,
+            |instance| match instance.delete_peer(&input.id) {
+                Ok(_) => ok("Deleted ILP Peer", |_: &mut DeletePeerMutationResponse| {}),
+                Err(error) => DeletePeerMutationResponse::from_outcome(error.into()),
+            },
+        )
+    }
+
+    /// The seed era's name for `depositPeerLiquidity`.
+    async fn add_peer_liquidity(
+        &self,
+        ctx: &Context<'_>,
+        input: AddPeerLiquidityInput,
+    ) -> Option<LiquidityMutationResponse> {
+        let args = (input.id.as_str(), input.peer_id.as_str(), input.amount.0);
+        Some(Self::deposit_peer(
+            ctx,
+            &input,
+            input.idempotency_key.as_deref(),
+            args,
+        ))
+    }
+
+    async fn deposit_peer_liquidity(
+        &self,
+        ctx: &Context<'_>,
+        input: DepositPeerLiquidityInput,
+    ) -> Option<LiquidityMutationResponse> {
+        let args = (input.id.as_str(), input.peer_id.as_str(), input.amount.0);
+        Some(Self::deposit_peer(
+            ctx,
+            &input,
+            input.idempotency_key.as_deref(),
+            args,
+        ))
+    }
+
+    async fn create_peer_liquidity_withdrawal(
+        &self,
+        ctx: &Context<'_>,
+        input: CreatePeerLiquidityWithdrawalInput,
+    ) -> Option<LiquidityMutationResponse> {
+        let key = input.idempotency_key.clone();
+        Some(idempotent(
+            ctx,
+            "createPeerLiquidityWithdrawal",
+            key.as_deref(),
+            &input,
+            |instance| {
+                let mode = WithdrawalMode::from_timeout_seconds(input.timeout_seconds.map(|t| t.0));
+                liquidity(
+                    instance.create_peer_withdrawal(
+                        &input.id,
+                        &input.peer_id,
+                        input.amount.0,
+                        mode,
+                    ),
+                    "Created peer liquidity withdrawal",
+                )
+            },
+        ))
+    }
+
+    /// Commits a two-phase withdrawal; takes `withdrawalId` (seed era) or `input` (today).
+    async fn post_liquidity_withdrawal(
+        &self,
+        ctx: &Context<'_>,
+        withdrawal_id: Option<String>,
+        input: Option<PostLiquidityWithdrawalInput>,
+    ) -> Option<LiquidityMutationResponse> {
+        let key = input.as_ref().and_then(|i| i.idempotency_key.clone());
+        let id = match pick_withdrawal_id(withdrawal_id, input.map(|i| i.withdrawal_id)) {
+            Ok(id) => id,
+            Err(refused) => return Some(refused),
+        };
+        Some(idempotent(
+            ctx,
+            "postLiquidityWithdrawal",
+            key.as_deref(),
+            &id,
+            |instance| liquidity(instance.post_withdrawal(&id), "Posted Withdrawal"),
+        ))
+    }
+
+    /// Cancels a two-phase withdrawal; takes `withdrawalId` (seed era) or `input` (today).
+    async fn void_liquidity_withdrawal(
+        &self,
+        ctx: &Context<'_>,
+        withdrawal_id: Option<String>,
+        input: Option<VoidLiquidityWithdrawalInput>,
+    ) -> Option<LiquidityMutationResponse> {
+        let key = input.as_ref().and_then(|i| i.idempotency_key.clone());
+        let id = match pick_withdrawal_id(withdrawal_id, input.map(|i| i.withdrawal_id)) {
+            Ok(id) => id,
+            Err(refused) => return Some(refused),
+        };
+        Some(idempotent(
+            ctx,
+            "voidLiquidityWithdrawal",
+            key.as_deref(),
+            &id,
+            |instance| liquidity(instance.void_withdrawal(&id), "Voided Withdrawal"),
+        ))
+    }
+}

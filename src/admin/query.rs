@@ -1,0 +1,95 @@
+//! Queries: assets and peers, one at a time or paged.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Object, Result};
+
+use super::scalars::UInt8;
+use super::types::{Asset, AssetsConnection, Peer, PeersConnection, SortOrder};
+use crate::instance::{Instance, PageRequest};
+
+pub struct QueryRoot;
+
+fn instance<'a>(ctx: &Context<'a>) -> &'a Arc<Instance> {
+    ctx.data_unchecked::<Arc<Instance>>()
+}
+
+fn page_request(
+    after: Option<String>,
+    before: Option<String>,
+    first: Option<i32>,
+    last: Option<i32>,
+    sort_order: Option<SortOrder>,
+) -> PageRequest {
+    PageRequest {
+        after,
+        before,
+        first,
+        last,
+        order: sort_order.unwrap_or_default().into(),
+    }
+}
+
+#[Object(name = "Query")]
+impl QueryRoot {
+    /// An asset by id; null when there is none.
+    async fn asset(&self, ctx: &Context<'_>, id: String) -> Option<Asset> {
+        instance(ctx).asset(&id).map(Asset)
+    }
+
+    async fn asset_by_code_and_scale(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        scale: UInt8,
+    ) -> Option<Asset> {
+        instance(ctx)
+            .asset_by_code_and_scale(&code, scale.0)
+            .map(Asset)
+    }
+
+    /// Assets, newest first unless `sortOrder: ASC`.
+    async fn assets(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+        sort_order: Option<SortOrder>,
+    ) -> Result<AssetsConnection> {
+        let request = page_request(after, before, first, last, sort_order);
+        Ok(instance(ctx).assets_page(&request)?.into())
+    }
+
+    /// A peer by id; null when there is none.
+    async fn peer(&self, ctx: &Context<'_>, id: String) -> Option<Peer> {
+        instance(ctx).peer(&id).map(Peer)
+    }
+
+    /// The peer packets to this address in this asset go to (longest route prefix).
+    async fn peer_by_address_and_asset(
+        &self,
+        ctx: &Context<'_>,
+        static_ilp_address: String,
+        asset_id: String,
+    ) -> Option<Peer> {
+        instance(ctx)
+            .peer_by_address_and_asset(&static_ilp_address, &asset_id)
+            .map(Peer)
+    }
+
+    /// Peers, newest first unless `sortOrder: ASC`.
+    async fn peers(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+        sort_order: Option<SortOrder>,
+    ) -> Result<PeersConnection> {
+        let request = page_request(after, before, first, last, sort_order);
+        Ok(instance(ctx).peers_page(&request)?.into())
+    }
+}

@@ -1,0 +1,448 @@
+//! The GraphQL types of the admin API, named as in Rafiki's schema.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use serde::Serialize;
+
+use super::outcome::{LiquidityErrorCode, Outcome};
+use super::scalars::{UInt8, UInt64};
+use crate::instance::{self, Instance, Page};
+
+/// `createdAt` as JavaScript's `toISOString()` writes it: `2024-01-02T03:04:05.678Z`.
+pub fn iso_timestamp(at: SystemTime) -> String {
+    let at = time::OffsetDateTime::from(at);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.millisecond()
+    )
+}
+
+// === entities ===
+
+/// An asset, with its liquidity read live from the ledger.
+#[derive(Debug, Clone)]
+pub struct Asset(pub instance::Asset);
+
+#[Object]
+impl Asset {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    async fn scale(&self) -> UInt8 {
+        UInt8(self.0.scale)
+    }
+    /// The asset's own liquidity.
+    async fn liquidity(&self, ctx: &Context<'_>) -> Option<UInt64> {
+        ctx.data_unchecked::<Arc<Instance>>()
+            .asset_liquidity(self.0.id)
+            .map(UInt64)
+    }
+    async fn withdrawal_threshold(&self) -> Option<UInt64> {
+        self.0.withdrawal_threshold.map(UInt64)
+    }
+    async fn liquidity_threshold(&self) -> Option<UInt64> {
+        self.0.liquidity_threshold.map(UInt64)
+    }
+    /// peerlab charges no fees: always null.
+    async fn sending_fee(&self) -> Option<Fee> {
+        None
+    }
+    /// peerlab charges no fees: always null.
+    async fn receiving_fee(&self) -> Option<Fee> {
+        None
+    }
+    async fn created_at(&self) -> String {
+        iso_timestamp(self.0.created_at)
+    }
+}
+
+/// Rafiki's fee type, present so that its queries validate; peerlab has no fees.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct Fee {
+    id: ID,
+    asset_id: ID,
+    #[graphql(name = "type")]
+    fee_type: FeeType,
+    fixed: UInt64,
+    basis_points: i32,
+    created_at: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum FeeType {
+    Sending,
+    Receiving,
+}
+
+/// A peer. Its incoming tokens are never readable.
+#[derive(Debug, Clone)]
+pub struct Peer(pub instance::Peer);
+
+#[Object]
+impl Peer {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The largest packet this instance forwards from the peer.
+    async fn max_packet_amount(&self) -> Option<UInt64> {
+        self.0.max_packet_amount.map(UInt64)
+    }
+    async fn http(&self) -> Http {
+        Http {
+            outgoing: HttpOutgoing {
+                auth_token: self.0.outgoing.auth_token.clone(),
+                endpoint: self.0.outgoing.endpoint.clone(),
+            },
+        }
+    }
+    async fn asset(&self, ctx: &Context<'_>) -> async_graphql::Result<Asset> {
+        let instance = ctx.data_unchecked::<Arc<Instance>>();
+        instance
+            .asset_including_deleted(self.0.asset_id)
+            .map(Asset)
+            .ok_or_else(|| "Asset not found".into())
+    }
+    async fn static_ilp_address(&self) -> &str {
+        self.0.static_ilp_address.as_str()
+    }
+    async fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
+    async fn liquidity_threshold(&self) -> Option<UInt64> {
+        self.0.liquidity_threshold.map(UInt64)
+    }
+    /// How much the peer may still send through this instance.
+    async fn liquidity(&self, ctx: &Context<'_>) -> Option<UInt64> {
+        ctx.data_unchecked::<Arc<Instance>>()
+            .peer_liquidity(self.0.id)
+            .map(UInt64)
+    }
+    async fn routes(&self) -> &[String] {
+        &self.0.routes
+    }
+    async fn created_at(&self) -> String {
+        iso_timestamp(self.0.created_at)
+    }
+}
+
+#[derive(Debug, Clone, SimpleObject)]
+pub struct Http {
+    outgoing: HttpOutgoing,
+}
+
+#[derive(Debug, Clone, SimpleObject)]
+pub struct HttpOutgoing {
+    auth_token: String,
+    endpoint: String,
+}
+
+// === pages ===
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Default)]
+pub enum SortOrder {
+    Asc,
+    #[default]
+    Desc,
+}
+
+impl From<SortOrder> for instance::SortOrder {
+    fn from(order: SortOrder) -> Self {
+        match order {
+            SortOrder::Asc => instance::SortOrder::Asc,
+            SortOrder::Desc => instance::SortOrder::Desc,
+        }
+    }
+}
+
+#[derive(Debug, Clone, SimpleObject)]
+pub struct PageInfo {
+    end_cursor: Option<String>,
+    has_next_page: bool,
+    has_previous_page: bool,
+    start_cursor: Option<String>,
+}
+
+impl PageInfo {
+    fn of<T>(page: &Page<T>, id_of: impl Fn(&T) -> String) -> Self {
+        Self {
+            start_cursor: page.items.first().map(&id_of),
+            end_cursor: page.items.last().map(&id_of),
+            has_next_page: page.has_next_page,
+            has_previous_page: page.has_previous_page,
+        }
+    }
+}
+
+#[derive(Debug, Clone, SimpleObject)]
+pub struct AssetEdge {
+    node: Asset,
+    cursor: String,
+}
+
+#[derive(Debug, Clone, SimpleObject)]
+pub struct AssetsConnection {
+    page_info: PageInfo,
+    edges: Vec<AssetEdge>,
+}
+
+impl From<Page<instance::Asset>> for AssetsConnection {
+    fn from(page: Page<instance::Asset>) -> Self {
+        Self {
+            page_info: PageInfo::of(&page, |a| a.id.to_string()),
+            edges: page
+                .items
+                .into_iter()
+                .map(|a| AssetEdge {
+                    cursor: a.id.to_string(),
+                    node: Asset(a),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, SimpleObject)]
+pub struct PeerEdge {
+    node: Peer,
+    cursor: String,
+}
+
+#[derive(Debug, Clone, SimpleObject)]
+pub struct PeersConnection {
+    page_info: PageInfo,
+    edges: Vec<PeerEdge>,
+}
+
+impl From<Page<instance::Peer>> for PeersConnection {
+    fn from(page: Page<instance::Peer>) -> Self {
+        Self {
+            page_info: PageInfo::of(&page, |p| p.id.to_string()),
+            edges: page
+                .items
+                .into_iter()
+                .map(|p| PeerEdge {
+                    cursor: p.id.to_string(),
+                    node: Peer(p),
+                })
+                .collect(),
+        }
+    }
+}
+
+// === inputs ===
+
+#[derive(Debug, Clone, InputObject, Serialize)]
+pub struct CreateAssetInput {
+    pub code: String,
+    pub scale: UInt8,
+    pub withdrawal_threshold: Option<UInt64>,
+    pub liquidity_threshold: Option<UInt64>,
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Clone, InputObject, Serialize)]
+pub struct UpdateAssetInput {
+    pub id: String,
+    pub withdrawal_threshold: Option<UInt64>,
+    pub liquidity_threshold: Option<UInt64>,
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Clone, InputObject, Serialize)]
+pub struct DeleteAssetInput {
+    pub id: ID,
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Clone, InputObject, Serialize)]
+pub struct HttpIncomingInput {
+    pub auth_tokens: Vec<String>,
+}
+
+#[derive(Debug, Clone, InputObject, Serialize)]
+pub struct HttpOutgoingInput {
+    pub auth_token: String,
+    pub endpoint: String,
+}
+
+#[derive(Debug, Clone, InputObject, Serialize)]
+pub struct HttpInput {
+    pub incoming: Option<HttpIncomingInput>,
+    pub outgoing: HttpOutgoingInput,
+}
+
+#[derive(Debug, Clone, InputObject, Serialize)]
+pub struct CreatePeerInput {
+    pub max_packet_amount: Option<UInt64>,
+    pub http: HttpInput,
+    pub asset_id: String,
+    pub static_ilp_address: String,
+    pub name: Option<String>,
+    pub liquidity_threshold: Option<UInt64>,
+    pub initial_liquidity: Option<UInt64>,
+    pub idempotency_key: Option<String>,
+    pub routes: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, InputObject, Serialize)]
+pub struct UpdatePeerInput {
+    pub id: String,
+    pub max_packet_amount: Option<UInt64>,
+    pub http: Option<HttpInput>,
+    pub static_ilp_address: Option<String>,
+    pub name: Option<String>,
+    pub liquidity_threshold: Option<UInt64>,
+    pub idempotency_key: Option<String>,
+    pub routes: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, InputObject, Serialize)]
+pub struct DeletePeerInput {
+    pub id: ID,
+    pub idempotency_key: Option<String>,
+}
+
+/// A deposit into a peer's liquidity, under both its names.
+#[derive(Debug, Clone, InputObject, Serialize)]
+#[graphql(name = "DepositPeerLiquidityInput")]
+pub struct DepositPeerLiquidityInput {
+    pub peer_id: String,
+    pub amount: UInt64,
+    pub id: String,
+    pub idempotency_key: Option<String>,
+}
+
+/// The seed era's name for [`DepositPeerLiquidityInput`].
+#[derive(Debug, Clone, InputObject, Serialize)]
+pub struct AddPeerLiquidityInput {
+    pub peer_id: String,
+    pub amount: UInt64,
+    pub id: String,
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Clone, InputObject, Serialize)]
+pub struct DepositAssetLiquidityInput {
+    pub asset_id: String,
+    pub amount: UInt64,
+    pub id: String,
+    pub idempotency_key: Option<String>,
+}
+
+/// The seed era's name for [`DepositAssetLiquidityInput`].
+#[derive(Debug, Clone, InputObject, Serialize)]
+pub struct AddAssetLiquidityInput {
+    pub asset_id: String,
+    pub amount: UInt64,
+    pub id: String,
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Clone, InputObject, Serialize)]
+pub struct CreatePeerLiquidityWithdrawalInput {
+    pub peer_id: String,
+    pub amount: UInt64,
+    pub id: String,
+    pub idempotency_key: Option<String>,
+    /// Absent: two-phase without expiry. 0: single-phase. N: two-phase, voided after N seconds.
+    pub timeout_seconds: Option<UInt64>,
+}
+
+#[derive(Debug, Clone, InputObject, Serialize)]
+pub struct CreateAssetLiquidityWithdrawalInput {
+    pub asset_id: String,
+    pub amount: UInt64,
+    pub id: String,
+    pub idempotency_key: Option<String>,
+    /// Absent: two-phase without expiry. 0: single-phase. N: two-phase, voided after N seconds.
+    pub timeout_seconds: Option<UInt64>,
+}
+
+#[derive(Debug, Clone, InputObject, Serialize)]
+pub struct PostLiquidityWithdrawalInput {
+    pub withdrawal_id: String,
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Clone, InputObject, Serialize)]
+pub struct VoidLiquidityWithdrawalInput {
+    pub withdrawal_id: String,
+    pub idempotency_key: Option<String>,
+}
+
+// === payloads ===
+
+/// A mutation payload: the seed era's `code`, `success`, `message` and the entity.
+pub trait Payload: Clone + Send + Sync + 'static {
+    fn from_outcome(outcome: Outcome) -> Self;
+    fn succeeded(&self) -> bool;
+}
+
+macro_rules! payload {
+    ($(#[$doc:meta])* $name:ident { $($field:ident : $ty:ty),* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, SimpleObject)]
+        pub struct $name {
+            pub code: String,
+            pub success: bool,
+            pub message: String,
+            $(pub $field: $ty,)*
+        }
+
+        impl Payload for $name {
+            fn from_outcome(outcome: Outcome) -> Self {
+                Self {
+                    code: outcome.code.to_owned(),
+                    success: outcome.success,
+                    message: outcome.message,
+                    $($field: Default::default(),)*
+                }
+            }
+
+            fn succeeded(&self) -> bool {
+                self.success
+            }
+        }
+    };
+}
+
+payload!(AssetMutationResponse { asset: Option<Asset> });
+payload!(DeleteAssetMutationResponse { asset: Option<Asset> });
+payload!(CreatePeerMutationResponse { peer: Option<Peer> });
+payload!(UpdatePeerMutationResponse { peer: Option<Peer> });
+payload!(DeletePeerMutationResponse {});
+
+/// The payload of every liquidity mutation.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct LiquidityMutationResponse {
+    pub code: String,
+    pub success: bool,
+    pub message: String,
+    pub error: Option<LiquidityErrorCode>,
+}
+
+impl Payload for LiquidityMutationResponse {
+    fn from_outcome(outcome: Outcome) -> Self {
+        Self {
+            code: outcome.code.to_owned(),
+            success: outcome.success,
+            message: outcome.message,
+            error: outcome.liquidity_error,
+        }
+    }
+
+    fn succeeded(&self) -> bool {
+        self.success
+    }
+}

@@ -1,0 +1,183 @@
+//! A running instance: the instance's services behind their HTTP servers on real sockets.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use url::Url;
+
+use crate::admin;
+use crate::config::Config;
+use crate::ilp::Address;
+use crate::instance::{Instance, InstanceSettings};
+
+/// How long shutdown waits for open connections to finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr} ({variable}): {source}")]
+    Bind {
+        variable: &'static str,
+        addr: SocketAddr,
+        source: io::Error,
+    },
+    #[error("cannot build the connector URL from {0}")]
+    ConnectorUrl(SocketAddr),
+}
+
+/// An instance serving its admin API and connector until [`Node::shutdown`].
+#[derive(Debug)]
+pub struct Node {
+    instance: Arc<Instance>,
+    admin_addr: SocketAddr,
+    connector_addr: SocketAddr,
+    connector_url: Url,
+    shutdown: watch::Sender<bool>,
+    servers: Vec<JoinHandle<()>>,
+}
+
+impl Node {
+    /// Binds every port (0 picks a free one), then serves. Fails before serving anything if a
+    /// port cannot be bound.
+    pub async fn start(config: Config) -> Result<Self, StartError> {
+        let admin_listener = bind(config.bind_address, config.admin_port, "ADMIN_PORT").await?;
+        let connector_listener =
+            bind(config.bind_address, config.connector_port, "CONNECTOR_PORT").await?;
+        let admin_addr = local_addr(&admin_listener, "ADMIN_PORT")?;
+        let connector_addr = local_addr(&connector_listener, "CONNECTOR_PORT")?;
+        let connector_url = match &config.ilp_connector_url {
+            Some(url) => url.clone(),
+            None => reachable_url(connector_addr)?,
+        };
+
+        let instance = Arc::new(Instance::new(InstanceSettings {
+            ilp_address: config.ilp_address.clone(),
+            instance_name: config.instance_name.clone(),
+        }));
+        let admin_app = admin::http::router(admin::schema(instance.clone()), config.api_secret);
+        let (shutdown, _) = watch::channel(false);
+        let servers = vec![
+            serve(admin_listener, admin_app, shutdown.subscribe()),
+            serve(connector_listener, connector_router(), shutdown.subscribe()),
+        ];
+        let node = Self {
+            instance,
+            admin_addr,
+            connector_addr,
+            connector_url,
+            shutdown,
+            servers,
+        };
+        tracing::info!(
+            ilp_address = %config.ilp_address,
+            admin = %node.graphql_url(),
+            connector = %node.connector_url,
+            "instance {} is up",
+            config.instance_name
+        );
+        Ok(node)
+    }
+
+    pub fn instance(&self) -> &Arc<Instance> {
+        &self.instance
+    }
+
+    pub fn ilp_address(&self) -> &Address {
+        &self.instance.settings().ilp_address
+    }
+
+    /// `http://<admin address>`: GraphQL is at `/graphql`, health at `/healthz`.
+    pub fn admin_url(&self) -> String {
+        format!("http://{}", self.admin_addr)
+    }
+
+    pub fn graphql_url(&self) -> String {
+        format!("{}/graphql", self.admin_url())
+    }
+
+    /// The URL peers use to reach this connector (`ILP_CONNECTOR_URL`).
+    pub fn connector_url(&self) -> &Url {
+        &self.connector_url
+    }
+
+    pub fn connector_addr(&self) -> SocketAddr {
+        self.connector_addr
+    }
+
+    /// Stops accepting, lets open requests finish (for at most a few seconds), and returns.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for server in self.servers {
+            if tokio::time::timeout(SHUTDOWN_GRACE, server).await.is_err() {
+                tracing::warn!("a server did not stop within {SHUTDOWN_GRACE:?}");
+            }
+        }
+    }
+}
+
+async fn bind(ip: IpAddr, port: u16, variable: &'static str) -> Result<TcpListener, StartError> {
+    let addr = SocketAddr::new(ip, port);
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind {
+            variable,
+            addr,
+            source,
+        })
+}
+
+fn local_addr(listener: &TcpListener, variable: &'static str) -> Result<SocketAddr, StartError> {
+    listener.local_addr().map_err(|source| StartError::Bind {
+        variable,
+        addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+        source,
+    })
+}
+
+/// A URL other processes on this machine can use: an unspecified bind address becomes loopback.
+fn reachable_url(addr: SocketAddr) -> Result<Url, StartError> {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    Url::parse(&format!("http://{}", SocketAddr::new(ip, addr.port())))
+        .map_err(|_| StartError::ConnectorUrl(addr))
+}
+
+fn serve(
+    listener: TcpListener,
+    app: Router,
+    mut shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let stopped = async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        };
+        if let Err(error) = axum::serve(listener, app)
+            .with_graceful_shutdown(stopped)
+            .await
+        {
+            tracing::error!(%error, "server failed");
+        }
+    })
+}
+
+/// The connector's port is bound from the start so that its URL is known to peers; packets are
+/// served from the next build on (issue 4), until then every request is told so.
+fn connector_router() -> Router {
+    Router::new().fallback(|| async {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ILP-over-HTTP is not served by this build of peerlab yet",
+        )
+    })
+}
