@@ -1,5 +1,6 @@
 //! The `peerlab` command line.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -8,6 +9,14 @@ use peerlab::config::Config;
 use peerlab::node::Node;
 use peerlab_simulator::{Network, Topology};
 use tracing_subscriber::EnvFilter;
+
+/// Prints a line to stdout, ignoring a closed pipe (a user may stop reading before peerlab stops).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
 
 /// Rehearse and test Interledger peering the way Rafiki does it, in seconds.
 #[derive(Debug, Parser)]
@@ -36,6 +45,7 @@ fn main() -> ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -97,24 +107,27 @@ async fn up(path: Option<PathBuf>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!(
+    say!(
         "peerlab: {} instances up ({source})",
         network.instances().len()
     );
     for instance in network.instances() {
-        println!("  {}  {}", instance.name(), instance.ilp_address());
-        println!("    admin      {}", instance.graphql_url());
-        println!("    connector  {}", instance.connector_url());
+        say!("  {}  {}", instance.name(), instance.ilp_address());
+        say!("    admin      {}", instance.graphql_url());
+        say!("    connector  {}", instance.connector_url());
     }
     for peering in &topology.peerings {
-        println!(
+        say!(
             "  peered: {} <-> {} in {}, {} of liquidity each way",
-            peering.between[0], peering.between[1], peering.asset, peering.liquidity
+            peering.between[0],
+            peering.between[1],
+            peering.asset,
+            peering.liquidity
         );
     }
-    println!("Press Ctrl-C to stop.");
+    say!("Press Ctrl-C to stop.");
     wait_for_signal().await;
-    println!("peerlab: stopping");
+    say!("peerlab: stopping");
     network.shutdown().await;
     ExitCode::SUCCESS
 }

@@ -323,7 +323,7 @@ pub struct DepositPeerLiquidityInput {
     pub idempotency_key: Option<String>,
 }
 
-/// The seed era's name for [`DepositPeerLiquidityInput`].
+/// The seed era's name for DepositPeerLiquidityInput.
 #[derive(Debug, Clone, InputObject, Serialize)]
 pub struct AddPeerLiquidityInput {
     pub peer_id: String,
@@ -340,7 +340,7 @@ pub struct DepositAssetLiquidityInput {
     pub idempotency_key: Option<String>,
 }
 
-/// The seed era's name for [`DepositAssetLiquidityInput`].
+/// The seed era's name for DepositAssetLiquidityInput.
 #[derive(Debug, Clone, InputObject, Serialize)]
 pub struct AddAssetLiquidityInput {
     pub asset_id: String,

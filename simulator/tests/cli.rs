@@ -1,0 +1,167 @@
+//! The `peerlab` binary as a user runs it: configuration errors, URLs in the log, health, and a
+//! clean stop on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+fn peerlab() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_peerlab"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    command
+}
+
+fn node_with(vars: &[(&str, &str)]) -> std::process::Output {
+    let mut command = peerlab();
+    command.arg("node");
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    command.output().expect("peerlab runs")
+}
+
+#[test]
+fn configuration_errors_name_the_variable_and_exit_2() {
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (&[], "ILP_ADDRESS is required"),
+        (
+            &[("ILP_ADDRESS", "not an address")],
+            "ILP_ADDRESS=\"not an address\" is invalid",
+        ),
+        (
+            &[("ILP_ADDRESS", "test.a"), ("ADMIN_PORT", "abc")],
+            "ADMIN_PORT=\"abc\" is invalid",
+        ),
+        (
+            &[("ILP_ADDRESS", "test.a"), ("BIND_ADDRESS", "somewhere")],
+            "BIND_ADDRESS=",
+        ),
+    ];
+    for (vars, expected) in cases {
+        let output = node_with(vars);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{vars:?}: {stderr}");
+        assert!(stderr.contains(expected), "{vars:?}: {stderr}");
+    }
+}
+
+/// Reads the child's stderr until a line contains `needle`; returns that line.
+fn wait_for_line(child: &mut Child, needle: &'static str) -> String {
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains(needle) {
+                let _ = sender.send(line);
+            }
+        }
+    });
+    receiver
+        .recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| panic!("no log line with {needle:?}"))
+}
+
+fn terminate(child: &mut Child) -> i32 {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status.code().unwrap_or(-1);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    panic!("peerlab did not stop within 5 s of SIGTERM");
+}
+
+fn http_get(url: &str) -> String {
+    // A tiny HTTP/1.0 GET, so that this test needs no client library.
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut stream = std::net::TcpStream::connect(host).expect("connect");
+    write!(stream, "GET /{path} HTTP/1.0\r\nHost: {host}\r\n\r\n").expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    response
+}
+
+#[test]
+fn node_logs_its_urls_serves_health_and_stops_on_sigterm() {
+    let mut child = peerlab()
+        .arg("node")
+        .env("ILP_ADDRESS", "test.cli-node")
+        .env("INSTANCE_NAME", "CLI")
+        .env("ADMIN_PORT", "0")
+        .env("CONNECTOR_PORT", "0")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("peerlab starts");
+    let line = wait_for_line(&mut child, "is up");
+    let admin = line
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix("admin="))
+        .expect("admin URL in the log")
+        .to_owned();
+    assert!(line.contains("connector=http://127.0.0.1:"), "{line}");
+    let health = http_get(&admin.replace("/graphql", "/healthz"));
+    assert!(
+        health.starts_with("HTTP/1.0 200") && health.ends_with("OK"),
+        "{health}"
+    );
+    assert_eq!(terminate(&mut child), 0);
+}
+
+#[test]
+fn up_prints_the_default_pair_and_stops_on_sigterm() {
+    let mut child = peerlab()
+        .arg("up")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("peerlab starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let lines: Vec<String> = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .take_while(|line| !line.starts_with("Press Ctrl-C"))
+        .collect();
+    let text = lines.join("\n");
+    assert!(text.contains("2 instances up (default pair)"), "{text}");
+    assert!(
+        text.contains("cloud-nine-wallet  test.cloud-nine-wallet"),
+        "{text}"
+    );
+    assert!(
+        text.contains("peered: cloud-nine-wallet <-> happy-life-bank in USD"),
+        "{text}"
+    );
+    let admin = lines
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("admin").map(str::trim))
+        .expect("an admin URL");
+    assert!(http_get(&admin.replace("/graphql", "/healthz")).ends_with("OK"));
+    assert_eq!(terminate(&mut child), 0);
+}
+
+#[test]
+fn up_refuses_a_broken_topology_file() {
+    let dir = std::env::temp_dir().join(format!("peerlab-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("broken.toml");
+    std::fs::write(
+        &file,
+        "[[instances]]\nname = \"a\"\nilp_address = \"bad\"\n",
+    )
+    .unwrap();
+    let output = peerlab().arg("up").arg(&file).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("invalid topology"));
+}

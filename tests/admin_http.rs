@@ -1,0 +1,276 @@
+//! The admin API over real HTTP: the committed schema, routes, limits, signatures and bad input.
+
+use peerlab::admin;
+use peerlab::config::Config;
+use peerlab::ilp::Address;
+use peerlab::node::Node;
+use peerlab_simulator::AdminClient;
+use serde_json::{Value, json};
+
+async fn node() -> (Node, AdminClient) {
+    let config = Config::for_address(Address::parse("test.admin-http").unwrap());
+    let node = Node::start(config).await.unwrap();
+    let client = AdminClient::new(&node.graphql_url()).unwrap();
+    (node, client)
+}
+
+async fn get(url: &str) -> (u16, String) {
+    use http_body_util::{BodyExt, Empty};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let client: Client<_, Empty<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let response = client.get(url.parse().unwrap()).await.unwrap();
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Every asset the instance lists, as JSON, to compare before and after bad input.
+async fn assets(client: &AdminClient) -> Value {
+    client
+        .request(
+            "{ assets(first: 100) { edges { node { id code scale liquidity } } } }",
+            json!({}),
+        )
+        .await
+        .unwrap()
+}
+
+#[test]
+fn schema_graphql_is_the_served_schema() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
+    let served = admin::sdl();
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(path, &served).unwrap();
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == served,
+        "schema.graphql differs from the served schema; run `UPDATE_SCHEMA=1 cargo test --test admin_http` and commit it"
+    );
+}
+
+#[tokio::test]
+async fn routes_health_graphiql_and_404() {
+    let (node, _) = node().await;
+    assert_eq!(
+        get(&format!("{}/healthz", node.admin_url())).await,
+        (200, "OK".into())
+    );
+    let (status, page) = get(&node.graphql_url()).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("graphiql"), "GraphiQL page expected");
+    assert_eq!(get(&format!("{}/nope", node.admin_url())).await.0, 404);
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn malformed_requests_get_clear_errors_and_change_nothing() {
+    let (node, client) = node().await;
+    client.create_asset("USD", 2).await.unwrap();
+    let before = assets(&client).await;
+
+    let not_json = client.post_raw("{not json", &[]).await.unwrap();
+    assert_eq!(not_json.status, 400);
+    assert!(
+        not_json.body.contains("not a GraphQL request"),
+        "{}",
+        not_json.body
+    );
+
+    let huge = client
+        .post_raw(format!("{{\"query\": \"{}\"}}", "x".repeat(400_000)), &[])
+        .await
+        .unwrap();
+    assert_eq!(huge.status, 413);
+
+    let cases = [
+        (
+            "mutation { createAsset(input: {code: \"EUR\", scale: 2 }) { code ",
+            "expected",
+        ),
+        (
+            "mutation { createAsset(input: {code: \"EUR\", scale: \"abc\"}) { code } }",
+            "UInt8",
+        ),
+        (
+            "mutation { createAsset(input: {code: \"EUR\", scale: 256}) { code } }",
+            "UInt8",
+        ),
+        (
+            "mutation { createAsset(input: {code: 5, scale: 2}) { code } }",
+            "String",
+        ),
+        (
+            "mutation { createAsset(input: {scale: 2}) { code } }",
+            "code",
+        ),
+        ("{ nope }", "Unknown field"),
+    ];
+    for (query, expected) in cases {
+        let response = client.request(query, json!({})).await.unwrap();
+        let message = response["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            message.contains(expected),
+            "{query}: expected an error about {expected}, got {response}"
+        );
+    }
+
+    let long_code = "X".repeat(100_000);
+    let response = client
+        .request(
+            "mutation($code: String!) { createAsset(input: {code: $code, scale: 2}) { code success message } }",
+            json!({ "code": long_code }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        response["data"]["createAsset"]["code"],
+        json!("400"),
+        "{response}"
+    );
+
+    let unknown = client
+        .request("{ peer(id: \"nope\") { id } asset(id: \"00000000-0000-0000-0000-000000000000\") { id } }", json!({}))
+        .await
+        .unwrap();
+    assert_eq!(unknown["data"], json!({ "peer": null, "asset": null }));
+
+    assert_eq!(assets(&client).await, before, "bad input changed state");
+    node.instance().audit().unwrap();
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn depth_and_complexity_are_limited() {
+    let (node, client) = node().await;
+    let deep = "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } }";
+    let response = client.request(deep, json!({})).await.unwrap();
+    assert!(
+        response["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("too deep"),
+        "{response}"
+    );
+
+    let aliases: String = (0..2_000)
+        .map(|i| format!("a{i}: assets(first: 100) {{ edges {{ cursor }} }} "))
+        .collect();
+    let response = client
+        .request(&format!("{{ {aliases} }}"), json!({}))
+        .await
+        .unwrap();
+    assert!(
+        response["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("too complex"),
+        "{}",
+        response["errors"]
+    );
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn pages_follow_rafikis_rules() {
+    let (node, client) = node().await;
+    let mut ids = Vec::new();
+    for code in ["AAA", "BBB", "CCC"] {
+        ids.push(client.create_asset(code, 2).await.unwrap());
+    }
+    let page = |args: &str| {
+        format!(
+            "{{ assets({args}) {{ pageInfo {{ startCursor endCursor hasNextPage hasPreviousPage }} edges {{ cursor node {{ code }} }} }} }}"
+        )
+    };
+    let newest = client.request(&page("first: 2"), json!({})).await.unwrap();
+    let connection = &newest["data"]["assets"];
+    assert_eq!(connection["edges"][0]["node"]["code"], json!("CCC"));
+    assert_eq!(connection["pageInfo"]["hasNextPage"], json!(true));
+    assert_eq!(connection["pageInfo"]["endCursor"], json!(ids[1]));
+
+    let after = client
+        .request(
+            &page(&format!("first: 2, after: \"{}\", sortOrder: ASC", ids[0])),
+            json!({}),
+        )
+        .await
+        .unwrap();
+    let codes: Vec<&str> = after["data"]["assets"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["BBB", "CCC"]);
+    assert_eq!(
+        after["data"]["assets"]["pageInfo"]["hasPreviousPage"],
+        json!(true)
+    );
+
+    for (args, message) in [
+        ("first: 101", "Pagination index error"),
+        ("last: 2", "Can't paginate backwards from the start."),
+    ] {
+        let response = client.request(&page(args), json!({})).await.unwrap();
+        assert_eq!(
+            response["errors"][0]["message"],
+            json!(message),
+            "{response}"
+        );
+    }
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn concurrent_withdrawals_never_overdraw() {
+    let (node, client) = node().await;
+    let asset_id = client.create_asset("USD", 2).await.unwrap();
+    let peer_id = client
+        .create_peer(&peerlab_simulator::PeerSettings {
+            static_ilp_address: "test.peer",
+            name: "peer",
+            asset_id: &asset_id,
+            incoming_token: "in",
+            outgoing_endpoint: "http://127.0.0.1:1/",
+            outgoing_token: "out",
+            initial_liquidity: 1_000,
+            max_packet_amount: None,
+        })
+        .await
+        .unwrap();
+    let query = "mutation($input: CreatePeerLiquidityWithdrawalInput!) { createPeerLiquidityWithdrawal(input: $input) { success error } }";
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..200u64 {
+        let client = client.clone();
+        let input = json!({ "input": {
+            "peerId": peer_id, "amount": "7", "id": uuid::Uuid::new_v4().to_string(),
+            // Half single-phase, half two-phase.
+            "timeoutSeconds": if i % 2 == 0 { json!(0) } else { json!(null) },
+        }});
+        tasks.spawn(async move { client.request(query, input).await.unwrap() });
+    }
+    let mut succeeded = 0;
+    while let Some(response) = tasks.join_next().await {
+        let payload = &response.unwrap()["data"]["createPeerLiquidityWithdrawal"];
+        if payload["success"] == json!(true) {
+            succeeded += 1;
+        } else {
+            assert_eq!(payload["error"], json!("InsufficientBalance"), "{payload}");
+        }
+    }
+    assert_eq!(succeeded, 142, "1000 / 7 withdrawals fit");
+    let peer = client
+        .request(
+            "query($id: String!) { peer(id: $id) { liquidity } }",
+            json!({ "id": peer_id }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(peer["data"]["peer"]["liquidity"], json!("6"));
+    node.instance().audit().unwrap();
+    node.shutdown().await;
+}

@@ -1,0 +1,87 @@
+use cucumber::{given, then, when};
+use serde_json::json;
+
+use crate::world::{PeeringWorld, new_id, operation};
+
+/// Sends the guide's CreateAsset and remembers the id on success.
+pub async fn create_asset(w: &mut PeeringWorld, instance: &str, code: &str, scale: u8) {
+    let variables = json!({ "input": { "code": code, "scale": scale } });
+    w.send(instance, &operation("seed/CreateAsset"), variables)
+        .await;
+    let answer = w.answer();
+    if let Some(id) = answer["asset"]["id"].as_str() {
+        w.assets
+            .insert((instance.to_owned(), code.to_owned()), id.to_owned());
+    }
+}
+
+#[when(expr = "{string} creates the asset {word} with scale {int} as the guide shows")]
+async fn creates_asset(w: &mut PeeringWorld, instance: String, code: String, scale: u8) {
+    create_asset(w, &instance, &code, scale).await;
+}
+
+#[given(expr = "both instances have the asset {word} with scale {int}")]
+async fn both_have_asset(w: &mut PeeringWorld, code: String, scale: u8) {
+    for instance in ["Cloud Nine", "Happy Life"] {
+        create_asset(w, instance, &code, scale).await;
+        assert_eq!(w.answer()["success"], json!(true), "{}", w.answer());
+    }
+}
+
+#[then(expr = "the answer's asset is {word} with scale {int}")]
+fn answer_asset(w: &mut PeeringWorld, code: String, scale: u8) {
+    let asset = w.answer()["asset"].clone();
+    assert_eq!(
+        (asset["code"].clone(), asset["scale"].clone()),
+        (json!(code), json!(scale))
+    );
+    assert!(
+        asset["id"]
+            .as_str()
+            .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok())
+    );
+}
+
+#[when(expr = "{string} deletes the asset {word}")]
+async fn deletes_asset(w: &mut PeeringWorld, instance: String, code: String) {
+    let id = w.asset_id(&instance, &code);
+    w.send(
+        &instance,
+        &operation("rafiki/DeleteAsset"),
+        json!({ "input": { "id": id } }),
+    )
+    .await;
+}
+
+#[when(expr = "{string} deposits {int} into the asset {word}")]
+async fn deposits_into_asset(w: &mut PeeringWorld, instance: String, amount: u64, code: String) {
+    let input = json!({
+        "assetId": w.asset_id(&instance, &code),
+        "amount": amount.to_string(),
+        "id": new_id(),
+        "idempotencyKey": new_id(),
+    });
+    w.send(
+        &instance,
+        &operation("rafiki/DepositAssetLiquidity"),
+        json!({ "input": input }),
+    )
+    .await;
+}
+
+#[then(expr = "the {word} liquidity of {string} is {int}")]
+async fn asset_liquidity(w: &mut PeeringWorld, code: String, instance: String, amount: u64) {
+    let id = w.asset_id(&instance, &code);
+    let response = w
+        .send(
+            &instance,
+            &operation("rafiki/GetAsset"),
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        response["data"]["asset"]["liquidity"],
+        json!(amount.to_string()),
+        "{response}"
+    );
+}

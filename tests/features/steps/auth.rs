@@ -1,0 +1,40 @@
+//! Rafiki's admin API signatures, seen from a client.
+
+use cucumber::when;
+use peerlab::admin::signature;
+use serde_json::json;
+
+use crate::world::{PeeringWorld, now_ms, operation};
+
+fn create_usd() -> serde_json::Value {
+    json!({
+        "query": operation("seed/CreateAsset"),
+        "variables": { "input": { "code": "USD", "scale": 2 } },
+    })
+}
+
+#[when(expr = "{string} is sent an unsigned request to create the asset {word}")]
+async fn unsigned(w: &mut PeeringWorld, instance: String, code: String) {
+    let mut body = create_usd();
+    body["variables"]["input"]["code"] = json!(code);
+    w.send_body(&instance, body, None).await;
+}
+
+#[when(expr = "the same signed request is sent to {string} again")]
+async fn replayed(w: &mut PeeringWorld, _instance: String) {
+    w.resend().await;
+}
+
+#[when(expr = "{string} is sent a request signed {int} seconds ago")]
+async fn stale(w: &mut PeeringWorld, instance: String, seconds: u64) {
+    let body = create_usd();
+    let header = signature::sign("s3cr3t", now_ms() - seconds * 1_000, &body);
+    w.send_body(&instance, body, Some(header)).await;
+}
+
+#[when(expr = "{string} is sent a request signed with the secret {string}")]
+async fn wrong_secret(w: &mut PeeringWorld, instance: String, secret: String) {
+    let body = create_usd();
+    let header = signature::sign(&secret, now_ms(), &body);
+    w.send_body(&instance, body, Some(header)).await;
+}

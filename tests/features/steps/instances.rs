@@ -1,0 +1,26 @@
+use cucumber::given;
+
+use crate::world::PeeringWorld;
+
+#[given(expr = "two fresh instances, {string} at {string} and {string} at {string}")]
+async fn two_fresh_instances(
+    w: &mut PeeringWorld,
+    a: String,
+    a_address: String,
+    b: String,
+    b_address: String,
+) {
+    w.start([(&a, &a_address), (&b, &b_address)], None).await;
+}
+
+#[given(expr = "two fresh instances whose admin APIs require signatures with the secret {string}")]
+async fn two_signed_instances(w: &mut PeeringWorld, secret: String) {
+    w.start(
+        [
+            ("Cloud Nine", "test.cloud-nine-wallet"),
+            ("Happy Life", "test.happy-life-bank"),
+        ],
+        Some(&secret),
+    )
+    .await;
+}

@@ -1,0 +1,183 @@
+use cucumber::{given, then, when};
+use serde_json::{Value, json};
+
+use crate::world::{PeeringWorld, new_id, operation};
+
+/// The id for a scenario's withdrawal label, made up the first time it is named.
+fn withdrawal_id(w: &mut PeeringWorld, label: &str) -> String {
+    w.withdrawals
+        .entry(label.to_owned())
+        .or_insert_with(new_id)
+        .clone()
+}
+
+fn guide_withdrawal(peer_id: &str, amount: u64, id: &str) -> Value {
+    json!({ "input": { "peerId": peer_id, "amount": amount.to_string(), "id": id } })
+}
+
+#[when(
+    expr = "{string} creates the withdrawal {string} of {int} from its peer {string} as the guide shows"
+)]
+async fn creates_withdrawal(
+    w: &mut PeeringWorld,
+    instance: String,
+    label: String,
+    amount: u64,
+    counterparty: String,
+) {
+    let peer = w.only_peer_id(&instance, &counterparty);
+    let id = withdrawal_id(w, &label);
+    let variables = guide_withdrawal(&peer, amount, &id);
+    w.send(
+        &instance,
+        &operation("seed/CreatePeerLiquidityWithdrawal"),
+        variables,
+    )
+    .await;
+}
+
+#[given(expr = "{string} has created the withdrawal {string} of {int} from its peer {string}")]
+async fn has_created_withdrawal(
+    w: &mut PeeringWorld,
+    instance: String,
+    label: String,
+    amount: u64,
+    counterparty: String,
+) {
+    let peer = w.only_peer_id(&instance, &counterparty);
+    let id = withdrawal_id(w, &label);
+    let variables = guide_withdrawal(&peer, amount, &id);
+    w.must(
+        &instance,
+        &operation("seed/CreatePeerLiquidityWithdrawal"),
+        variables,
+    )
+    .await;
+}
+
+#[when(
+    expr = "{string} creates the withdrawal {string} of {int} from its peer {string} that expires after {int} second(s)"
+)]
+async fn creates_expiring_withdrawal(
+    w: &mut PeeringWorld,
+    instance: String,
+    label: String,
+    amount: u64,
+    counterparty: String,
+    seconds: u64,
+) {
+    let peer = w.only_peer_id(&instance, &counterparty);
+    let id = withdrawal_id(w, &label);
+    let mut variables = guide_withdrawal(&peer, amount, &id);
+    variables["input"]["timeoutSeconds"] = json!(seconds);
+    w.send(
+        &instance,
+        &operation("seed/CreatePeerLiquidityWithdrawal"),
+        variables,
+    )
+    .await;
+}
+
+fn resolution_operation(verb: &str) -> String {
+    match verb {
+        "posts" | "posted" => operation("seed/PostLiquidityWithdrawal"),
+        _ => operation("seed/VoidLiquidityWithdrawal"),
+    }
+}
+
+#[when(regex = r#"^"([^"]+)" (posts|voids) the withdrawal "([^"]+)" as the guide shows$"#)]
+async fn resolves_withdrawal(w: &mut PeeringWorld, instance: String, verb: String, label: String) {
+    let id = withdrawal_id(w, &label);
+    w.send(
+        &instance,
+        &resolution_operation(&verb),
+        json!({ "withdrawalId": id }),
+    )
+    .await;
+}
+
+#[given(regex = r#"^"([^"]+)" has (posted|voided) the withdrawal "([^"]+)"$"#)]
+async fn has_resolved_withdrawal(
+    w: &mut PeeringWorld,
+    instance: String,
+    verb: String,
+    label: String,
+) {
+    let id = withdrawal_id(w, &label);
+    w.must(
+        &instance,
+        &resolution_operation(&verb),
+        json!({ "withdrawalId": id }),
+    )
+    .await;
+}
+
+#[when(expr = "{string} posts the withdrawal with id {string}")]
+async fn posts_by_id(w: &mut PeeringWorld, instance: String, id: String) {
+    w.send(
+        &instance,
+        &operation("seed/PostLiquidityWithdrawal"),
+        json!({ "withdrawalId": id }),
+    )
+    .await;
+}
+
+#[when(expr = "{string} posts the withdrawal {string} with idempotency key {string}")]
+async fn posts_with_key(w: &mut PeeringWorld, instance: String, label: String, key: String) {
+    let id = withdrawal_id(w, &label);
+    let input = json!({ "withdrawalId": id, "idempotencyKey": key });
+    w.send(
+        &instance,
+        &operation("rafiki/PostLiquidityWithdrawal"),
+        json!({ "input": input }),
+    )
+    .await;
+}
+
+#[when(expr = "{float} seconds pass")]
+async fn seconds_pass(_w: &mut PeeringWorld, seconds: f64) {
+    tokio::time::sleep(std::time::Duration::from_secs_f64(seconds)).await;
+}
+
+#[when(
+    expr = "{string} creates {int} withdrawals of {int} from its peer {string} at the same time"
+)]
+async fn concurrent_withdrawals(
+    w: &mut PeeringWorld,
+    instance: String,
+    count: usize,
+    amount: u64,
+    counterparty: String,
+) {
+    let peer = w.only_peer_id(&instance, &counterparty);
+    let admin = w.instance(&instance).admin().clone();
+    let query = operation("seed/CreatePeerLiquidityWithdrawal");
+    let mut requests = tokio::task::JoinSet::new();
+    for _ in 0..count {
+        let (admin, query) = (admin.clone(), query.clone());
+        let variables = guide_withdrawal(&peer, amount, &new_id());
+        requests.spawn(async move { admin.request(&query, variables).await });
+    }
+    w.concurrent.clear();
+    while let Some(done) = requests.join_next().await {
+        let response = done.expect("request task").expect("admin API reachable");
+        w.concurrent
+            .push(response["data"]["createPeerLiquidityWithdrawal"].clone());
+    }
+}
+
+#[then(expr = "exactly {int} of them succeed and the others are refused for insufficient balance")]
+fn concurrent_outcome(w: &mut PeeringWorld, succeeded: usize) {
+    let ok = w
+        .concurrent
+        .iter()
+        .filter(|p| p["success"] == json!(true))
+        .count();
+    let refused = w
+        .concurrent
+        .iter()
+        .filter(|p| p["error"] == json!("InsufficientBalance"))
+        .count();
+    assert_eq!(ok, succeeded, "{:?}", w.concurrent);
+    assert_eq!(ok + refused, w.concurrent.len(), "{:?}", w.concurrent);
+}

@@ -1,0 +1,205 @@
+//! The state of one scenario: two fresh instances, the ids the scenario created, and the last
+//! answer the admin API gave.
+
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use peerlab::admin::signature;
+use peerlab_simulator::Network;
+use peerlab_simulator::client::RawResponse;
+use peerlab_simulator::network::InstanceHandle;
+use peerlab_simulator::topology::InstanceSpec;
+use serde_json::{Value, json};
+
+#[derive(Debug, Default, cucumber::World)]
+pub struct PeeringWorld {
+    network: Option<Network>,
+    /// The admin API secret both instances were started with, if any.
+    secret: Option<String>,
+    /// (instance, asset code) -> asset id.
+    pub assets: HashMap<(String, String), String>,
+    /// (instance, counterparty, asset code) -> peer id.
+    pub peers: HashMap<(String, String, String), String>,
+    /// Scenario label -> withdrawal id.
+    pub withdrawals: HashMap<String, String>,
+    /// The last request: instance, body and signature header, so it can be sent again.
+    last_request: Option<(String, Value, Option<String>)>,
+    /// The last HTTP answer and, when it was JSON, its body.
+    pub last_status: Option<u16>,
+    pub last_response: Option<Value>,
+    /// Payloads of requests sent at the same time.
+    pub concurrent: Vec<Value>,
+}
+
+/// The text of a GraphQL operation under `fixtures/graphql/`.
+pub fn operation(path: &str) -> String {
+    let file = format!(
+        "{}/fixtures/graphql/{path}.graphql",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+impl PeeringWorld {
+    pub async fn start(&mut self, instances: [(&str, &str); 2], secret: Option<&str>) {
+        let specs: Vec<InstanceSpec> = instances
+            .iter()
+            .map(|(name, address)| InstanceSpec {
+                name: (*name).to_owned(),
+                ilp_address: (*address).to_owned(),
+                api_secret: secret.map(str::to_owned),
+            })
+            .collect();
+        self.secret = secret.map(str::to_owned);
+        self.network = Some(Network::start(&specs).await.expect("instances start"));
+    }
+
+    pub async fn shut_down(&mut self) {
+        if let Some(network) = self.network.take() {
+            network.shutdown().await;
+        }
+    }
+
+    pub fn instance(&self, name: &str) -> &InstanceHandle {
+        self.network
+            .as_ref()
+            .and_then(|n| n.instance(name))
+            .unwrap_or_else(|| panic!("no instance named {name:?}"))
+    }
+
+    pub fn asset_id(&self, instance: &str, code: &str) -> String {
+        self.assets
+            .get(&(instance.to_owned(), code.to_owned()))
+            .cloned()
+            .unwrap_or_else(|| panic!("{instance} has no asset {code} yet"))
+    }
+
+    pub fn peer_id(&self, instance: &str, counterparty: &str, code: &str) -> String {
+        self.peers
+            .get(&(
+                instance.to_owned(),
+                counterparty.to_owned(),
+                code.to_owned(),
+            ))
+            .cloned()
+            .unwrap_or_else(|| panic!("{instance} has no peer for {counterparty} in {code}"))
+    }
+
+    /// The only peer `instance` has for `counterparty`, in whatever asset.
+    pub fn only_peer_id(&self, instance: &str, counterparty: &str) -> String {
+        let mut ids = self
+            .peers
+            .iter()
+            .filter(|((i, c, _), _)| i == instance && c == counterparty)
+            .map(|(_, id)| id.clone());
+        let id = ids
+            .next()
+            .unwrap_or_else(|| panic!("{instance} has no peer for {counterparty}"));
+        assert!(
+            ids.next().is_none(),
+            "{instance} has several peers for {counterparty}"
+        );
+        id
+    }
+
+    /// Sends a GraphQL request to `instance`, signed when the instances have a secret, and keeps
+    /// the answer as "the answer".
+    pub async fn send(&mut self, instance: &str, query: &str, variables: Value) -> Value {
+        let body = json!({ "query": query, "variables": variables });
+        let signature = self
+            .secret
+            .as_ref()
+            .map(|secret| signature::sign(secret, now_ms(), &body));
+        self.send_body(instance, body, signature).await
+    }
+
+    /// Sends a body with the given signature header (or none) and keeps the answer.
+    pub async fn send_body(
+        &mut self,
+        instance: &str,
+        body: Value,
+        signature: Option<String>,
+    ) -> Value {
+        let headers: Vec<(&str, &str)> = signature
+            .iter()
+            .map(|s| ("signature", s.as_str()))
+            .collect();
+        let response = self
+            .instance(instance)
+            .admin()
+            .post_raw(body.to_string(), &headers)
+            .await
+            .expect("admin API reachable");
+        self.last_request = Some((instance.to_owned(), body, signature));
+        self.keep(response)
+    }
+
+    /// Sends the last request again, byte for byte.
+    pub async fn resend(&mut self) -> Value {
+        let (instance, body, signature) = self.last_request.clone().expect("a request was sent");
+        self.send_body(&instance, body, signature).await
+    }
+
+    fn keep(&mut self, response: RawResponse) -> Value {
+        self.last_status = Some(response.status);
+        let json: Value = serde_json::from_str(&response.body).unwrap_or(Value::Null);
+        self.last_response = Some(json.clone());
+        json
+    }
+
+    /// The payload of the last mutation (the only field under `data`).
+    pub fn answer(&self) -> Value {
+        let response = self.last_response.as_ref().expect("an answer");
+        assert!(
+            response.get("errors").is_none(),
+            "the request failed with GraphQL errors: {response}"
+        );
+        let data = response["data"].as_object().expect("data in the answer");
+        assert_eq!(data.len(), 1, "one field in {response}");
+        data.values().next().cloned().unwrap_or(Value::Null)
+    }
+
+    /// Sends a mutation and insists it succeeded; returns its payload.
+    pub async fn must(&mut self, instance: &str, query: &str, variables: Value) -> Value {
+        self.send(instance, query, variables).await;
+        let answer = self.answer();
+        assert_eq!(answer["success"], json!(true), "expected success: {answer}");
+        answer
+    }
+
+    pub async fn peer(&mut self, instance: &str, peer_id: &str) -> Value {
+        let response = self
+            .send(
+                instance,
+                &operation("rafiki/GetPeer"),
+                json!({ "id": peer_id }),
+            )
+            .await;
+        response["data"]["peer"].clone()
+    }
+
+    pub async fn peer_count(&mut self, instance: &str) -> usize {
+        let response = self
+            .send(
+                instance,
+                &operation("rafiki/GetPeers"),
+                json!({ "first": 100 }),
+            )
+            .await;
+        response["data"]["peers"]["edges"]
+            .as_array()
+            .map(Vec::len)
+            .unwrap_or_else(|| panic!("peers in {response}"))
+    }
+}
