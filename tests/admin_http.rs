@@ -274,3 +274,111 @@ async fn concurrent_withdrawals_never_overdraw() {
     node.instance().audit().unwrap();
     node.shutdown().await;
 }
+
+fn operation(path: &str) -> String {
+    let file = format!(
+        "{}/fixtures/graphql/{path}.graphql",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&file).unwrap()
+}
+
+#[tokio::test]
+async fn asset_lifecycle_with_rafikis_own_operations() {
+    let (node, client) = node().await;
+    // Bruno's CreateAsset, variables verbatim.
+    let created = client
+        .request(
+            &operation("rafiki/CreateAsset"),
+            json!({"input":{"code":"JPY","scale":6,"withdrawalThreshold":null,"liquidityThreshold":"100000000"}}),
+        )
+        .await
+        .unwrap();
+    let asset = &created["data"]["createAsset"]["asset"];
+    assert_eq!(asset["liquidityThreshold"], json!("100000000"), "{created}");
+    assert!(asset["createdAt"].as_str().unwrap().ends_with('Z'));
+    let id = asset["id"].as_str().unwrap().to_owned();
+
+    let found = client
+        .request(
+            &operation("rafiki/GetAssetByCodeAndScale"),
+            json!({"code": "JPY", "scale": 6}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        found["data"]["assetByCodeAndScale"]["id"],
+        json!(id),
+        "{found}"
+    );
+    assert_eq!(
+        found["data"]["assetByCodeAndScale"]["sendingFee"],
+        json!(null)
+    );
+
+    let updated = client
+        .request(
+            &operation("rafiki/UpdateAsset"),
+            json!({"input": {"id": id, "withdrawalThreshold": 5}}),
+        )
+        .await
+        .unwrap();
+    let payload = &updated["data"]["updateAsset"];
+    assert_eq!(payload["message"], json!("Updated Asset"));
+    assert_eq!(payload["asset"]["withdrawalThreshold"], json!("5"));
+    assert_eq!(
+        payload["asset"]["liquidityThreshold"],
+        json!(null),
+        "left out becomes null"
+    );
+
+    client.deposit_asset_liquidity(&id, 5_000).await.unwrap();
+    let withdrawal = uuid::Uuid::new_v4().to_string();
+    let withdrawn = client
+        .request(
+            &operation("rafiki/CreateAssetLiquidityWithdrawal"),
+            json!({"input": {"id": withdrawal, "assetId": id, "amount": "2000", "idempotencyKey": "w", "timeoutSeconds": 60}}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        withdrawn["data"]["createAssetLiquidityWithdrawal"]["message"],
+        json!("Created asset liquidity withdrawal")
+    );
+    let posted = client
+        .request(
+            &operation("rafiki/PostLiquidityWithdrawal"),
+            json!({"input": {"withdrawalId": withdrawal, "idempotencyKey": "p"}}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        posted["data"]["postLiquidityWithdrawal"]["success"],
+        json!(true),
+        "{posted}"
+    );
+    let liquidity = client
+        .request(&operation("rafiki/GetAsset"), json!({"id": id}))
+        .await
+        .unwrap();
+    assert_eq!(liquidity["data"]["asset"]["liquidity"], json!("3000"));
+
+    let deleted = client
+        .request(
+            &operation("rafiki/DeleteAsset"),
+            json!({"input": {"id": id}}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        deleted["data"]["deleteAsset"]["message"],
+        json!("Asset deleted")
+    );
+    let gone = client
+        .request(&operation("rafiki/GetAsset"), json!({"id": id}))
+        .await
+        .unwrap();
+    assert_eq!(gone["data"]["asset"], json!(null));
+    node.instance().audit().unwrap();
+    node.shutdown().await;
+}
