@@ -50,6 +50,9 @@ pub struct Config {
     pub two_phase_timeout: Duration,
     /// `BIND_ADDRESS`: the interface every server listens on.
     pub bind_address: IpAddr,
+    /// `PACKET_RATE_LIMIT_PER_SECOND` (peerlab's own): packets per second accepted from each
+    /// peer; unset means no limit (T05 when exceeded).
+    pub packet_rate_limit_per_second: Option<u32>,
 }
 
 impl Config {
@@ -68,6 +71,7 @@ impl Config {
             api_secret: None,
             two_phase_timeout: Duration::from_secs(5),
             bind_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            packet_rate_limit_per_second: None,
         }
     }
 
@@ -143,6 +147,20 @@ impl Config {
                 reason: "expected an IP address such as 127.0.0.1 or 0.0.0.0".to_owned(),
             })?,
         };
+        let packet_rate_limit_per_second = match get("PACKET_RATE_LIMIT_PER_SECOND") {
+            None => None,
+            Some(value) => match value.trim().parse::<u32>() {
+                Ok(rate) if rate > 0 => Some(rate),
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "PACKET_RATE_LIMIT_PER_SECOND",
+                        value,
+                        reason: "expected a whole number of packets per second, at least 1"
+                            .to_owned(),
+                    });
+                }
+            },
+        };
         Ok(Self {
             ilp_address,
             instance_name: get("INSTANCE_NAME").unwrap_or_else(|| "Rafiki".to_owned()),
@@ -155,6 +173,7 @@ impl Config {
             api_secret: get("API_SECRET"),
             two_phase_timeout,
             bind_address,
+            packet_rate_limit_per_second,
         })
     }
 }
@@ -222,6 +241,7 @@ mod tests {
             ("API_SECRET", "s3cret"),
             ("TWO_PHASE_TIMEOUT_SECONDS", "9"),
             ("BIND_ADDRESS", "0.0.0.0"),
+            ("PACKET_RATE_LIMIT_PER_SECOND", "100"),
         ])
         .unwrap();
         assert_eq!(c.instance_name, "HAPPY-LIFE");
@@ -238,6 +258,7 @@ mod tests {
         assert_eq!(c.api_secret.as_deref(), Some("s3cret"));
         assert_eq!(c.two_phase_timeout, Duration::from_secs(9));
         assert_eq!(c.bind_address.to_string(), "0.0.0.0");
+        assert_eq!(c.packet_rate_limit_per_second, Some(100));
     }
 
     #[test]

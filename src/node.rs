@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::StatusCode;
 use thiserror::Error;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -15,6 +14,7 @@ use url::Url;
 
 use crate::admin;
 use crate::config::Config;
+use crate::connector::{self, Connector, ConnectorSettings};
 use crate::ilp::Address;
 use crate::instance::{Instance, InstanceSettings};
 
@@ -37,6 +37,7 @@ pub enum StartError {
 #[derive(Debug)]
 pub struct Node {
     instance: Arc<Instance>,
+    connector: Arc<Connector>,
     admin_addr: SocketAddr,
     connector_addr: SocketAddr,
     connector_url: Url,
@@ -63,13 +64,21 @@ impl Node {
             instance_name: config.instance_name.clone(),
         }));
         let admin_app = admin::http::router(admin::schema(instance.clone()), config.api_secret);
+        let mut settings = ConnectorSettings::new(config.two_phase_timeout);
+        settings.rate_limit_per_second = config.packet_rate_limit_per_second;
+        let connector = Arc::new(Connector::new(instance.clone(), settings));
         let (shutdown, _) = watch::channel(false);
         let servers = vec![
             serve(admin_listener, admin_app, shutdown.subscribe()),
-            serve(connector_listener, connector_router(), shutdown.subscribe()),
+            serve(
+                connector_listener,
+                connector::http::router(connector.clone()),
+                shutdown.subscribe(),
+            ),
         ];
         let node = Self {
             instance,
+            connector,
             admin_addr,
             connector_addr,
             connector_url,
@@ -88,6 +97,11 @@ impl Node {
 
     pub fn instance(&self) -> &Arc<Instance> {
         &self.instance
+    }
+
+    /// The packet pipeline, callable without HTTP.
+    pub fn connector(&self) -> &Arc<Connector> {
+        &self.connector
     }
 
     pub fn ilp_address(&self) -> &Address {
@@ -168,16 +182,5 @@ fn serve(
         {
             tracing::error!(%error, "server failed");
         }
-    })
-}
-
-/// The connector's port is bound from the start so that its URL is known to peers; packets are
-/// served from the next build on (issue 4), until then every request is told so.
-fn connector_router() -> Router {
-    Router::new().fallback(|| async {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "ILP-over-HTTP is not served by this build of peerlab yet",
-        )
     })
 }

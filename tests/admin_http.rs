@@ -239,6 +239,7 @@ async fn concurrent_withdrawals_never_overdraw() {
             outgoing_token: "out",
             initial_liquidity: 1_000,
             max_packet_amount: None,
+            routes: &[],
         })
         .await
         .unwrap();

@@ -190,6 +190,9 @@ impl AdminClient {
         if let Some(max) = peer.max_packet_amount {
             input["maxPacketAmount"] = json!(max.to_string());
         }
+        if !peer.routes.is_empty() {
+            input["routes"] = json!(peer.routes);
+        }
         let payload = self
             .mutate(
                 "createPeer",
@@ -215,4 +218,6 @@ pub struct PeerSettings<'a> {
     pub outgoing_token: &'a str,
     pub initial_liquidity: u64,
     pub max_packet_amount: Option<u64>,
+    /// Address prefixes routed to this peer besides its static address.
+    pub routes: &'a [String],
 }

@@ -3,8 +3,10 @@
 
 pub mod client;
 pub mod network;
+pub mod receiver;
 pub mod topology;
 
 pub use client::{AdminClient, ClientError, PeerSettings};
 pub use network::{InstanceHandle, Network, NetworkError};
+pub use receiver::{TestReceiver, paying_prepare};
 pub use topology::Topology;

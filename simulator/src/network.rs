@@ -148,6 +148,33 @@ impl Network {
         liquidity: u64,
         max_packet_amount: Option<u64>,
     ) -> Result<(), NetworkError> {
+        self.peer_with(a, b, asset, liquidity, max_packet_amount, [&[], &[]])
+            .await
+    }
+
+    /// [`Network::peer`] with extra routes: `a` routes `a_via_b` to `b`, `b` routes `b_via_a` to `a`.
+    pub async fn peer_routed(
+        &self,
+        a: &str,
+        b: &str,
+        asset: &str,
+        liquidity: u64,
+        a_via_b: &[String],
+        b_via_a: &[String],
+    ) -> Result<(), NetworkError> {
+        self.peer_with(a, b, asset, liquidity, None, [a_via_b, b_via_a])
+            .await
+    }
+
+    async fn peer_with(
+        &self,
+        a: &str,
+        b: &str,
+        asset: &str,
+        liquidity: u64,
+        max_packet_amount: Option<u64>,
+        routes: [&[String]; 2],
+    ) -> Result<(), NetworkError> {
         let missing = |name: &str| NetworkError::Setup {
             what: format!("peering {a} and {b}"),
             source: ClientError::InvalidUrl(format!("no instance or asset for {name}")),
@@ -156,9 +183,9 @@ impl Network {
         let second = self.instance(b).ok_or_else(|| missing(b))?;
         let a_to_b = format!("{}-to-{}-{}", first.name, second.name, uuid::Uuid::new_v4());
         let b_to_a = format!("{}-to-{}-{}", second.name, first.name, uuid::Uuid::new_v4());
-        for (from, to, incoming, outgoing) in [
-            (first, second, &b_to_a, &a_to_b),
-            (second, first, &a_to_b, &b_to_a),
+        for (from, to, incoming, outgoing, routes) in [
+            (first, second, &b_to_a, &a_to_b, routes[0]),
+            (second, first, &a_to_b, &b_to_a, routes[1]),
         ] {
             let asset_id = from.asset_id(asset).ok_or_else(|| missing(asset))?;
             let connector_url = to.connector_url();
@@ -171,6 +198,7 @@ impl Network {
                 outgoing_token: outgoing,
                 initial_liquidity: liquidity,
                 max_packet_amount,
+                routes,
             };
             from.admin
                 .create_peer(&settings)
@@ -179,6 +207,70 @@ impl Network {
                     what: format!("peer {} on {}", to.name, from.name),
                     source,
                 })?;
+        }
+        Ok(())
+    }
+
+    /// Starts instances `test.<name>` peered in a line, each with its neighbours in `asset`
+    /// (code, scale), granting each other `liquidity`, with routes so that every instance reaches
+    /// every other along the line.
+    pub async fn line(
+        names: &[&str],
+        asset: (&str, u8),
+        liquidity: u64,
+    ) -> Result<Self, NetworkError> {
+        let specs: Vec<InstanceSpec> = names
+            .iter()
+            .map(|name| InstanceSpec {
+                name: (*name).to_owned(),
+                ilp_address: format!("test.{name}"),
+                api_secret: None,
+            })
+            .collect();
+        let mut network = Self::start(&specs).await?;
+        let built = network.build_line(names, asset, liquidity).await;
+        if let Err(error) = built {
+            network.shutdown().await;
+            return Err(error);
+        }
+        Ok(network)
+    }
+
+    async fn build_line(
+        &mut self,
+        names: &[&str],
+        (code, scale): (&str, u8),
+        liquidity: u64,
+    ) -> Result<(), NetworkError> {
+        for instance in &mut self.instances {
+            let id = instance
+                .admin
+                .create_asset(code, scale)
+                .await
+                .map_err(|source| NetworkError::Setup {
+                    what: format!("asset {code} on {}", instance.name),
+                    source,
+                })?;
+            instance.asset_ids.insert(code.to_owned(), id);
+        }
+        for (i, pair) in names.windows(2).enumerate() {
+            let beyond = |range: &[&str]| {
+                range
+                    .iter()
+                    .map(|n| format!("test.{n}"))
+                    .collect::<Vec<_>>()
+            };
+            let right_routes = beyond(&names[i + 2..]);
+            let left_routes = beyond(&names[..i]);
+            self.peer_routed(
+                pair[0],
+                pair[1],
+                code,
+                liquidity,
+                &right_routes,
+                &left_routes,
+            )
+            .await?;
         }
         Ok(())
     }

@@ -5,7 +5,10 @@ use std::sync::Arc;
 use async_graphql::{Context, Object, Result};
 
 use super::scalars::UInt8;
-use super::types::{Asset, AssetsConnection, Peer, PeersConnection, SortOrder};
+use super::types::{
+    AccountingTransfer, AccountingTransferConnection, Asset, AssetsConnection, Peer,
+    PeersConnection, SortOrder,
+};
 use crate::instance::{Instance, PageRequest};
 
 pub struct QueryRoot;
@@ -91,5 +94,25 @@ impl QueryRoot {
     ) -> Result<PeersConnection> {
         let request = page_request(after, before, first, last, sort_order);
         Ok(instance(ctx).peers_page(&request)?.into())
+    }
+
+    /// Transfers that debited and credited an account (a peer's or an asset's id), oldest first,
+    /// at most `limit` (default 20, at most 1000) of each.
+    async fn accounting_transfers(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+        limit: Option<i32>,
+    ) -> Result<AccountingTransferConnection> {
+        let limit = match limit {
+            None => 20,
+            Some(n) if (0..=1000).contains(&n) => n as usize,
+            Some(_) => return Err("limit must be between 0 and 1000".into()),
+        };
+        let (debits, credits) = instance(ctx).accounting_transfers(&id, limit);
+        Ok(AccountingTransferConnection {
+            debits: debits.into_iter().map(AccountingTransfer).collect(),
+            credits: credits.into_iter().map(AccountingTransfer).collect(),
+        })
     }
 }

@@ -8,6 +8,7 @@ mod assets;
 pub mod errors;
 mod liquidity;
 pub mod model;
+mod packets;
 pub mod pagination;
 mod peers;
 

@@ -1,0 +1,72 @@
+//! The outgoing side of ILP-over-HTTP: POST a Prepare to a peer's endpoint with its bearer token,
+//! over pooled keep-alive connections, and read back a Fulfill or Reject.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::Request;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+use super::errors::PacketError;
+use crate::ilp::{MAX_PREPARE_LENGTH, Reply};
+
+/// Shared by all peers; hyper keeps a pool of idle connections per endpoint.
+#[derive(Debug, Clone)]
+pub struct OutgoingClient {
+    http: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl Default for OutgoingClient {
+    fn default() -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(Duration::from_secs(5)));
+        let http = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(256)
+            .build(connector);
+        Self { http }
+    }
+}
+
+impl OutgoingClient {
+    /// Sends an encoded Prepare. The caller bounds the time this may take by the packet's expiry.
+    /// Connection failures are T01, HTTP 4xx F02, HTTP 5xx and anything that is not a Fulfill or
+    /// Reject T00 (reference/ilp.md §3.3).
+    pub async fn send(
+        &self,
+        endpoint: &str,
+        token: &str,
+        prepare: Vec<u8>,
+    ) -> Result<Reply, PacketError> {
+        let request = Request::post(endpoint)
+            .header(AUTHORIZATION, format!("Bearer {token}"))
+            .header(CONTENT_TYPE, "application/octet-stream")
+            .body(Full::new(Bytes::from(prepare)))
+            .map_err(|_| PacketError::PeerUnreachable(format!("invalid endpoint {endpoint}")))?;
+        let response = self.http.request(request).await.map_err(|error| {
+            tracing::debug!(%endpoint, %error, "peer unreachable");
+            PacketError::PeerUnreachable("could not connect".to_owned())
+        })?;
+        let status = response.status();
+        if status.is_client_error() {
+            return Err(PacketError::PeerRefused(status.as_u16()));
+        }
+        if !status.is_success() {
+            return Err(PacketError::PeerFailed(format!("HTTP {}", status.as_u16())));
+        }
+        // A reply is never larger than a Prepare can be; anything bigger is not a reply.
+        let body = Limited::new(response.into_body(), MAX_PREPARE_LENGTH)
+            .collect()
+            .await
+            .map_err(|_| PacketError::PeerFailed("unreadable or oversized reply".to_owned()))?
+            .to_bytes();
+        Reply::decode(&body)
+            .map_err(|error| PacketError::PeerFailed(format!("invalid reply: {error}")))
+    }
+}

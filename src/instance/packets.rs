@@ -1,0 +1,92 @@
+//! What the connector asks of an instance for each packet: where it goes next, the liquidity it
+//! moves, and the transfers an account has seen.
+
+use uuid::Uuid;
+
+use super::{Instance, LiquidityError, Peer, parse_id};
+use crate::ilp::{Address, IldcpResponse};
+use crate::ledger::{AccountId, NewTransfer, Phase, Transfer, TransferId, TransferKind};
+
+impl Instance {
+    /// The peer a packet from `from` to `destination` goes to next: the longest route prefix, in
+    /// the incoming peer's asset (peerlab has no exchange rates), never back to `from`.
+    pub fn next_hop(&self, from: &Peer, destination: &Address) -> Option<Peer> {
+        let state = self.lock();
+        let route = state
+            .routing
+            .next_hop(destination, Some(from.id), Some(from.asset_id))?;
+        state.peers.iter().find(|p| p.id == route.peer_id).cloned()
+    }
+
+    /// Reserves `amount` of `from`'s liquidity for a packet on its way to `to`: a pending transfer
+    /// from the incoming peer's account to the outgoing peer's, expiring after `timeout_ms`.
+    pub fn reserve_packet(
+        &self,
+        from: Uuid,
+        to: Uuid,
+        amount: u64,
+        timeout_ms: u64,
+    ) -> Result<TransferId, LiquidityError> {
+        let id = TransferId::random();
+        self.lock().ledger.create_transfer(NewTransfer {
+            id,
+            debit_account: AccountId(from),
+            credit_account: AccountId(to),
+            amount,
+            kind: TransferKind::Transfer,
+            phase: Phase::Pending {
+                timeout_ms: Some(timeout_ms),
+            },
+        })?;
+        Ok(id)
+    }
+
+    /// Posts (the packet was fulfilled) or voids (anything else) a packet's reservation.
+    pub fn settle_packet(&self, id: TransferId, fulfilled: bool) -> Result<(), LiquidityError> {
+        let mut state = self.lock();
+        if fulfilled {
+            Ok(state.ledger.post(id)?)
+        } else {
+            Ok(state.ledger.void(id)?)
+        }
+    }
+
+    /// The IL-DCP answer for `peer`: its own address and the asset of our account with it.
+    pub fn ildcp_response(&self, peer: &Peer) -> Option<IldcpResponse> {
+        let asset = self.asset_including_deleted(peer.asset_id)?;
+        IldcpResponse::new(peer.static_ilp_address.clone(), asset.scale, asset.code).ok()
+    }
+
+    /// Up to `limit` transfers that debited and that credited the account `id` (a peer's or an
+    /// asset's id), oldest first.
+    pub fn accounting_transfers(&self, id: &str, limit: usize) -> (Vec<Transfer>, Vec<Transfer>) {
+        let Some(account) = parse_id(id).map(AccountId) else {
+            return (Vec::new(), Vec::new());
+        };
+        let state = self.lock();
+        let mut debits: Vec<Transfer> = Vec::new();
+        let mut credits: Vec<Transfer> = Vec::new();
+        for transfer in state.ledger.transfers() {
+            if transfer.debit_account == account {
+                debits.push(*transfer);
+            }
+            if transfer.credit_account == account {
+                credits.push(*transfer);
+            }
+        }
+        for list in [&mut debits, &mut credits] {
+            list.sort_by_key(|t| (t.created_at, t.id));
+            list.truncate(limit);
+        }
+        (debits, credits)
+    }
+
+    /// How many transfers are still pending: none once every packet has been settled.
+    pub fn pending_transfer_count(&self) -> usize {
+        self.lock()
+            .ledger
+            .transfers()
+            .filter(|t| t.state == crate::ledger::TransferState::Pending)
+            .count()
+    }
+}

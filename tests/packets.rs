@@ -1,0 +1,359 @@
+//! Packets between real instances on loopback: liquidity per packet, the Reject codes of the
+//! pipeline, multi-hop routing, IL-DCP, bad input over HTTP and thousands of packets at once.
+
+use std::time::Duration;
+
+use peerlab::connector::client::OutgoingClient;
+use peerlab::ilp::ildcp::ildcp_request;
+use peerlab::ilp::{
+    Address, AmountTooLargeData, ErrorCode, IldcpResponse, Prepare, Reply, Timestamp,
+};
+use peerlab_simulator::{Network, PeerSettings, TestReceiver, paying_prepare};
+use serde_json::json;
+
+const CLIENT_TOKEN: &str = "client-token";
+
+/// A line of instances `test.<name>`, a client peered with the first (with `credit` of
+/// liquidity and an optional max packet amount), and a test receiver behind the last at
+/// `test.<last>.receiver`.
+struct Setup {
+    network: Network,
+    receiver: TestReceiver,
+    client: OutgoingClient,
+    first_connector: String,
+}
+
+async fn setup(names: &[&str], credit: u64, max_packet_amount: Option<u64>) -> Setup {
+    let network = Network::line(names, ("USD", 2), 1_000_000).await.unwrap();
+    let first = network.instance(names[0]).unwrap();
+    let last = network.instance(names[names.len() - 1]).unwrap();
+    let receiver_address = last.ilp_address().with_suffix("receiver").unwrap();
+    let receiver = TestReceiver::start(receiver_address.clone()).await.unwrap();
+    last.admin()
+        .create_peer(&PeerSettings {
+            static_ilp_address: receiver_address.as_str(),
+            name: "receiver",
+            asset_id: last.asset_id("USD").unwrap(),
+            incoming_token: "receiver-token",
+            outgoing_endpoint: receiver.url(),
+            outgoing_token: "to-receiver",
+            initial_liquidity: 0,
+            max_packet_amount: None,
+            routes: &[],
+        })
+        .await
+        .unwrap();
+    first
+        .admin()
+        .create_peer(&PeerSettings {
+            static_ilp_address: "test.client",
+            name: "client",
+            asset_id: first.asset_id("USD").unwrap(),
+            incoming_token: CLIENT_TOKEN,
+            outgoing_endpoint: "http://127.0.0.1:9/",
+            outgoing_token: "to-client",
+            initial_liquidity: credit,
+            max_packet_amount,
+            routes: &[],
+        })
+        .await
+        .unwrap();
+    Setup {
+        first_connector: first.connector_url(),
+        network,
+        receiver,
+        client: OutgoingClient::default(),
+    }
+}
+
+impl Setup {
+    fn receiver_address(&self) -> Address {
+        self.receiver.address().clone()
+    }
+
+    async fn send(&self, prepare: &Prepare) -> Reply {
+        self.client
+            .send(&self.first_connector, CLIENT_TOKEN, prepare.encode())
+            .await
+            .expect("the connector answers with a packet")
+    }
+
+    /// The liquidity `instance` grants its peer at `address`.
+    async fn liquidity(&self, instance: &str, address: &str) -> u64 {
+        let handle = self.network.instance(instance).unwrap();
+        let response = handle
+            .admin()
+            .request(
+                "query($a: String!, $asset: String!) { peerByAddressAndAsset(staticIlpAddress: $a, assetId: $asset) { liquidity } }",
+                json!({ "a": address, "asset": handle.asset_id("USD").unwrap() }),
+            )
+            .await
+            .unwrap();
+        response["data"]["peerByAddressAndAsset"]["liquidity"]
+            .as_str()
+            .and_then(|l| l.parse().ok())
+            .unwrap_or_else(|| panic!("liquidity in {response}"))
+    }
+
+    fn assert_settled(&self) {
+        for instance in self.network.instances() {
+            let inner = instance.node().instance();
+            assert_eq!(
+                inner.pending_transfer_count(),
+                0,
+                "{} holds pending transfers",
+                instance.name()
+            );
+            inner.audit().unwrap();
+        }
+    }
+
+    async fn shutdown(self) {
+        self.network.shutdown().await;
+        self.receiver.shutdown().await;
+    }
+}
+
+fn reject(reply: Reply) -> peerlab::ilp::Reject {
+    match reply {
+        Reply::Reject(reject) => reject,
+        Reply::Fulfill(_) => panic!("expected a Reject"),
+    }
+}
+
+const SOON: Duration = Duration::from_secs(10);
+
+#[tokio::test]
+async fn a_fulfilled_packet_moves_liquidity_on_both_sides() {
+    let s = setup(&["a", "b"], 10_000, None).await;
+    let prepare = paying_prepare(&s.receiver_address(), 700, SOON);
+    let reply = s.send(&prepare).await;
+    assert!(matches!(reply, Reply::Fulfill(_)), "{reply:?}");
+    assert_eq!(s.liquidity("a", "test.client").await, 9_300);
+    assert_eq!(s.liquidity("a", "test.b").await, 1_000_700);
+    assert_eq!(s.liquidity("b", "test.a").await, 999_300);
+    assert_eq!(s.liquidity("b", "test.b.receiver").await, 700);
+    assert_eq!(s.receiver.amount_received(), 700);
+
+    let a = s.network.instance("a").unwrap();
+    let client_peer = a.admin().request(
+        "query($asset: String!) { peerByAddressAndAsset(staticIlpAddress: \"test.client\", assetId: $asset) { id } }",
+        json!({ "asset": a.asset_id("USD").unwrap() }),
+    ).await.unwrap();
+    let id = client_peer["data"]["peerByAddressAndAsset"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let transfers = a
+        .admin()
+        .request(
+            "query($id: String!) { accountingTransfers(id: $id) { debits { amount transferType state } credits { amount transferType state } } }",
+            json!({ "id": id }),
+        )
+        .await
+        .unwrap();
+    let listed = &transfers["data"]["accountingTransfers"];
+    assert_eq!(
+        listed["debits"],
+        json!([{ "amount": "700", "transferType": "TRANSFER", "state": "POSTED" }])
+    );
+    assert_eq!(listed["credits"][0]["transferType"], json!("DEPOSIT"));
+    s.assert_settled();
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn t04_when_the_line_of_credit_is_used_up() {
+    let s = setup(&["a", "b"], 100, None).await;
+    assert!(matches!(
+        s.send(&paying_prepare(&s.receiver_address(), 60, SOON))
+            .await,
+        Reply::Fulfill(_)
+    ));
+    let refused = reject(
+        s.send(&paying_prepare(&s.receiver_address(), 60, SOON))
+            .await,
+    );
+    assert_eq!(refused.code(), ErrorCode::T04InsufficientLiquidity);
+    assert_eq!(refused.triggered_by().map(Address::as_str), Some("test.a"));
+    assert_eq!(s.liquidity("a", "test.client").await, 40);
+    assert_eq!(s.receiver.fulfilled(), 1);
+    s.assert_settled();
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn f08_above_the_incoming_peers_max_packet_amount() {
+    let s = setup(&["a", "b"], 10_000, Some(500)).await;
+    assert!(matches!(
+        s.send(&paying_prepare(&s.receiver_address(), 500, SOON))
+            .await,
+        Reply::Fulfill(_)
+    ));
+    let refused = reject(
+        s.send(&paying_prepare(&s.receiver_address(), 501, SOON))
+            .await,
+    );
+    assert_eq!(refused.code(), ErrorCode::F08AmountTooLarge);
+    assert_eq!(
+        AmountTooLargeData::decode(refused.data()),
+        Some(AmountTooLargeData {
+            received_amount: 501,
+            maximum_amount: 500
+        })
+    );
+    assert_eq!(s.liquidity("a", "test.client").await, 9_500);
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn f02_for_an_unknown_destination_and_for_peer_addresses() {
+    let s = setup(&["a", "b"], 10_000, None).await;
+    for destination in ["test.nowhere.x", "g.elsewhere", "peer.route.update"] {
+        let refused = reject(
+            s.send(&paying_prepare(
+                &Address::parse(destination).unwrap(),
+                5,
+                SOON,
+            ))
+            .await,
+        );
+        assert_eq!(refused.code(), ErrorCode::F02Unreachable, "{destination}");
+        assert_eq!(refused.triggered_by().map(Address::as_str), Some("test.a"));
+    }
+    // A packet back to where it came from is never routed there.
+    let refused = reject(
+        s.send(&paying_prepare(
+            &Address::parse("test.client.x").unwrap(),
+            5,
+            SOON,
+        ))
+        .await,
+    );
+    assert_eq!(refused.code(), ErrorCode::F02Unreachable);
+    assert_eq!(s.liquidity("a", "test.client").await, 10_000);
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn packets_travel_multi_hop_through_three_instances() {
+    let s = setup(&["a", "b", "c"], 10_000, None).await;
+    let reply = s
+        .send(&paying_prepare(&s.receiver_address(), 250, SOON))
+        .await;
+    assert!(matches!(reply, Reply::Fulfill(_)), "{reply:?}");
+    assert_eq!(s.liquidity("a", "test.b").await, 1_000_250);
+    assert_eq!(s.liquidity("b", "test.a").await, 999_750);
+    assert_eq!(s.liquidity("b", "test.c").await, 1_000_250);
+    assert_eq!(s.liquidity("c", "test.b").await, 999_750);
+    assert_eq!(s.liquidity("c", "test.c.receiver").await, 250);
+    // And a Reject from the far end comes back unchanged, triggered by the receiver.
+    let unpayable = Prepare::new(
+        s.receiver_address(),
+        10,
+        Timestamp::now().saturating_add(SOON),
+        [1; 32],
+        vec![],
+    )
+    .unwrap();
+    let refused = reject(s.send(&unpayable).await);
+    assert_eq!(refused.code(), ErrorCode::F06UnexpectedPayment);
+    assert_eq!(refused.triggered_by(), Some(&s.receiver_address()));
+    s.assert_settled();
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn r02_when_too_little_time_is_left() {
+    let s = setup(&["a", "b"], 10_000, None).await;
+    let expired = paying_prepare(&s.receiver_address(), 5, Duration::ZERO);
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let refused = reject(s.send(&expired).await);
+    assert_eq!(refused.code(), ErrorCode::R02InsufficientTimeout);
+    assert_eq!(refused.message(), "source transfer has already expired.");
+    let too_soon = reject(
+        s.send(&paying_prepare(
+            &s.receiver_address(),
+            5,
+            Duration::from_millis(1_500),
+        ))
+        .await,
+    );
+    assert_eq!(too_soon.code(), ErrorCode::R02InsufficientTimeout);
+    assert_eq!(s.liquidity("a", "test.client").await, 10_000);
+    s.assert_settled();
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn ildcp_is_answered_with_the_peers_address_and_asset() {
+    let s = setup(&["a", "b"], 10_000, None).await;
+    let reply = s
+        .send(&ildcp_request(Timestamp::now().saturating_add(SOON)))
+        .await;
+    let Reply::Fulfill(fulfill) = reply else {
+        panic!("IL-DCP must be fulfilled: {reply:?}")
+    };
+    let config = IldcpResponse::from_fulfill(&fulfill).unwrap();
+    assert_eq!(
+        (
+            config.client_address().as_str(),
+            config.asset_code(),
+            config.asset_scale()
+        ),
+        ("test.client", "USD", 2)
+    );
+    let wrong_condition = Prepare::new(
+        Address::parse("peer.config").unwrap(),
+        0,
+        Timestamp::now().saturating_add(SOON),
+        [0; 32],
+        vec![],
+    )
+    .unwrap();
+    assert_eq!(
+        reject(s.send(&wrong_condition).await).code(),
+        ErrorCode::F01InvalidPacket
+    );
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn zero_amount_packets_are_forwarded_without_moving_liquidity() {
+    let s = setup(&["a", "b"], 10_000, None).await;
+    let reply = s
+        .send(&paying_prepare(&s.receiver_address(), 0, SOON))
+        .await;
+    assert!(matches!(reply, Reply::Fulfill(_)));
+    assert_eq!(s.liquidity("a", "test.client").await, 10_000);
+    assert_eq!(s.liquidity("a", "test.b").await, 1_000_000);
+    s.assert_settled();
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn thousands_of_packets_in_flight_never_overdraw() {
+    // 2,000 packets of 10 against a credit of 10,000: exactly 1,000 can be paid.
+    let s = setup(&["a", "b"], 10_000, None).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..2_000 {
+        let client = s.client.clone();
+        let url = s.first_connector.clone();
+        let prepare = paying_prepare(&s.receiver_address(), 10, SOON);
+        tasks.spawn(async move { client.send(&url, CLIENT_TOKEN, prepare.encode()).await });
+    }
+    let (mut fulfilled, mut t04) = (0, 0);
+    while let Some(result) = tasks.join_next().await {
+        match result.unwrap().unwrap() {
+            Reply::Fulfill(_) => fulfilled += 1,
+            Reply::Reject(r) if r.code() == ErrorCode::T04InsufficientLiquidity => t04 += 1,
+            Reply::Reject(r) => panic!("unexpected reject {r:?}"),
+        }
+    }
+    assert_eq!((fulfilled, t04), (1_000, 1_000));
+    assert_eq!(s.liquidity("a", "test.client").await, 0);
+    assert_eq!(s.receiver.amount_received(), 10_000);
+    assert_eq!(s.liquidity("b", "test.b.receiver").await, 10_000);
+    s.assert_settled();
+    s.shutdown().await;
+}
