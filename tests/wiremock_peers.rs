@@ -1,0 +1,266 @@
+//! A wiremock server stands in for a peer that fulfills, rejects, fails, talks nonsense, is slow
+//! or is not there at all: each time the right Reject comes back and liquidity returns.
+
+use std::time::Duration;
+
+use peerlab::connector::client::OutgoingClient;
+use peerlab::ilp::{Address, ErrorCode, Fulfill, Prepare, Reject, Reply};
+use peerlab_simulator::network::InstanceHandle;
+use peerlab_simulator::topology::InstanceSpec;
+use peerlab_simulator::{Network, PeerSettings, paying_prepare};
+use serde_json::json;
+use wiremock::matchers::{bearer_token, header, method};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const CREDIT: u64 = 10_000;
+
+struct Setup {
+    network: Network,
+    mock: MockServer,
+    connector: String,
+    asset_id: String,
+}
+
+/// Instance `test.a` with a client (credit 10,000) and a peer `test.mock` served by `endpoint`
+/// (the mock server unless given).
+async fn setup(endpoint: Option<&str>) -> Setup {
+    let mock = MockServer::start().await;
+    let network = Network::start(&[InstanceSpec {
+        name: "a".into(),
+        ilp_address: "test.a".into(),
+        api_secret: None,
+    }])
+    .await
+    .unwrap();
+    let a = network.instance("a").unwrap();
+    let asset = a.admin().create_asset("USD", 2).await.unwrap();
+    let mock_uri = format!("{}/ilp", mock.uri());
+    for (address, incoming, endpoint, credit) in [
+        ("test.client", "client-token", "http://127.0.0.1:9/", CREDIT),
+        ("test.mock", "mock-token", endpoint.unwrap_or(&mock_uri), 0),
+    ] {
+        a.admin()
+            .create_peer(&PeerSettings {
+                static_ilp_address: address,
+                name: address,
+                asset_id: &asset,
+                incoming_token: incoming,
+                outgoing_endpoint: endpoint,
+                outgoing_token: "to-mock",
+                initial_liquidity: credit,
+                max_packet_amount: None,
+                routes: &[],
+            })
+            .await
+            .unwrap();
+    }
+    Setup {
+        connector: a.connector_url(),
+        network,
+        mock,
+        asset_id: asset,
+    }
+}
+
+impl Setup {
+    fn a(&self) -> &InstanceHandle {
+        self.network.instance("a").unwrap()
+    }
+
+    async fn send(&self, prepare: &Prepare) -> Reply {
+        OutgoingClient::default()
+            .send(&self.connector, "client-token", prepare.encode())
+            .await
+            .unwrap()
+    }
+
+    async fn client_liquidity(&self) -> u64 {
+        let a = self.a();
+        let response = a
+            .admin()
+            .request(
+                "query($asset: String!) { peerByAddressAndAsset(staticIlpAddress: \"test.client\", assetId: $asset) { liquidity } }",
+                json!({ "asset": self.asset_id }),
+            )
+            .await
+            .unwrap();
+        let liquidity = &response["data"]["peerByAddressAndAsset"]["liquidity"];
+        liquidity.as_str().and_then(|l| l.parse().ok()).unwrap()
+    }
+
+    /// Sends a packet the peer cannot pay and checks the Reject and that nothing moved.
+    async fn expect_reject(&self, code: ErrorCode) -> Reject {
+        let reply = self
+            .send(&paying_prepare(
+                &Address::parse("test.mock.bob").unwrap(),
+                100,
+                Duration::from_secs(10),
+            ))
+            .await;
+        let Reply::Reject(reject) = reply else {
+            panic!("expected {code:?}, got a Fulfill")
+        };
+        assert_eq!(reject.code(), code, "{reject:?}");
+        assert_eq!(
+            self.client_liquidity().await,
+            CREDIT,
+            "liquidity must come back"
+        );
+        assert_eq!(self.a().node().instance().pending_transfer_count(), 0);
+        self.a().node().instance().audit().unwrap();
+        reject
+    }
+}
+
+fn fulfill_with_preimage(request: &Request) -> ResponseTemplate {
+    let prepare = Prepare::decode(&request.body).expect("a Prepare");
+    let preimage: [u8; 32] = prepare.data()[..32].try_into().expect("preimage");
+    ResponseTemplate::new(200)
+        .insert_header("content-type", "application/octet-stream")
+        .set_body_bytes(Fulfill::new(preimage, vec![]).unwrap().encode())
+}
+
+#[tokio::test]
+async fn a_peer_that_fulfills_is_paid_and_sees_a_proper_request() {
+    let s = setup(None).await;
+    Mock::given(method("POST"))
+        .and(bearer_token("to-mock"))
+        .and(header("content-type", "application/octet-stream"))
+        .respond_with(fulfill_with_preimage)
+        .expect(1)
+        .mount(&s.mock)
+        .await;
+    let sent = paying_prepare(
+        &Address::parse("test.mock.bob").unwrap(),
+        100,
+        Duration::from_secs(10),
+    );
+    assert!(matches!(s.send(&sent).await, Reply::Fulfill(_)));
+    assert_eq!(s.client_liquidity().await, CREDIT - 100);
+
+    let requests = s.mock.received_requests().await.unwrap();
+    let forwarded = Prepare::decode(&requests[0].body).unwrap();
+    assert_eq!(requests[0].url.path(), "/ilp");
+    assert_eq!(
+        (forwarded.amount(), forwarded.destination()),
+        (100, sent.destination())
+    );
+    assert_eq!(forwarded.execution_condition(), sent.execution_condition());
+    assert_eq!(forwarded.data(), sent.data());
+    // The expiry is shortened by at least the 1 s window and capped at the 5 s hold.
+    assert!(forwarded.expires_at() <= sent.expires_at().saturating_sub(Duration::from_secs(1)));
+    assert!(
+        forwarded
+            .expires_at()
+            .duration_since(peerlab::ilp::Timestamp::now())
+            <= Duration::from_secs(5)
+    );
+    s.network.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_reject_from_the_peer_is_passed_back_unchanged() {
+    let s = setup(None).await;
+    let theirs = Reject::new(
+        ErrorCode::F99ApplicationError,
+        Some(Address::parse("test.mock").unwrap()),
+        "no thanks",
+        vec![1, 2, 3],
+    )
+    .unwrap();
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(theirs.encode()))
+        .mount(&s.mock)
+        .await;
+    assert_eq!(
+        s.expect_reject(ErrorCode::F99ApplicationError).await,
+        theirs
+    );
+    s.network.shutdown().await;
+}
+
+#[tokio::test]
+async fn http_errors_and_garbage_become_t00_and_f02() {
+    for (response, code) in [
+        (ResponseTemplate::new(500), ErrorCode::T00InternalError),
+        (
+            ResponseTemplate::new(503).set_body_string("busy"),
+            ErrorCode::T00InternalError,
+        ),
+        (ResponseTemplate::new(404), ErrorCode::F02Unreachable),
+        (ResponseTemplate::new(401), ErrorCode::F02Unreachable),
+        (
+            ResponseTemplate::new(200).set_body_string("<html>hello</html>"),
+            ErrorCode::T00InternalError,
+        ),
+        (ResponseTemplate::new(200), ErrorCode::T00InternalError),
+        (
+            ResponseTemplate::new(200).set_body_bytes(vec![0x0c; 100_000]),
+            ErrorCode::T00InternalError,
+        ),
+    ] {
+        let s = setup(None).await;
+        Mock::given(method("POST"))
+            .respond_with(response)
+            .mount(&s.mock)
+            .await;
+        let reject = s.expect_reject(code).await;
+        assert_eq!(reject.triggered_by().map(Address::as_str), Some("test.a"));
+        s.network.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_fulfillment_is_f05() {
+    let s = setup(None).await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_bytes(Fulfill::new([7; 32], vec![]).unwrap().encode()),
+        )
+        .mount(&s.mock)
+        .await;
+    s.expect_reject(ErrorCode::F05WrongCondition).await;
+    s.network.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_peer_too_slow_for_the_expiry_is_r00() {
+    let s = setup(None).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(4)))
+        .mount(&s.mock)
+        .await;
+    let started = std::time::Instant::now();
+    let reply = s
+        .send(&paying_prepare(
+            &Address::parse("test.mock.bob").unwrap(),
+            100,
+            Duration::from_millis(2_500),
+        ))
+        .await;
+    let Reply::Reject(reject) = reply else {
+        panic!("expected R00")
+    };
+    assert_eq!(reject.code(), ErrorCode::R00TransferTimedOut);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1_300) && waited < Duration::from_millis(2_500),
+        "{waited:?}"
+    );
+    assert_eq!(s.client_liquidity().await, CREDIT);
+    assert_eq!(s.a().node().instance().pending_transfer_count(), 0);
+    s.network.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_peer_that_is_not_there_is_t01() {
+    // A port that was just free: nothing listens there.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let s = setup(Some(&format!("http://{closed}/ilp"))).await;
+    s.expect_reject(ErrorCode::T01PeerUnreachable).await;
+    s.network.shutdown().await;
+}
