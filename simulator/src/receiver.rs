@@ -37,18 +37,26 @@ pub struct TestReceiver {
 struct ReceiverState {
     address: Address,
     stats: Arc<ReceiverStats>,
+    /// How long the receiver thinks before it answers.
+    delay: Duration,
 }
 
 impl TestReceiver {
     /// Starts a receiver for packets to `address` on a free loopback port. It accepts any bearer
     /// token: authentication is the connector's job, not the receiver's.
     pub async fn start(address: Address) -> std::io::Result<Self> {
+        Self::start_slow(address, Duration::ZERO).await
+    }
+
+    /// A receiver that waits `delay` before each answer, to test expiry.
+    pub async fn start_slow(address: Address, delay: Duration) -> std::io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}/", listener.local_addr()?);
         let stats = Arc::new(ReceiverStats::default());
         let state = ReceiverState {
             address: address.clone(),
             stats: stats.clone(),
+            delay,
         };
         let app = Router::new().fallback(receive).with_state(state);
         let (stop, stopped) = oneshot::channel::<()>();
@@ -99,6 +107,9 @@ impl TestReceiver {
 }
 
 async fn receive(State(state): State<ReceiverState>, body: Bytes) -> impl IntoResponse {
+    if !state.delay.is_zero() {
+        tokio::time::sleep(state.delay).await;
+    }
     let Ok(prepare) = Prepare::decode(&body) else {
         return (StatusCode::BAD_REQUEST, Vec::new());
     };

@@ -5,10 +5,11 @@ use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use peerlab::admin::signature;
-use peerlab_simulator::Network;
+use peerlab::ilp::Reply;
 use peerlab_simulator::client::RawResponse;
 use peerlab_simulator::network::InstanceHandle;
 use peerlab_simulator::topology::InstanceSpec;
+use peerlab_simulator::{Network, TestReceiver};
 use serde_json::{Value, json};
 
 #[derive(Debug, Default, cucumber::World)]
@@ -29,6 +30,10 @@ pub struct PeeringWorld {
     pub last_response: Option<Value>,
     /// Payloads of requests sent at the same time.
     pub concurrent: Vec<Value>,
+    /// The instance the packet-sending client is a peer of.
+    pub client_of: Option<String>,
+    pub receiver: Option<TestReceiver>,
+    pub last_reply: Option<Reply>,
 }
 
 /// The text of a GraphQL operation under `fixtures/graphql/`.
@@ -65,9 +70,24 @@ impl PeeringWorld {
         self.network = Some(Network::start(&specs).await.expect("instances start"));
     }
 
+    /// Starts instances `test.<name>` peered in a line in USD (scale 2).
+    pub async fn start_line(&mut self, names: &[&str], liquidity: u64) {
+        let network = Network::line(names, ("USD", 2), liquidity)
+            .await
+            .expect("line starts");
+        self.network = Some(network);
+    }
+
+    pub fn network(&self) -> &Network {
+        self.network.as_ref().expect("a network")
+    }
+
     pub async fn shut_down(&mut self) {
         if let Some(network) = self.network.take() {
             network.shutdown().await;
+        }
+        if let Some(receiver) = self.receiver.take() {
+            receiver.shutdown().await;
         }
     }
 

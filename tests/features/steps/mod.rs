@@ -5,5 +5,6 @@ mod assets;
 mod auth;
 mod instances;
 mod liquidity;
+mod packets;
 mod peers;
 mod withdrawals;
