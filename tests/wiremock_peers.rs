@@ -29,6 +29,7 @@ async fn setup(endpoint: Option<&str>) -> Setup {
         name: "a".into(),
         ilp_address: "test.a".into(),
         api_secret: None,
+        packet_rate_limit_per_second: None,
     }])
     .await
     .unwrap();
@@ -263,4 +264,70 @@ async fn a_peer_that_is_not_there_is_t01() {
     let s = setup(Some(&format!("http://{closed}/ilp"))).await;
     s.expect_reject(ErrorCode::T01PeerUnreachable).await;
     s.network.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_rate_limited_peer_gets_t05() {
+    let network = Network::start(&[InstanceSpec {
+        name: "a".into(),
+        ilp_address: "test.a".into(),
+        api_secret: None,
+        packet_rate_limit_per_second: Some(5),
+    }])
+    .await
+    .unwrap();
+    let mock = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(fulfill_with_preimage)
+        .mount(&mock)
+        .await;
+    let a = network.instance("a").unwrap();
+    let asset = a.admin().create_asset("USD", 2).await.unwrap();
+    let mock_uri = mock.uri();
+    for (address, incoming, endpoint, credit) in [
+        ("test.client", "client-token", "http://127.0.0.1:9/", CREDIT),
+        ("test.mock", "mock-token", mock_uri.as_str(), 0),
+    ] {
+        a.admin()
+            .create_peer(&PeerSettings {
+                static_ilp_address: address,
+                name: address,
+                asset_id: &asset,
+                incoming_token: incoming,
+                outgoing_endpoint: endpoint,
+                outgoing_token: "to-mock",
+                initial_liquidity: credit,
+                max_packet_amount: None,
+                routes: &[],
+            })
+            .await
+            .unwrap();
+    }
+    let client = OutgoingClient::default();
+    let mut codes = Vec::new();
+    for _ in 0..8 {
+        let prepare = paying_prepare(
+            &Address::parse("test.mock.bob").unwrap(),
+            1,
+            Duration::from_secs(10),
+        );
+        match client
+            .send(&a.connector_url(), "client-token", prepare.encode())
+            .await
+            .unwrap()
+        {
+            Reply::Fulfill(_) => codes.push("fulfilled".to_owned()),
+            Reply::Reject(reject) => codes.push(reject.code().to_string()),
+        }
+    }
+    let fulfilled = codes.iter().filter(|c| *c == "fulfilled").count();
+    assert!(
+        (5..=6).contains(&fulfilled),
+        "a burst of 5 (plus what refilled): {codes:?}"
+    );
+    assert!(
+        codes.iter().all(|c| c == "fulfilled" || c == "T05"),
+        "{codes:?}"
+    );
+    network.shutdown().await;
 }

@@ -225,6 +225,7 @@ impl Network {
                 name: (*name).to_owned(),
                 ilp_address: format!("test.{name}"),
                 api_secret: None,
+                packet_rate_limit_per_second: None,
             })
             .collect();
         let mut network = Self::start(&specs).await?;
@@ -299,6 +300,7 @@ async fn start_instance(spec: &InstanceSpec) -> Result<InstanceHandle, NetworkEr
     let mut config = Config::for_address(address);
     config.instance_name = spec.name.clone();
     config.api_secret = spec.api_secret.clone();
+    config.packet_rate_limit_per_second = spec.packet_rate_limit_per_second;
     let node = Node::start(config)
         .await
         .map_err(|source| NetworkError::Start {

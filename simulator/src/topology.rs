@@ -28,6 +28,9 @@ pub struct InstanceSpec {
     /// When set, this instance's admin API requires signed requests.
     #[serde(default)]
     pub api_secret: Option<String>,
+    /// Packets per second this instance accepts from each peer (unset: no limit).
+    #[serde(default)]
+    pub packet_rate_limit_per_second: Option<u32>,
 }
 
 /// An asset every instance creates.

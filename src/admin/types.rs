@@ -87,7 +87,7 @@ pub enum FeeType {
 
 /// A peer. Its incoming tokens are never readable.
 #[derive(Debug, Clone)]
-pub struct Peer(pub instance::Peer);
+pub struct Peer(pub Arc<instance::Peer>);
 
 #[Object]
 impl Peer {
@@ -224,8 +224,8 @@ pub struct PeersConnection {
     edges: Vec<PeerEdge>,
 }
 
-impl From<Page<instance::Peer>> for PeersConnection {
-    fn from(page: Page<instance::Peer>) -> Self {
+impl From<Page<Arc<instance::Peer>>> for PeersConnection {
+    fn from(page: Page<Arc<instance::Peer>>) -> Self {
         Self {
             page_info: PageInfo::of(&page, |p| p.id.to_string()),
             edges: page

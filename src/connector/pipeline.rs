@@ -50,7 +50,7 @@ pub struct Connector {
 enum Hop {
     /// Answered here: an IL-DCP request.
     Ildcp,
-    Peer(Box<Peer>),
+    Peer(Arc<Peer>),
 }
 
 /// A packet's reservation of liquidity. Whatever happens to the packet, the reservation is
@@ -140,7 +140,7 @@ impl Connector {
         }
         self.instance
             .next_hop(from, destination)
-            .map(|peer| Hop::Peer(Box::new(peer)))
+            .map(Hop::Peer)
             .ok_or_else(|| PacketError::Unreachable(destination.to_string()))
     }
 

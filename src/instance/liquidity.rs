@@ -118,10 +118,8 @@ impl Instance {
 fn holder_account(state: &State, holder: Holder, id: &str) -> Result<AccountId, LiquidityError> {
     let id: Option<Uuid> = parse_id(id);
     match holder {
-        Holder::Peer => state
-            .peers
-            .iter()
-            .find(|p| Some(p.id) == id)
+        Holder::Peer => id
+            .and_then(|id| state.peers.get(id))
             .map(|p| AccountId(p.id))
             .ok_or(LiquidityError::UnknownPeer),
         Holder::Asset => state

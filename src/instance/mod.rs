@@ -13,7 +13,7 @@ pub mod pagination;
 mod peers;
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use uuid::Uuid;
@@ -47,12 +47,42 @@ struct State {
     ledger: Ledger,
     /// Assets in creation order (deleted ones stay, flagged, so they can be re-activated).
     assets: Vec<Asset>,
-    /// Peers in creation order.
-    peers: Vec<Peer>,
+    peers: Peers,
     /// SHA-256 of each incoming token -> the peer that presents it.
     incoming_tokens: HashMap<[u8; 32], Uuid>,
     routing: RoutingTable,
     next_ledger: u32,
+}
+
+/// Peers by id, and the order they were created in (for pages). Shared as `Arc`s, so the packet
+/// path reads a peer without copying it.
+#[derive(Debug, Default)]
+struct Peers {
+    by_id: HashMap<Uuid, Arc<Peer>>,
+    order: Vec<Uuid>,
+}
+
+impl Peers {
+    fn get(&self, id: Uuid) -> Option<&Arc<Peer>> {
+        self.by_id.get(&id)
+    }
+
+    /// In creation order.
+    fn iter(&self) -> impl Iterator<Item = &Arc<Peer>> {
+        self.order.iter().filter_map(|id| self.by_id.get(id))
+    }
+
+    fn insert(&mut self, peer: Arc<Peer>) {
+        if self.by_id.insert(peer.id, peer.clone()).is_none() {
+            self.order.push(peer.id);
+        }
+    }
+
+    fn remove(&mut self, id: Uuid) -> Option<Arc<Peer>> {
+        let peer = self.by_id.remove(&id)?;
+        self.order.retain(|other| *other != id);
+        Some(peer)
+    }
 }
 
 impl State {

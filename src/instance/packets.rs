@@ -1,6 +1,8 @@
 //! What the connector asks of an instance for each packet: where it goes next, the liquidity it
 //! moves, and the transfers an account has seen.
 
+use std::sync::Arc;
+
 use uuid::Uuid;
 
 use super::{Instance, LiquidityError, Peer, parse_id};
@@ -10,12 +12,12 @@ use crate::ledger::{AccountId, NewTransfer, Phase, Transfer, TransferId, Transfe
 impl Instance {
     /// The peer a packet from `from` to `destination` goes to next: the longest route prefix, in
     /// the incoming peer's asset (peerlab has no exchange rates), never back to `from`.
-    pub fn next_hop(&self, from: &Peer, destination: &Address) -> Option<Peer> {
+    pub fn next_hop(&self, from: &Peer, destination: &Address) -> Option<Arc<Peer>> {
         let state = self.lock();
         let route = state
             .routing
             .next_hop(destination, Some(from.id), Some(from.asset_id))?;
-        state.peers.iter().find(|p| p.id == route.peer_id).cloned()
+        state.peers.get(route.peer_id).cloned()
     }
 
     /// Reserves `amount` of `from`'s liquidity for a packet on its way to `to`: a pending transfer

@@ -2,6 +2,7 @@
 //! tokens are kept in sync with every change.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
@@ -24,7 +25,7 @@ impl Instance {
     /// Creates a peer. Checks in Rafiki's order: the ILP address, the HTTP endpoint, the asset,
     /// a duplicate peer (same address and asset), duplicate incoming tokens, then deposits the
     /// initial liquidity. Nothing is kept when any check fails.
-    pub fn create_peer(&self, new: NewPeer) -> Result<Peer, PeerError> {
+    pub fn create_peer(&self, new: NewPeer) -> Result<Arc<Peer>, PeerError> {
         let address = parse_address(&new.static_ilp_address)?;
         let endpoint = validate_endpoint(&new.outgoing_endpoint)?;
         check_name(new.name.as_deref())?;
@@ -79,13 +80,14 @@ impl Instance {
             state.incoming_tokens.insert(*token, peer.id);
         }
         add_routes(&mut state, &peer);
-        state.peers.push(peer.clone());
+        let peer = Arc::new(peer);
+        state.peers.insert(peer.clone());
         Ok(peer)
     }
 
     /// Updates the fields given. Changing the address replaces it in the routes too; `routes`,
     /// when given, replaces the extra routes. Incoming tokens are replaced when given.
-    pub fn update_peer(&self, update: PeerUpdate) -> Result<Peer, PeerError> {
+    pub fn update_peer(&self, update: PeerUpdate) -> Result<Arc<Peer>, PeerError> {
         let address = update
             .static_ilp_address
             .as_deref()
@@ -112,12 +114,7 @@ impl Instance {
 
         let mut state = self.lock();
         let id = parse_id(&update.id).ok_or(PeerError::UnknownPeer)?;
-        let index = state
-            .peers
-            .iter()
-            .position(|p| p.id == id)
-            .ok_or(PeerError::UnknownPeer)?;
-        let current = state.peers[index].clone();
+        let current = state.peers.get(id).cloned().ok_or(PeerError::UnknownPeer)?;
         if let Some(address) = &address
             && state.peers.iter().any(|p| {
                 p.id != id && p.asset_id == current.asset_id && &p.static_ilp_address == address
@@ -129,7 +126,7 @@ impl Instance {
             check_tokens_free(&state, digests, Some(id))?;
         }
 
-        let mut peer = current.clone();
+        let mut peer = Peer::clone(&current);
         if let Some(address) = address {
             peer.static_ilp_address = address;
         }
@@ -160,52 +157,49 @@ impl Instance {
         }
         state.routing.remove_peer(id);
         add_routes(&mut state, &peer);
-        state.peers[index] = peer.clone();
+        let peer = Arc::new(peer);
+        state.peers.insert(peer.clone());
         Ok(peer)
     }
 
     /// Deletes a peer, its tokens and routes. Its liquidity account stays in the ledger.
-    pub fn delete_peer(&self, id: &str) -> Result<Peer, PeerError> {
+    pub fn delete_peer(&self, id: &str) -> Result<Arc<Peer>, PeerError> {
         let mut state = self.lock();
         let id = parse_id(id).ok_or(PeerError::UnknownPeer)?;
-        let index = state
-            .peers
-            .iter()
-            .position(|p| p.id == id)
-            .ok_or(PeerError::UnknownPeer)?;
-        let peer = state.peers.remove(index);
+        let peer = state.peers.remove(id).ok_or(PeerError::UnknownPeer)?;
         state.incoming_tokens.retain(|_, owner| *owner != id);
         state.routing.remove_peer(id);
         Ok(peer)
     }
 
-    pub fn peer(&self, id: &str) -> Option<Peer> {
+    pub fn peer(&self, id: &str) -> Option<Arc<Peer>> {
         let id = parse_id(id)?;
-        self.lock().peers.iter().find(|p| p.id == id).cloned()
+        self.lock().peers.get(id).cloned()
     }
 
-    pub fn peers_page(&self, request: &PageRequest) -> Result<Page<Peer>, PaginationError> {
+    pub fn peers_page(&self, request: &PageRequest) -> Result<Page<Arc<Peer>>, PaginationError> {
         let state = self.lock();
-        pagination::paginate(&state.peers, |p| p.id.to_string(), request)
+        let ordered: Vec<Arc<Peer>> = state.peers.iter().cloned().collect();
+        pagination::paginate(&ordered, |p| p.id.to_string(), request)
     }
 
     /// The peer that packets for `address` in `asset_id` go to: Rafiki answers this from the
     /// routing table, so a longer address under a peer's prefix finds that peer too.
-    pub fn peer_by_address_and_asset(&self, address: &str, asset_id: &str) -> Option<Peer> {
+    pub fn peer_by_address_and_asset(&self, address: &str, asset_id: &str) -> Option<Arc<Peer>> {
         let address = Address::parse(address.trim()).ok()?;
         let asset_id = parse_id(asset_id)?;
         let state = self.lock();
         let route = state.routing.next_hop(&address, None, Some(asset_id))?;
-        state.peers.iter().find(|p| p.id == route.peer_id).cloned()
+        state.peers.get(route.peer_id).cloned()
     }
 
     /// The peer that presents `token` on its incoming link. Tokens are compared by their SHA-256
     /// digest, so the time a lookup takes says nothing about how much of a guess was right.
-    pub fn peer_by_incoming_token(&self, token: &str) -> Option<Peer> {
+    pub fn peer_by_incoming_token(&self, token: &str) -> Option<Arc<Peer>> {
         let digest = digest(token);
         let state = self.lock();
         let id = state.incoming_tokens.get(&digest)?;
-        state.peers.iter().find(|p| p.id == *id).cloned()
+        state.peers.get(*id).cloned()
     }
 
     /// How much the peer may still send through this instance.
