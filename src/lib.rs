@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod autopeer;
 pub mod config;
 pub mod connector;
 pub mod ilp;

@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use url::Url;
 
 use crate::admin;
+use crate::autopeer::{self, AutoPeering};
 use crate::config::Config;
 use crate::connector::{self, Connector, ConnectorSettings};
 use crate::ilp::Address;
@@ -38,6 +39,7 @@ pub enum StartError {
 pub struct Node {
     instance: Arc<Instance>,
     connector: Arc<Connector>,
+    auto_peering_addr: Option<SocketAddr>,
     admin_addr: SocketAddr,
     connector_addr: SocketAddr,
     connector_url: Url,
@@ -63,12 +65,14 @@ impl Node {
             ilp_address: config.ilp_address.clone(),
             instance_name: config.instance_name.clone(),
         }));
-        let admin_app = admin::http::router(admin::schema(instance.clone()), config.api_secret);
+        let auto_peering = Arc::new(AutoPeering::new(instance.clone(), connector_url.clone()));
+        let schema = admin::schema(instance.clone(), auto_peering.clone());
+        let admin_app = admin::http::router(schema, config.api_secret);
         let mut settings = ConnectorSettings::new(config.two_phase_timeout);
         settings.rate_limit_per_second = config.packet_rate_limit_per_second;
         let connector = Arc::new(Connector::new(instance.clone(), settings));
         let (shutdown, _) = watch::channel(false);
-        let servers = vec![
+        let mut servers = vec![
             serve(admin_listener, admin_app, shutdown.subscribe()),
             serve(
                 connector_listener,
@@ -76,9 +80,28 @@ impl Node {
                 shutdown.subscribe(),
             ),
         ];
+        let mut auto_peering_addr = None;
+        if config.enable_auto_peering {
+            let listener = bind(
+                config.bind_address,
+                config.auto_peering_server_port,
+                "AUTO_PEERING_SERVER_PORT",
+            )
+            .await?;
+            auto_peering_addr = Some(local_addr(&listener, "AUTO_PEERING_SERVER_PORT")?);
+            servers.push(serve(
+                listener,
+                autopeer::server::router(auto_peering),
+                shutdown.subscribe(),
+            ));
+            tracing::warn!(
+                "auto-peering is enabled: it is meant for sandbox environments only, never production"
+            );
+        }
         let node = Self {
             instance,
             connector,
+            auto_peering_addr,
             admin_addr,
             connector_addr,
             connector_url,
@@ -89,6 +112,7 @@ impl Node {
             ilp_address = %config.ilp_address,
             admin = %node.graphql_url(),
             connector = %node.connector_url,
+            auto_peering = %node.auto_peering_url().unwrap_or_else(|| "off".to_owned()),
             "instance {} is up",
             config.instance_name
         );
@@ -124,6 +148,13 @@ impl Node {
 
     pub fn connector_addr(&self) -> SocketAddr {
         self.connector_addr
+    }
+
+    /// The auto-peering server's URL (`POST /`), when `ENABLE_AUTO_PEERING` is on.
+    pub fn auto_peering_url(&self) -> Option<String> {
+        self.auto_peering_addr
+            .and_then(|addr| reachable_url(addr).ok())
+            .map(String::from)
     }
 
     /// Stops accepting, lets open requests finish (for at most a few seconds), and returns.

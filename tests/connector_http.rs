@@ -23,7 +23,7 @@ async fn setup() -> Setup {
         name: "a".into(),
         ilp_address: "test.a".into(),
         api_secret: None,
-        packet_rate_limit_per_second: None,
+        ..Default::default()
     }])
     .await
     .unwrap();

@@ -32,7 +32,7 @@ async fn ilp_packet_npm_speaks_with_peerlab() {
         name: "a".into(),
         ilp_address: "test.a".into(),
         api_secret: None,
-        packet_rate_limit_per_second: None,
+        ..Default::default()
     }])
     .await
     .unwrap();

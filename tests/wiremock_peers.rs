@@ -29,7 +29,7 @@ async fn setup(endpoint: Option<&str>) -> Setup {
         name: "a".into(),
         ilp_address: "test.a".into(),
         api_secret: None,
-        packet_rate_limit_per_second: None,
+        ..Default::default()
     }])
     .await
     .unwrap();
@@ -273,6 +273,7 @@ async fn a_rate_limited_peer_gets_t05() {
         ilp_address: "test.a".into(),
         api_secret: None,
         packet_rate_limit_per_second: Some(5),
+        ..Default::default()
     }])
     .await
     .unwrap();

@@ -142,7 +142,7 @@ fn main() {
             name: "a".into(),
             ilp_address: "test.a".into(),
             api_secret: None,
-            packet_rate_limit_per_second: None,
+            ..Default::default()
         }])
         .await
         .expect("instance");

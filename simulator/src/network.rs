@@ -56,6 +56,11 @@ impl InstanceHandle {
         self.node.connector_url().to_string()
     }
 
+    /// The auto-peering URL, when this instance serves auto-peering.
+    pub fn auto_peering_url(&self) -> Option<String> {
+        self.node.auto_peering_url()
+    }
+
     /// The id of an asset the network created on this instance.
     pub fn asset_id(&self, code: &str) -> Option<&str> {
         self.asset_ids.get(code).map(String::as_str)
@@ -225,7 +230,7 @@ impl Network {
                 name: (*name).to_owned(),
                 ilp_address: format!("test.{name}"),
                 api_secret: None,
-                packet_rate_limit_per_second: None,
+                ..Default::default()
             })
             .collect();
         let mut network = Self::start(&specs).await?;
@@ -301,6 +306,8 @@ async fn start_instance(spec: &InstanceSpec) -> Result<InstanceHandle, NetworkEr
     config.instance_name = spec.name.clone();
     config.api_secret = spec.api_secret.clone();
     config.packet_rate_limit_per_second = spec.packet_rate_limit_per_second;
+    config.enable_auto_peering = spec.enable_auto_peering;
+    config.auto_peering_server_port = spec.auto_peering_server_port;
     let node = Node::start(config)
         .await
         .map_err(|source| NetworkError::Start {

@@ -20,7 +20,7 @@ pub struct Topology {
     pub peerings: Vec<PeeringSpec>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct InstanceSpec {
     pub name: String,
@@ -31,6 +31,12 @@ pub struct InstanceSpec {
     /// Packets per second this instance accepts from each peer (unset: no limit).
     #[serde(default)]
     pub packet_rate_limit_per_second: Option<u32>,
+    /// Serve auto-peering requests (`ENABLE_AUTO_PEERING`).
+    #[serde(default)]
+    pub enable_auto_peering: bool,
+    /// `AUTO_PEERING_SERVER_PORT`; 0 (the default) picks a free port.
+    #[serde(default)]
+    pub auto_peering_server_port: u16,
 }
 
 /// An asset every instance creates.

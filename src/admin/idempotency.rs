@@ -21,6 +21,9 @@ struct Remembered {
 #[derive(Default)]
 pub struct IdempotencyStore {
     entries: Mutex<HashMap<String, Remembered>>,
+    /// Held by synchronous operations with a key, so that a retry racing its original waits and
+    /// replays instead of running twice.
+    serialize: Mutex<()>,
 }
 
 impl std::fmt::Debug for IdempotencyStore {
@@ -57,22 +60,20 @@ impl IdempotencyStore {
         let Some(key) = key else {
             return Ok(operation());
         };
+        // Held while the operation runs: concurrent requests with this store wait their turn.
+        let _serialized = self
+            .serialize
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(remembered) = self.lookup::<T>(key, &fingerprint)? {
+            return Ok(remembered);
+        }
+        let result = operation();
+        let now = Instant::now();
         let mut entries = self
             .entries
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let now = Instant::now();
-        entries.retain(|_, entry| now.duration_since(entry.stored_at) < KEY_TTL);
-        if let Some(entry) = entries.get(key) {
-            if entry.fingerprint != fingerprint {
-                return Err(KeyReused(key.to_owned()));
-            }
-            if let Some(result) = entry.result.downcast_ref::<T>() {
-                return Ok(result.clone());
-            }
-            return Err(KeyReused(key.to_owned()));
-        }
-        let result = operation();
         if succeeded(&result) {
             entries.insert(
                 key.to_owned(),
@@ -84,6 +85,66 @@ impl IdempotencyStore {
             );
         }
         Ok(result)
+    }
+}
+
+impl IdempotencyStore {
+    /// [`IdempotencyStore::run`] for operations that wait on the network. The store is not held
+    /// across the wait, so two concurrent first requests with one key may both run; the first to
+    /// finish is remembered.
+    pub async fn run_async<T, F>(
+        &self,
+        key: Option<&str>,
+        fingerprint: String,
+        succeeded: impl Fn(&T) -> bool,
+        operation: F,
+    ) -> Result<T, KeyReused>
+    where
+        T: Clone + Send + Sync + 'static,
+        F: std::future::Future<Output = T>,
+    {
+        let Some(key) = key else {
+            return Ok(operation.await);
+        };
+        if let Some(remembered) = self.lookup::<T>(key, &fingerprint)? {
+            return Ok(remembered);
+        }
+        let result = operation.await;
+        if succeeded(&result) {
+            let mut entries = self
+                .entries
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            entries.entry(key.to_owned()).or_insert_with(|| Remembered {
+                fingerprint,
+                result: Arc::new(result.clone()),
+                stored_at: Instant::now(),
+            });
+        }
+        Ok(result)
+    }
+
+    fn lookup<T: Clone + 'static>(
+        &self,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<Option<T>, KeyReused> {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = Instant::now();
+        entries.retain(|_, entry| now.duration_since(entry.stored_at) < KEY_TTL);
+        match entries.get(key) {
+            None => Ok(None),
+            Some(entry) if entry.fingerprint != fingerprint => Err(KeyReused(key.to_owned())),
+            Some(entry) => entry
+                .result
+                .downcast_ref::<T>()
+                .cloned()
+                .map(Some)
+                .ok_or_else(|| KeyReused(key.to_owned())),
+        }
     }
 }
 

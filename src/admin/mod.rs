@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use async_graphql::{EmptySubscription, Schema};
 
+use crate::autopeer::AutoPeering;
 use crate::instance::Instance;
 
 pub use mutation::MutationRoot;
@@ -29,10 +30,11 @@ pub const MAX_DEPTH: usize = 10;
 /// Largest query cost a request may have (Rafiki's ApolloArmor uses 5000).
 pub const MAX_COMPLEXITY: usize = 5_000;
 
-/// The schema, serving `instance`.
-pub fn schema(instance: Arc<Instance>) -> AdminSchema {
+/// The schema, serving `instance` (and peering by URL through `auto_peering`).
+pub fn schema(instance: Arc<Instance>, auto_peering: Arc<AutoPeering>) -> AdminSchema {
     Schema::build(QueryRoot, MutationRoot, EmptySubscription)
         .data(instance)
+        .data(auto_peering)
         .data(idempotency::IdempotencyStore::default())
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::idempotency::IdempotencyStore;
 use super::outcome::Outcome;
 use super::types::*;
+use crate::autopeer::{AutoPeering, PeerByUrl};
 use crate::instance::{self, HttpUpdate, Instance, NewAsset, NewPeer, PeerUpdate, WithdrawalMode};
 
 pub struct MutationRoot;
@@ -253,6 +254,67 @@ impl MutationRoot {
                 Err(error) => CreatePeerMutationResponse::from_outcome(error.into()),
             }
         })
+    }
+
+    /// Peers with another instance by its auto-peering URL alone: addresses, connector URLs and
+    /// tokens are exchanged, then the peer is created (or updated) here and the deposit made.
+    async fn create_or_update_peer_by_url(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrUpdatePeerByUrlInput,
+    ) -> CreateOrUpdatePeerByUrlMutationResponse {
+        let deposits: Vec<u64> = [
+            input.liquidity_to_deposit,
+            input.initial_liquidity,
+            input.added_liquidity,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|amount| amount.0)
+        .collect();
+        if deposits.windows(2).any(|pair| pair[0] != pair[1]) {
+            return CreateOrUpdatePeerByUrlMutationResponse::from_outcome(Outcome::failed(
+                "400",
+                "liquidityToDeposit, initialLiquidity and addedLiquidity name one deposit; they differ",
+            ));
+        }
+        let request = PeerByUrl {
+            peer_url: input.peer_url.clone(),
+            asset_id: input.asset_id.clone(),
+            max_packet_amount: input.max_packet_amount.map(|a| a.0),
+            name: input.name.clone(),
+            liquidity_threshold: input.liquidity_threshold.map(|a| a.0),
+            liquidity_to_deposit: deposits.first().copied(),
+        };
+        let auto_peering = ctx.data_unchecked::<Arc<AutoPeering>>();
+        let store = ctx.data_unchecked::<IdempotencyStore>();
+        let fingerprint = format!(
+            "createOrUpdatePeerByUrl:{}",
+            serde_json::to_string(&input).unwrap_or_default()
+        );
+        let operation = async {
+            match auto_peering.initiate(request).await {
+                Ok(peer) => ok(
+                    "ILP peer created or updated",
+                    |p: &mut CreateOrUpdatePeerByUrlMutationResponse| p.peer = Some(Peer(peer)),
+                ),
+                Err(error) => CreateOrUpdatePeerByUrlMutationResponse::from_outcome(error.into()),
+            }
+        };
+        store
+            .run_async(
+                input.idempotency_key.as_deref(),
+                fingerprint,
+                |p| p.succeeded(),
+                operation,
+            )
+            .await
+            .unwrap_or_else(|reused| {
+                CreateOrUpdatePeerByUrlMutationResponse::from_outcome(Outcome::failed(
+                    "409",
+                    reused.to_string(),
+                ))
+            })
     }
 
     async fn update_peer(

@@ -3,6 +3,7 @@
 
 use async_graphql::Enum;
 
+use crate::autopeer::AutoPeeringError;
 use crate::instance::{AssetError, LiquidityError, PeerError};
 
 /// Rafiki's `LiquidityError` enum, with the values peerlab adds for refusals Rafiki's old API could
@@ -109,6 +110,13 @@ impl From<LiquidityError> for Outcome {
             liquidity_error: enum_value,
             ..Outcome::failed(code, error.to_string())
         }
+    }
+}
+
+impl From<AutoPeeringError> for Outcome {
+    fn from(error: AutoPeeringError) -> Self {
+        let code = if error.status() == 404 { "404" } else { "400" };
+        Outcome::failed(code, error.to_string())
     }
 }
 

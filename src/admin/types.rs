@@ -295,6 +295,24 @@ pub struct CreatePeerInput {
     pub routes: Option<Vec<String>>,
 }
 
+/// Peering by URL. The deposit may come under any of its three names.
+#[derive(Debug, Clone, InputObject, Serialize)]
+pub struct CreateOrUpdatePeerByUrlInput {
+    pub max_packet_amount: Option<UInt64>,
+    pub asset_id: String,
+    /// The peer's auto-peering URL.
+    pub peer_url: String,
+    pub name: Option<String>,
+    pub liquidity_threshold: Option<UInt64>,
+    /// Liquidity to deposit for the peer (today's name).
+    pub liquidity_to_deposit: Option<UInt64>,
+    /// Liquidity to deposit for the peer (the peering guide's name).
+    pub initial_liquidity: Option<UInt64>,
+    /// Liquidity to deposit for the peer (the 2023 name).
+    pub added_liquidity: Option<UInt64>,
+    pub idempotency_key: Option<String>,
+}
+
 #[derive(Debug, Clone, InputObject, Serialize)]
 pub struct UpdatePeerInput {
     pub id: String,
@@ -421,6 +439,7 @@ payload!(AssetMutationResponse { asset: Option<Asset> });
 payload!(DeleteAssetMutationResponse { asset: Option<Asset> });
 payload!(CreatePeerMutationResponse { peer: Option<Peer> });
 payload!(UpdatePeerMutationResponse { peer: Option<Peer> });
+payload!(CreateOrUpdatePeerByUrlMutationResponse { peer: Option<Peer> });
 payload!(DeletePeerMutationResponse {});
 
 /// The payload of every liquidity mutation.

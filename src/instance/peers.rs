@@ -11,7 +11,8 @@ use uuid::Uuid;
 
 use super::pagination::{self, Page, PageRequest, PaginationError};
 use super::{
-    HttpOutgoing, Instance, NewPeer, Peer, PeerError, PeerUpdate, State, parse_id, reportable,
+    HttpOutgoing, HttpUpdate, Instance, NewPeer, Peer, PeerError, PeerUpdate, State, parse_id,
+    reportable,
 };
 use crate::connector::routing::Route;
 use crate::ilp::Address;
@@ -160,6 +161,43 @@ impl Instance {
         let peer = Arc::new(peer);
         state.peers.insert(peer.clone());
         Ok(peer)
+    }
+
+    /// Creates the peer or, when one exists for the same address and asset, updates its name,
+    /// limits and HTTP settings (without new liquidity): what auto-peering does on both sides.
+    /// Says whether the peer was created.
+    pub fn create_or_update_peer(&self, new: NewPeer) -> Result<(Arc<Peer>, bool), PeerError> {
+        match self.create_peer(new.clone()) {
+            Ok(peer) => Ok((peer, true)),
+            Err(PeerError::DuplicatePeer) => {
+                let existing = {
+                    let state = self.lock();
+                    let address = parse_address(&new.static_ilp_address)?;
+                    let asset = parse_id(&new.asset_id);
+                    state
+                        .peers
+                        .iter()
+                        .find(|p| Some(p.asset_id) == asset && p.static_ilp_address == address)
+                        .map(|p| p.id)
+                        .ok_or(PeerError::UnknownPeer)?
+                };
+                let update = PeerUpdate {
+                    id: existing.to_string(),
+                    static_ilp_address: None,
+                    name: new.name,
+                    http: Some(HttpUpdate {
+                        incoming_tokens: Some(new.incoming_tokens),
+                        outgoing_endpoint: new.outgoing_endpoint,
+                        outgoing_token: new.outgoing_token,
+                    }),
+                    max_packet_amount: new.max_packet_amount,
+                    liquidity_threshold: new.liquidity_threshold,
+                    routes: None,
+                };
+                self.update_peer(update).map(|peer| (peer, false))
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// Deletes a peer, its tokens and routes. Its liquidity account stays in the ledger.

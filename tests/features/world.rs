@@ -64,7 +64,7 @@ impl PeeringWorld {
                 name: (*name).to_owned(),
                 ilp_address: (*address).to_owned(),
                 api_secret: secret.map(str::to_owned),
-                packet_rate_limit_per_second: None,
+                ..Default::default()
             })
             .collect();
         self.secret = secret.map(str::to_owned);
