@@ -142,7 +142,7 @@ async fn the_remote_errors_map_as_rafiki_maps_them() {
         ),
         (
             error(404, "UnknownAsset"),
-            "404",
+            "400",
             "Peer does not support asset",
         ),
         (
