@@ -74,13 +74,34 @@ impl AdminClient {
         body: impl Into<Bytes>,
         headers: &[(&str, &str)],
     ) -> Result<RawResponse, ClientError> {
-        let mut request =
-            Request::post(self.graphql_url.clone()).header(CONTENT_TYPE, "application/json");
+        self.post_to(self.graphql_url.clone(), body.into(), headers)
+            .await
+    }
+
+    /// Posts a JSON `body` to another `url` (an auto-peering server, say) with this client.
+    pub async fn post_url(
+        &self,
+        url: &str,
+        body: impl Into<Bytes>,
+    ) -> Result<RawResponse, ClientError> {
+        let url = url
+            .parse()
+            .map_err(|_| ClientError::InvalidUrl(url.to_owned()))?;
+        self.post_to(url, body.into(), &[]).await
+    }
+
+    async fn post_to(
+        &self,
+        url: hyper::Uri,
+        body: Bytes,
+        headers: &[(&str, &str)],
+    ) -> Result<RawResponse, ClientError> {
+        let mut request = Request::post(url).header(CONTENT_TYPE, "application/json");
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
         let request = request
-            .body(Full::new(body.into()))
+            .body(Full::new(body))
             .map_err(|e| ClientError::InvalidUrl(e.to_string()))?;
         let response = self
             .http

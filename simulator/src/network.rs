@@ -17,6 +17,8 @@ pub enum NetworkError {
     Start { name: String, source: StartError },
     #[error("instance {name}: invalid ILP address: {reason}")]
     Address { name: String, reason: String },
+    #[error("instance {name}: invalid ILP connector URL {url:?}")]
+    ConnectorUrl { name: String, url: String },
     #[error("setting up {what}: {source}")]
     Setup { what: String, source: ClientError },
 }
@@ -307,6 +309,12 @@ async fn start_instance(spec: &InstanceSpec) -> Result<InstanceHandle, NetworkEr
     config.api_secret = spec.api_secret.clone();
     config.packet_rate_limit_per_second = spec.packet_rate_limit_per_second;
     config.enable_auto_peering = spec.enable_auto_peering;
+    if let Some(url) = &spec.ilp_connector_url {
+        config.ilp_connector_url = Some(url.parse().map_err(|_| NetworkError::ConnectorUrl {
+            name: spec.name.clone(),
+            url: url.clone(),
+        })?);
+    }
     config.auto_peering_server_port = spec.auto_peering_server_port;
     let node = Node::start(config)
         .await

@@ -37,6 +37,9 @@ pub struct InstanceSpec {
     /// `AUTO_PEERING_SERVER_PORT`; 0 (the default) picks a free port.
     #[serde(default)]
     pub auto_peering_server_port: u16,
+    /// `ILP_CONNECTOR_URL`, when peers must be told something other than the bound address.
+    #[serde(default)]
+    pub ilp_connector_url: Option<String>,
 }
 
 /// An asset every instance creates.

@@ -33,6 +33,10 @@ pub struct PeeringWorld {
     /// The instance the packet-sending client is a peer of.
     pub client_of: Option<String>,
     pub receiver: Option<TestReceiver>,
+    /// Receivers a scenario replaced, kept until it ends so they are shut down cleanly.
+    pub old_receivers: Vec<TestReceiver>,
+    /// Instance -> the auto-peering port it was configured with.
+    pub auto_peering_ports: HashMap<String, u16>,
     pub last_reply: Option<Reply>,
 }
 
@@ -57,6 +61,15 @@ pub fn new_id() -> String {
 }
 
 impl PeeringWorld {
+    /// Starts instances from specs.
+    pub async fn start_specs(&mut self, specs: &[InstanceSpec]) {
+        for spec in specs {
+            self.auto_peering_ports
+                .insert(spec.name.clone(), spec.auto_peering_server_port);
+        }
+        self.network = Some(Network::start(specs).await.expect("instances start"));
+    }
+
     pub async fn start(&mut self, instances: [(&str, &str); 2], secret: Option<&str>) {
         let specs: Vec<InstanceSpec> = instances
             .iter()
@@ -90,6 +103,9 @@ impl PeeringWorld {
         if let Some(receiver) = self.receiver.take() {
             receiver.shutdown().await;
         }
+        for receiver in self.old_receivers.drain(..) {
+            receiver.shutdown().await;
+        }
     }
 
     pub fn instance(&self, name: &str) -> &InstanceHandle {
@@ -99,10 +115,12 @@ impl PeeringWorld {
             .unwrap_or_else(|| panic!("no instance named {name:?}"))
     }
 
+    /// The id of an asset the scenario (or the network it started) created on `instance`.
     pub fn asset_id(&self, instance: &str, code: &str) -> String {
         self.assets
             .get(&(instance.to_owned(), code.to_owned()))
             .cloned()
+            .or_else(|| self.instance(instance).asset_id(code).map(str::to_owned))
             .unwrap_or_else(|| panic!("{instance} has no asset {code} yet"))
     }
 

@@ -20,6 +20,12 @@ async fn creates_asset(w: &mut PeeringWorld, instance: String, code: String, sca
     create_asset(w, &instance, &code, scale).await;
 }
 
+#[given(expr = "{string} has created the asset {word} with scale {int}")]
+async fn has_created_asset(w: &mut PeeringWorld, instance: String, code: String, scale: u8) {
+    create_asset(w, &instance, &code, scale).await;
+    assert_eq!(w.answer()["success"], json!(true), "{}", w.answer());
+}
+
 #[given(expr = "both instances have the asset {word} with scale {int}")]
 async fn both_have_asset(w: &mut PeeringWorld, code: String, scale: u8) {
     for instance in ["Cloud Nine", "Happy Life"] {

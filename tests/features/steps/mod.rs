@@ -3,6 +3,7 @@
 mod answers;
 mod assets;
 mod auth;
+mod auto_peering;
 mod instances;
 mod liquidity;
 mod packets;

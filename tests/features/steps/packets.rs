@@ -27,13 +27,14 @@ async fn line(w: &mut PeeringWorld, names: String, liquidity: u64) {
 }
 
 async fn add_client(w: &mut PeeringWorld, instance: &str, credit: u64, max: Option<u64>) {
+    let asset_id = w.asset_id(instance, "USD");
     let handle = w.instance(instance);
     handle
         .admin()
         .create_peer(&PeerSettings {
             static_ilp_address: "test.client",
             name: "client",
-            asset_id: handle.asset_id("USD").expect("USD"),
+            asset_id: &asset_id,
             incoming_token: CLIENT_TOKEN,
             outgoing_endpoint: "http://127.0.0.1:9/",
             outgoing_token: "to-client",
@@ -59,6 +60,7 @@ async fn client_with_max(w: &mut PeeringWorld, instance: String, credit: u64, ma
 }
 
 async fn add_receiver(w: &mut PeeringWorld, instance: &str, delay: Duration) {
+    let asset_id = w.asset_id(instance, "USD");
     let handle = w.instance(instance);
     let address = handle
         .ilp_address()
@@ -72,7 +74,7 @@ async fn add_receiver(w: &mut PeeringWorld, instance: &str, delay: Duration) {
         .create_peer(&PeerSettings {
             static_ilp_address: address.as_str(),
             name: "receiver",
-            asset_id: handle.asset_id("USD").expect("USD"),
+            asset_id: &asset_id,
             incoming_token: "receiver-token",
             outgoing_endpoint: receiver.url(),
             outgoing_token: "to-receiver",
@@ -82,7 +84,9 @@ async fn add_receiver(w: &mut PeeringWorld, instance: &str, delay: Duration) {
         })
         .await
         .expect("receiver peer");
-    w.receiver = Some(receiver);
+    if let Some(old) = w.receiver.replace(receiver) {
+        w.old_receivers.push(old);
+    }
 }
 
 #[given(expr = "a receiver behind {string}")]
@@ -97,6 +101,7 @@ async fn slow_receiver(w: &mut PeeringWorld, instance: String, seconds: u64) {
 
 #[given(expr = "{string} has a peer {string} whose connector is not running")]
 async fn dead_peer(w: &mut PeeringWorld, instance: String, address: String) {
+    let asset_id = w.asset_id(&instance, "USD");
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port");
@@ -106,7 +111,7 @@ async fn dead_peer(w: &mut PeeringWorld, instance: String, address: String) {
         .create_peer(&PeerSettings {
             static_ilp_address: &address,
             name: "gone",
-            asset_id: handle.asset_id("USD").expect("USD"),
+            asset_id: &asset_id,
             incoming_token: "gone-token",
             outgoing_endpoint: &format!("http://{closed}/"),
             outgoing_token: "to-gone",
@@ -215,8 +220,8 @@ fn learns(w: &mut PeeringWorld, address: String, code: String, scale: u8) {
 }
 
 async fn grants(w: &mut PeeringWorld, instance: &str, address: &str) -> u64 {
+    let asset = w.asset_id(instance, "USD");
     let handle = w.instance(instance);
-    let asset = handle.asset_id("USD").expect("USD").to_owned();
     let response = handle
         .admin()
         .request(
