@@ -4,7 +4,7 @@ use peerlab::admin;
 use peerlab::config::Config;
 use peerlab::ilp::Address;
 use peerlab::node::Node;
-use peerlab_simulator::AdminClient;
+use peerlab_simulator::{AdminClient, PeerSettings};
 use serde_json::{Value, json};
 
 async fn node() -> (Node, AdminClient) {
@@ -230,17 +230,11 @@ async fn concurrent_withdrawals_never_overdraw() {
     let (node, client) = node().await;
     let asset_id = client.create_asset("USD", 2).await.unwrap();
     let peer_id = client
-        .create_peer(&peerlab_simulator::PeerSettings {
-            static_ilp_address: "test.peer",
-            name: "peer",
-            asset_id: &asset_id,
-            incoming_token: "in",
-            outgoing_endpoint: "http://127.0.0.1:1/",
-            outgoing_token: "out",
-            initial_liquidity: 1_000,
-            max_packet_amount: None,
-            routes: &[],
-        })
+        .create_peer(
+            &PeerSettings::new("test.peer", &asset_id, "in", "http://127.0.0.1:1/")
+                .name("peer")
+                .liquidity(1_000),
+        )
         .await
         .unwrap();
     let query = "mutation($input: CreatePeerLiquidityWithdrawalInput!) { createPeerLiquidityWithdrawal(input: $input) { success error } }";

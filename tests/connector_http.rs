@@ -37,17 +37,7 @@ async fn setup() -> Setup {
         ("test.a.receiver", "receiver-token", receiver.url(), 0),
     ] {
         a.admin()
-            .create_peer(&PeerSettings {
-                static_ilp_address: address,
-                name: address,
-                asset_id: &asset,
-                incoming_token: token,
-                outgoing_endpoint: endpoint,
-                outgoing_token: "out",
-                initial_liquidity: credit,
-                max_packet_amount: None,
-                routes: &[],
-            })
+            .create_peer(&PeerSettings::new(address, &asset, token, endpoint).liquidity(credit))
             .await
             .unwrap();
     }

@@ -52,17 +52,11 @@ async fn ilp_packet_npm_speaks_with_peerlab() {
         ("test.a.receiver", "receiver-token", receiver.url(), 0, None),
     ] {
         a.admin()
-            .create_peer(&PeerSettings {
-                static_ilp_address: address,
-                name: address,
-                asset_id: &asset,
-                incoming_token: token,
-                outgoing_endpoint: endpoint,
-                outgoing_token: "out",
-                initial_liquidity: credit,
-                max_packet_amount: max,
-                routes: &[],
-            })
+            .create_peer(
+                &PeerSettings::new(address, &asset, token, endpoint)
+                    .liquidity(credit)
+                    .max_packet_amount_option(max),
+            )
             .await
             .unwrap();
     }

@@ -30,32 +30,32 @@ async fn setup(names: &[&str], credit: u64, max_packet_amount: Option<u64>) -> S
     let receiver_address = last.ilp_address().with_suffix("receiver").unwrap();
     let receiver = TestReceiver::start(receiver_address.clone()).await.unwrap();
     last.admin()
-        .create_peer(&PeerSettings {
-            static_ilp_address: receiver_address.as_str(),
-            name: "receiver",
-            asset_id: last.asset_id("USD").unwrap(),
-            incoming_token: "receiver-token",
-            outgoing_endpoint: receiver.url(),
-            outgoing_token: "to-receiver",
-            initial_liquidity: 0,
-            max_packet_amount: None,
-            routes: &[],
-        })
+        .create_peer(
+            &PeerSettings::new(
+                receiver_address.as_str(),
+                last.asset_id("USD").unwrap(),
+                "receiver-token",
+                receiver.url(),
+            )
+            .name("receiver")
+            .outgoing_token("to-receiver"),
+        )
         .await
         .unwrap();
     first
         .admin()
-        .create_peer(&PeerSettings {
-            static_ilp_address: "test.client",
-            name: "client",
-            asset_id: first.asset_id("USD").unwrap(),
-            incoming_token: CLIENT_TOKEN,
-            outgoing_endpoint: "http://127.0.0.1:9/",
-            outgoing_token: "to-client",
-            initial_liquidity: credit,
-            max_packet_amount,
-            routes: &[],
-        })
+        .create_peer(
+            &PeerSettings::new(
+                "test.client",
+                first.asset_id("USD").unwrap(),
+                CLIENT_TOKEN,
+                "http://127.0.0.1:9/",
+            )
+            .name("client")
+            .outgoing_token("to-client")
+            .liquidity(credit)
+            .max_packet_amount_option(max_packet_amount),
+        )
         .await
         .unwrap();
     Setup {

@@ -41,17 +41,11 @@ async fn setup(endpoint: Option<&str>) -> Setup {
         ("test.mock", "mock-token", endpoint.unwrap_or(&mock_uri), 0),
     ] {
         a.admin()
-            .create_peer(&PeerSettings {
-                static_ilp_address: address,
-                name: address,
-                asset_id: &asset,
-                incoming_token: incoming,
-                outgoing_endpoint: endpoint,
-                outgoing_token: "to-mock",
-                initial_liquidity: credit,
-                max_packet_amount: None,
-                routes: &[],
-            })
+            .create_peer(
+                &PeerSettings::new(address, &asset, incoming, endpoint)
+                    .outgoing_token("to-mock")
+                    .liquidity(credit),
+            )
             .await
             .unwrap();
     }
@@ -290,17 +284,11 @@ async fn a_rate_limited_peer_gets_t05() {
         ("test.mock", "mock-token", mock_uri.as_str(), 0),
     ] {
         a.admin()
-            .create_peer(&PeerSettings {
-                static_ilp_address: address,
-                name: address,
-                asset_id: &asset,
-                incoming_token: incoming,
-                outgoing_endpoint: endpoint,
-                outgoing_token: "to-mock",
-                initial_liquidity: credit,
-                max_packet_amount: None,
-                routes: &[],
-            })
+            .create_peer(
+                &PeerSettings::new(address, &asset, incoming, endpoint)
+                    .outgoing_token("to-mock")
+                    .liquidity(credit),
+            )
             .await
             .unwrap();
     }

@@ -159,17 +159,7 @@ fn main() {
             ("test.receiver", "receiver-token", receiver_url.as_str(), 0),
         ] {
             a.admin()
-                .create_peer(&PeerSettings {
-                    static_ilp_address: address,
-                    name: address,
-                    asset_id: &asset,
-                    incoming_token: token,
-                    outgoing_endpoint: endpoint,
-                    outgoing_token: "out",
-                    initial_liquidity: credit,
-                    max_packet_amount: None,
-                    routes: &[],
-                })
+                .create_peer(&PeerSettings::new(address, &asset, token, endpoint).liquidity(credit))
                 .await
                 .expect("peer");
         }

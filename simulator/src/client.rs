@@ -197,7 +197,7 @@ impl AdminClient {
     }
 
     /// `createPeer` as the peering guide sends it; returns the peer's id.
-    pub async fn create_peer(&self, peer: &PeerSettings<'_>) -> Result<String, ClientError> {
+    pub async fn create_peer(&self, peer: &PeerSettings) -> Result<String, ClientError> {
         let mut input = json!({
             "staticIlpAddress": peer.static_ilp_address,
             "name": peer.name,
@@ -228,17 +228,73 @@ impl AdminClient {
     }
 }
 
-/// What one side needs to create its peer.
-#[derive(Debug, Clone)]
-pub struct PeerSettings<'a> {
-    pub static_ilp_address: &'a str,
-    pub name: &'a str,
-    pub asset_id: &'a str,
-    pub incoming_token: &'a str,
-    pub outgoing_endpoint: &'a str,
-    pub outgoing_token: &'a str,
+/// What `createPeer` is sent: a peer at an address, in an asset, the token it presents to us and
+/// where we send its packets. Built with [`PeerSettings::new`] and the setters for the rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerSettings {
+    pub static_ilp_address: String,
+    pub name: String,
+    pub asset_id: String,
+    pub incoming_token: String,
+    pub outgoing_endpoint: String,
+    pub outgoing_token: String,
     pub initial_liquidity: u64,
     pub max_packet_amount: Option<u64>,
     /// Address prefixes routed to this peer besides its static address.
-    pub routes: &'a [String],
+    pub routes: Vec<String>,
+}
+
+impl PeerSettings {
+    /// A peer named after its address, with no liquidity and no packet limit, that we send
+    /// packets to with the token `"out"`.
+    pub fn new(
+        static_ilp_address: impl Into<String>,
+        asset_id: impl Into<String>,
+        incoming_token: impl Into<String>,
+        outgoing_endpoint: impl Into<String>,
+    ) -> Self {
+        let static_ilp_address = static_ilp_address.into();
+        Self {
+            name: static_ilp_address.clone(),
+            static_ilp_address,
+            asset_id: asset_id.into(),
+            incoming_token: incoming_token.into(),
+            outgoing_endpoint: outgoing_endpoint.into(),
+            outgoing_token: "out".to_owned(),
+            initial_liquidity: 0,
+            max_packet_amount: None,
+            routes: Vec::new(),
+        }
+    }
+
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// The token we present on the packets we send this peer.
+    pub fn outgoing_token(mut self, token: impl Into<String>) -> Self {
+        self.outgoing_token = token.into();
+        self
+    }
+
+    /// The liquidity granted at creation (`initialLiquidity`).
+    pub fn liquidity(mut self, amount: u64) -> Self {
+        self.initial_liquidity = amount;
+        self
+    }
+
+    pub fn max_packet_amount(self, amount: u64) -> Self {
+        self.max_packet_amount_option(Some(amount))
+    }
+
+    pub fn max_packet_amount_option(mut self, amount: Option<u64>) -> Self {
+        self.max_packet_amount = amount;
+        self
+    }
+
+    pub fn routes(mut self, routes: &[String]) -> Self {
+        self.routes = routes.to_vec();
+        self
+    }
 }

@@ -196,17 +196,17 @@ impl Network {
         ] {
             let asset_id = from.asset_id(asset).ok_or_else(|| missing(asset))?;
             let connector_url = to.connector_url();
-            let settings = PeerSettings {
-                static_ilp_address: to.ilp_address().as_str(),
-                name: &to.name,
+            let settings = PeerSettings::new(
+                to.ilp_address().as_str(),
                 asset_id,
-                incoming_token: incoming,
-                outgoing_endpoint: &connector_url,
-                outgoing_token: outgoing,
-                initial_liquidity: liquidity,
-                max_packet_amount,
-                routes,
-            };
+                incoming,
+                &connector_url,
+            )
+            .name(&to.name)
+            .outgoing_token(outgoing)
+            .liquidity(liquidity)
+            .max_packet_amount_option(max_packet_amount)
+            .routes(routes);
             from.admin
                 .create_peer(&settings)
                 .await

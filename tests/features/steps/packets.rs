@@ -31,17 +31,18 @@ async fn add_client(w: &mut PeeringWorld, instance: &str, credit: u64, max: Opti
     let handle = w.instance(instance);
     handle
         .admin()
-        .create_peer(&PeerSettings {
-            static_ilp_address: "test.client",
-            name: "client",
-            asset_id: &asset_id,
-            incoming_token: CLIENT_TOKEN,
-            outgoing_endpoint: "http://127.0.0.1:9/",
-            outgoing_token: "to-client",
-            initial_liquidity: credit,
-            max_packet_amount: max,
-            routes: &[],
-        })
+        .create_peer(
+            &PeerSettings::new(
+                "test.client",
+                &asset_id,
+                CLIENT_TOKEN,
+                "http://127.0.0.1:9/",
+            )
+            .name("client")
+            .outgoing_token("to-client")
+            .liquidity(credit)
+            .max_packet_amount_option(max),
+        )
         .await
         .expect("client peer");
     w.client_of = Some(instance.to_owned());
@@ -71,17 +72,16 @@ async fn add_receiver(w: &mut PeeringWorld, instance: &str, delay: Duration) {
         .expect("receiver");
     handle
         .admin()
-        .create_peer(&PeerSettings {
-            static_ilp_address: address.as_str(),
-            name: "receiver",
-            asset_id: &asset_id,
-            incoming_token: "receiver-token",
-            outgoing_endpoint: receiver.url(),
-            outgoing_token: "to-receiver",
-            initial_liquidity: 0,
-            max_packet_amount: None,
-            routes: &[],
-        })
+        .create_peer(
+            &PeerSettings::new(
+                address.as_str(),
+                &asset_id,
+                "receiver-token",
+                receiver.url(),
+            )
+            .name("receiver")
+            .outgoing_token("to-receiver"),
+        )
         .await
         .expect("receiver peer");
     if let Some(old) = w.receiver.replace(receiver) {
@@ -108,17 +108,16 @@ async fn dead_peer(w: &mut PeeringWorld, instance: String, address: String) {
     let handle = w.instance(&instance);
     handle
         .admin()
-        .create_peer(&PeerSettings {
-            static_ilp_address: &address,
-            name: "gone",
-            asset_id: &asset_id,
-            incoming_token: "gone-token",
-            outgoing_endpoint: &format!("http://{closed}/"),
-            outgoing_token: "to-gone",
-            initial_liquidity: 0,
-            max_packet_amount: None,
-            routes: &[],
-        })
+        .create_peer(
+            &PeerSettings::new(
+                &address,
+                &asset_id,
+                "gone-token",
+                format!("http://{closed}/"),
+            )
+            .name("gone")
+            .outgoing_token("to-gone"),
+        )
         .await
         .expect("peer");
 }
