@@ -54,8 +54,19 @@ impl Node {
         let admin_listener = bind(config.bind_address, config.admin_port, "ADMIN_PORT").await?;
         let connector_listener =
             bind(config.bind_address, config.connector_port, "CONNECTOR_PORT").await?;
+        // Every port is bound before anything is served, so a failure leaves nothing running.
+        let auto_peering_listener = if config.enable_auto_peering {
+            let port = config.auto_peering_server_port;
+            Some(bind(config.bind_address, port, "AUTO_PEERING_SERVER_PORT").await?)
+        } else {
+            None
+        };
         let admin_addr = local_addr(&admin_listener, "ADMIN_PORT")?;
         let connector_addr = local_addr(&connector_listener, "CONNECTOR_PORT")?;
+        let auto_peering_addr = auto_peering_listener
+            .as_ref()
+            .map(|listener| local_addr(listener, "AUTO_PEERING_SERVER_PORT"))
+            .transpose()?;
         let connector_url = match &config.ilp_connector_url {
             Some(url) => url.clone(),
             None => reachable_url(connector_addr)?,
@@ -80,15 +91,7 @@ impl Node {
                 shutdown.subscribe(),
             ),
         ];
-        let mut auto_peering_addr = None;
-        if config.enable_auto_peering {
-            let listener = bind(
-                config.bind_address,
-                config.auto_peering_server_port,
-                "AUTO_PEERING_SERVER_PORT",
-            )
-            .await?;
-            auto_peering_addr = Some(local_addr(&listener, "AUTO_PEERING_SERVER_PORT")?);
+        if let Some(listener) = auto_peering_listener {
             servers.push(serve(
                 listener,
                 autopeer::server::router(auto_peering),
