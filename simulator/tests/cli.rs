@@ -165,3 +165,20 @@ fn up_refuses_a_broken_topology_file() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("invalid topology"));
 }
+
+#[test]
+fn a_port_in_use_is_named_and_nothing_is_left_running() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let output = node_with(&[
+        ("ILP_ADDRESS", "test.a"),
+        ("ADMIN_PORT", "0"),
+        ("CONNECTOR_PORT", "0"),
+        ("ENABLE_AUTO_PEERING", "true"),
+        ("AUTO_PEERING_SERVER_PORT", &port),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("AUTO_PEERING_SERVER_PORT"), "{stderr}");
+    assert!(!stderr.contains("is up"), "nothing may start: {stderr}");
+}
