@@ -85,11 +85,11 @@ impl Node {
         let (shutdown, _) = watch::channel(false);
         let mut servers = vec![
             serve(admin_listener, admin_app, shutdown.subscribe()),
-            serve(
+            tokio::spawn(connector::http::serve(
                 connector_listener,
-                connector::http::router(connector.clone()),
+                connector.clone(),
                 shutdown.subscribe(),
-            ),
+            )),
         ];
         if let Some(listener) = auto_peering_listener {
             servers.push(serve(
