@@ -357,3 +357,24 @@ async fn thousands_of_packets_in_flight_never_overdraw() {
     s.assert_settled();
     s.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_packet_path_is_callable_without_incoming_http() {
+    // The same function the HTTP server calls, called directly as the simulator may.
+    let s = setup(&["a", "b"], 10_000, Some(500)).await;
+    let a = s.network.instance("a").unwrap().node();
+    let client = a.instance().peer_by_incoming_token(CLIENT_TOKEN).unwrap();
+    let paid = a
+        .connector()
+        .handle_prepare(&client, paying_prepare(&s.receiver_address(), 300, SOON))
+        .await;
+    assert!(matches!(paid, Reply::Fulfill(_)), "{paid:?}");
+    let too_large = a
+        .connector()
+        .handle_prepare(&client, paying_prepare(&s.receiver_address(), 501, SOON))
+        .await;
+    assert_eq!(reject(too_large).code(), ErrorCode::F08AmountTooLarge);
+    assert_eq!(s.liquidity("a", "test.client").await, 9_700);
+    s.assert_settled();
+    s.shutdown().await;
+}
