@@ -52,18 +52,20 @@ impl RoutingTable {
         asset_id: Option<Uuid>,
     ) -> Option<Route> {
         let address = destination.as_str();
-        let ends = address
-            .match_indices('.')
-            .map(|(i, _)| i)
-            .chain(std::iter::once(address.len()));
-        let mut prefixes: Vec<&str> = ends.map(|end| &address[..end]).collect();
-        prefixes.reverse();
-        prefixes.into_iter().find_map(|prefix| {
-            self.routes.get(prefix)?.iter().copied().find(|route| {
-                Some(route.peer_id) != from_peer
-                    && asset_id.is_none_or(|asset| route.asset_id == asset)
-            })
-        })
+        // Whole-segment prefixes, longest first: the address, then up to each '.' from the right.
+        let mut prefix = address;
+        loop {
+            let found = self.routes.get(prefix).and_then(|routes| {
+                routes.iter().copied().find(|route| {
+                    Some(route.peer_id) != from_peer
+                        && asset_id.is_none_or(|asset| route.asset_id == asset)
+                })
+            });
+            if found.is_some() {
+                return found;
+            }
+            prefix = &prefix[..prefix.rfind('.')?];
+        }
     }
 }
 
