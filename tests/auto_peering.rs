@@ -22,10 +22,8 @@ const BY_URL: &str = "mutation($input: CreateOrUpdatePeerByUrlInput!) { createOr
 
 async fn instance(auto_peering: bool) -> (Network, String) {
     let network = Network::start(&[InstanceSpec {
-        name: "CLOUD-NINE".into(),
-        ilp_address: "test.cloud-nine-wallet".into(),
         enable_auto_peering: auto_peering,
-        ..Default::default()
+        ..InstanceSpec::new("CLOUD-NINE", "test.cloud-nine-wallet")
     }])
     .await
     .unwrap();
@@ -470,10 +468,8 @@ async fn with_auto_peering_off_nothing_answers_on_its_port() {
         .unwrap()
         .port();
     let network = Network::start(&[InstanceSpec {
-        name: "off".into(),
-        ilp_address: "test.off".into(),
         auto_peering_server_port: port,
-        ..Default::default()
+        ..InstanceSpec::new("off", "test.off")
     }])
     .await
     .unwrap();

@@ -19,14 +19,9 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let network = Network::start(&[InstanceSpec {
-        name: "a".into(),
-        ilp_address: "test.a".into(),
-        api_secret: None,
-        ..Default::default()
-    }])
-    .await
-    .unwrap();
+    let network = Network::start(&[InstanceSpec::new("a", "test.a")])
+        .await
+        .unwrap();
     let receiver = TestReceiver::start(Address::parse("test.a.receiver").unwrap())
         .await
         .unwrap();

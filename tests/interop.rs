@@ -28,14 +28,9 @@ fn install_packages() {
 #[tokio::test]
 async fn ilp_packet_npm_speaks_with_peerlab() {
     install_packages();
-    let network = Network::start(&[InstanceSpec {
-        name: "a".into(),
-        ilp_address: "test.a".into(),
-        api_secret: None,
-        ..Default::default()
-    }])
-    .await
-    .unwrap();
+    let network = Network::start(&[InstanceSpec::new("a", "test.a")])
+        .await
+        .unwrap();
     let receiver = TestReceiver::start(Address::parse("test.a.receiver").unwrap())
         .await
         .unwrap();

@@ -25,14 +25,9 @@ struct Setup {
 /// (the mock server unless given).
 async fn setup(endpoint: Option<&str>) -> Setup {
     let mock = MockServer::start().await;
-    let network = Network::start(&[InstanceSpec {
-        name: "a".into(),
-        ilp_address: "test.a".into(),
-        api_secret: None,
-        ..Default::default()
-    }])
-    .await
-    .unwrap();
+    let network = Network::start(&[InstanceSpec::new("a", "test.a")])
+        .await
+        .unwrap();
     let a = network.instance("a").unwrap();
     let asset = a.admin().create_asset("USD", 2).await.unwrap();
     let mock_uri = format!("{}/ilp", mock.uri());

@@ -138,14 +138,9 @@ fn main() {
         let receiver = bare_server(Some(fulfill.clone())).await;
         let echo = bare_server(None).await;
 
-        let network = Network::start(&[InstanceSpec {
-            name: "a".into(),
-            ilp_address: "test.a".into(),
-            api_secret: None,
-            ..Default::default()
-        }])
-        .await
-        .expect("instance");
+        let network = Network::start(&[InstanceSpec::new("a", "test.a")])
+            .await
+            .expect("instance");
         let a = network.instance("a").expect("a");
         let asset = a.admin().create_asset("USD", 2).await.expect("asset");
         let receiver_url = format!("http://{receiver}/");

@@ -228,12 +228,7 @@ impl Network {
     ) -> Result<Self, NetworkError> {
         let specs: Vec<InstanceSpec> = names
             .iter()
-            .map(|name| InstanceSpec {
-                name: (*name).to_owned(),
-                ilp_address: format!("test.{name}"),
-                api_secret: None,
-                ..Default::default()
-            })
+            .map(|name| InstanceSpec::new(*name, format!("test.{name}")))
             .collect();
         let mut network = Self::start(&specs).await?;
         let built = network.build_line(names, asset, liquidity).await;

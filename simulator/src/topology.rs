@@ -42,6 +42,17 @@ pub struct InstanceSpec {
     pub ilp_connector_url: Option<String>,
 }
 
+impl InstanceSpec {
+    /// An instance with every default: no API secret, no rate limit, auto-peering off.
+    pub fn new(name: impl Into<String>, ilp_address: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            ilp_address: ilp_address.into(),
+            ..Self::default()
+        }
+    }
+}
+
 /// An asset every instance creates.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]

@@ -74,10 +74,8 @@ impl PeeringWorld {
         let specs: Vec<InstanceSpec> = instances
             .iter()
             .map(|(name, address)| InstanceSpec {
-                name: (*name).to_owned(),
-                ilp_address: (*address).to_owned(),
                 api_secret: secret.map(str::to_owned),
-                ..Default::default()
+                ..InstanceSpec::new(*name, *address)
             })
             .collect();
         self.secret = secret.map(str::to_owned);

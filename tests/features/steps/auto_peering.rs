@@ -10,10 +10,8 @@ const BY_URL: &str = "mutation CreateOrUpdatePeerByUrl($input: CreateOrUpdatePee
 
 fn spec(name: &str, address: &str, auto_peering: bool) -> InstanceSpec {
     InstanceSpec {
-        name: name.to_owned(),
-        ilp_address: address.to_owned(),
         enable_auto_peering: auto_peering,
-        ..Default::default()
+        ..InstanceSpec::new(name, address)
     }
 }
 

@@ -15,6 +15,27 @@ fn guide_withdrawal(peer_id: &str, amount: u64, id: &str) -> Value {
     json!({ "input": { "peerId": peer_id, "amount": amount.to_string(), "id": id } })
 }
 
+/// Sends the guide's CreatePeerLiquidityWithdrawal for the labelled withdrawal, with
+/// `timeoutSeconds` when given; returns the payload.
+async fn create_withdrawal(
+    w: &mut PeeringWorld,
+    instance: &str,
+    label: &str,
+    amount: u64,
+    counterparty: &str,
+    timeout_seconds: Option<u64>,
+) -> Value {
+    let peer = w.only_peer_id(instance, counterparty);
+    let id = withdrawal_id(w, label);
+    let mut variables = guide_withdrawal(&peer, amount, &id);
+    if let Some(seconds) = timeout_seconds {
+        variables["input"]["timeoutSeconds"] = json!(seconds);
+    }
+    let query = operation("seed/CreatePeerLiquidityWithdrawal");
+    w.send(instance, &query, variables).await;
+    w.answer()
+}
+
 #[when(
     expr = "{string} creates the withdrawal {string} of {int} from its peer {string} as the guide shows"
 )]
@@ -25,15 +46,7 @@ async fn creates_withdrawal(
     amount: u64,
     counterparty: String,
 ) {
-    let peer = w.only_peer_id(&instance, &counterparty);
-    let id = withdrawal_id(w, &label);
-    let variables = guide_withdrawal(&peer, amount, &id);
-    w.send(
-        &instance,
-        &operation("seed/CreatePeerLiquidityWithdrawal"),
-        variables,
-    )
-    .await;
+    create_withdrawal(w, &instance, &label, amount, &counterparty, None).await;
 }
 
 #[given(expr = "{string} has created the withdrawal {string} of {int} from its peer {string}")]
@@ -44,15 +57,8 @@ async fn has_created_withdrawal(
     amount: u64,
     counterparty: String,
 ) {
-    let peer = w.only_peer_id(&instance, &counterparty);
-    let id = withdrawal_id(w, &label);
-    let variables = guide_withdrawal(&peer, amount, &id);
-    w.must(
-        &instance,
-        &operation("seed/CreatePeerLiquidityWithdrawal"),
-        variables,
-    )
-    .await;
+    let answer = create_withdrawal(w, &instance, &label, amount, &counterparty, None).await;
+    assert_eq!(answer["success"], json!(true), "{answer}");
 }
 
 #[when(
@@ -66,16 +72,7 @@ async fn creates_expiring_withdrawal(
     counterparty: String,
     seconds: u64,
 ) {
-    let peer = w.only_peer_id(&instance, &counterparty);
-    let id = withdrawal_id(w, &label);
-    let mut variables = guide_withdrawal(&peer, amount, &id);
-    variables["input"]["timeoutSeconds"] = json!(seconds);
-    w.send(
-        &instance,
-        &operation("seed/CreatePeerLiquidityWithdrawal"),
-        variables,
-    )
-    .await;
+    create_withdrawal(w, &instance, &label, amount, &counterparty, Some(seconds)).await;
 }
 
 fn resolution_operation(verb: &str) -> String {
