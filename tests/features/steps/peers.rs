@@ -97,6 +97,26 @@ async fn peered(w: &mut PeeringWorld, a: String, b: String, code: String, scale:
     }
 }
 
+/// Creates a peer for `counterparty` that presents `token`, remembered under `key`.
+async fn create_peer_with_token(
+    w: &mut PeeringWorld,
+    instance: &str,
+    counterparty: &str,
+    key: &str,
+    code: &str,
+    token: &str,
+) {
+    let input = guide_peer(
+        w,
+        instance,
+        counterparty,
+        code,
+        token,
+        "some-outgoing-token",
+    );
+    create_peer(w, instance, key, code, input).await;
+}
+
 #[when(expr = "{string} creates another peer for {string} in {word} accepting token {string}")]
 async fn creates_another_peer(
     w: &mut PeeringWorld,
@@ -105,15 +125,8 @@ async fn creates_another_peer(
     code: String,
     token: String,
 ) {
-    let input = guide_peer(
-        w,
-        &instance,
-        &counterparty,
-        &code,
-        &token,
-        "some-outgoing-token",
-    );
-    create_peer(w, &instance, &format!("{counterparty} again"), &code, input).await;
+    let key = format!("{counterparty} again");
+    create_peer_with_token(w, &instance, &counterparty, &key, &code, &token).await;
 }
 
 #[when(expr = "{string} creates a peer for {string} in {word} accepting token {string}")]
@@ -124,15 +137,7 @@ async fn creates_peer_with_token(
     code: String,
     token: String,
 ) {
-    let input = guide_peer(
-        w,
-        &instance,
-        &counterparty,
-        &code,
-        &token,
-        "some-outgoing-token",
-    );
-    create_peer(w, &instance, &counterparty, &code, input).await;
+    create_peer_with_token(w, &instance, &counterparty, &counterparty, &code, &token).await;
 }
 
 #[given(expr = "{string} has a peer {string} in {word} accepting token {string}")]
