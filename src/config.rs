@@ -161,9 +161,20 @@ impl Config {
                 }
             },
         };
+        let instance_name = get("INSTANCE_NAME").unwrap_or_else(|| "Rafiki".to_owned());
+        if let Some(bad) = crate::text::forbidden_character(&instance_name) {
+            return Err(ConfigError::Invalid {
+                name: "INSTANCE_NAME",
+                value: instance_name,
+                reason: format!(
+                    "contains the control or invisible formatting character U+{:04X}",
+                    u32::from(bad)
+                ),
+            });
+        }
         Ok(Self {
             ilp_address,
-            instance_name: get("INSTANCE_NAME").unwrap_or_else(|| "Rafiki".to_owned()),
+            instance_name,
             admin_port: port("ADMIN_PORT", 3001)?,
             connector_port: port("CONNECTOR_PORT", 3002)?,
             ilp_connector_url: connector_url,
@@ -318,6 +329,10 @@ mod tests {
             (
                 &[("ILP_ADDRESS", "test.a"), ("OPEN_PAYMENTS_PORT", "1.5")],
                 "OPEN_PAYMENTS_PORT=",
+            ),
+            (
+                &[("ILP_ADDRESS", "test.a"), ("INSTANCE_NAME", "Bank\u{202e}")],
+                "INSTANCE_NAME=",
             ),
         ];
         for (vars, expected) in cases {

@@ -16,3 +16,4 @@ pub mod ilp;
 pub mod instance;
 pub mod ledger;
 pub mod node;
+pub mod text;

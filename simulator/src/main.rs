@@ -69,6 +69,7 @@ fn main() -> ExitCode {
 }
 
 async fn node() -> ExitCode {
+    let signals = StopSignals::listen();
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => {
@@ -83,13 +84,14 @@ async fn node() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    wait_for_signal().await;
+    signals.received().await;
     tracing::info!("shutting down");
     node.shutdown().await;
     ExitCode::SUCCESS
 }
 
 async fn up(path: Option<PathBuf>) -> ExitCode {
+    let signals = StopSignals::listen();
     let (topology, source) = match &path {
         Some(path) => match Topology::load(path) {
             Ok(topology) => (topology, path.display().to_string()),
@@ -126,24 +128,44 @@ async fn up(path: Option<PathBuf>) -> ExitCode {
         );
     }
     say!("Press Ctrl-C to stop.");
-    wait_for_signal().await;
+    signals.received().await;
     say!("peerlab: stopping");
     network.shutdown().await;
     ExitCode::SUCCESS
 }
 
-/// Returns on SIGINT (Ctrl-C) or SIGTERM.
-async fn wait_for_signal() {
+/// SIGINT (Ctrl-C) and SIGTERM, listened for from the moment this is made: made before anything
+/// announces that it is up, so a signal sent right after that announcement is never missed (the
+/// default action would kill the process without a clean shutdown).
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+    handlers: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl StopSignals {
+    fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let handlers = signal(SignalKind::interrupt())
+                .and_then(|interrupt| Ok((interrupt, signal(SignalKind::terminate())?)))
+                .ok();
+            Self { handlers }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    /// Returns once either signal has arrived.
+    async fn received(self) {
+        #[cfg(unix)]
+        if let Some((mut interrupt, mut terminate)) = self.handlers {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
+                _ = interrupt.recv() => {}
                 _ = terminate.recv() => {}
             }
             return;
         }
+        let _ = tokio::signal::ctrl_c().await;
     }
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -116,12 +116,21 @@ impl Topology {
             return invalid("no instances".into());
         }
         let mut names = HashSet::new();
+        let mut addresses = std::collections::HashMap::new();
         for instance in &self.instances {
             if !names.insert(instance.name.as_str()) {
                 return invalid(format!("instance {:?} is listed twice", instance.name));
             }
-            if let Err(e) = Address::parse(&instance.ilp_address) {
-                return invalid(format!("instance {:?}: {e}", instance.name));
+            let address = match Address::parse(&instance.ilp_address) {
+                Ok(address) => address,
+                Err(e) => return invalid(format!("instance {:?}: {e}", instance.name)),
+            };
+            // Two instances at one address would each route the other's packets to themselves.
+            if let Some(first) = addresses.insert(address, instance.name.as_str()) {
+                return invalid(format!(
+                    "instances {first:?} and {:?} have the same ilp_address {:?}",
+                    instance.name, instance.ilp_address
+                ));
             }
         }
         let mut assets = HashSet::new();
@@ -177,6 +186,10 @@ mod tests {
             (
                 "[[instances]]\nname = \"a\"\nilp_address = \"test.a\"\ncolour = 1",
                 "unknown field",
+            ),
+            (
+                "[[instances]]\nname = \"a\"\nilp_address = \"test.x\"\n[[instances]]\nname = \"b\"\nilp_address = \"test.x\"",
+                "instances \"a\" and \"b\" have the same ilp_address \"test.x\"",
             ),
         ];
         for (text, expected) in cases {

@@ -77,12 +77,14 @@ impl From<PeerError> for Outcome {
             PeerError::DuplicateIncomingToken | PeerError::DuplicatePeer => "409",
             PeerError::UnknownPeer => "404",
             PeerError::InvalidStaticIlpAddress
+            | PeerError::ReservedStaticIlpAddress
             | PeerError::InvalidHttpEndpoint
             | PeerError::UnknownAsset
             | PeerError::InvalidInitialLiquidity
             | PeerError::InvalidRoute
             | PeerError::InvalidToken
-            | PeerError::NameTooLong => "400",
+            | PeerError::NameTooLong
+            | PeerError::InvalidName => "400",
         };
         Outcome::failed(code, error.to_string())
     }

@@ -52,9 +52,11 @@ pub fn accept(
                 name: settings.instance_name.clone(),
             })
         }
-        Err(PeerError::InvalidStaticIlpAddress | PeerError::InvalidHttpEndpoint) => {
-            Err(AutoPeeringError::InvalidPeerIlpConfiguration)
-        }
+        Err(
+            PeerError::InvalidStaticIlpAddress
+            | PeerError::ReservedStaticIlpAddress
+            | PeerError::InvalidHttpEndpoint,
+        ) => Err(AutoPeeringError::InvalidPeerIlpConfiguration),
         Err(_) => Err(AutoPeeringError::InvalidPeeringRequest),
     }
 }

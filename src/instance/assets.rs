@@ -17,7 +17,8 @@ impl Instance {
         let code = new.code.trim();
         if code.is_empty()
             || code.len() > MAX_CODE_LENGTH
-            || code.chars().any(|c| c.is_whitespace() || c.is_control())
+            || code.chars().any(char::is_whitespace)
+            || crate::text::forbidden_character(code).is_some()
         {
             return Err(AssetError::InvalidCode);
         }

@@ -13,7 +13,9 @@ pub enum AssetError {
     DuplicateAsset,
     #[error("Cannot delete! Asset in use.")]
     CannotDeleteInUseAsset,
-    #[error("invalid asset code (1 to 255 characters, no spaces)")]
+    #[error(
+        "invalid asset code (1 to 255 characters, no spaces, control or invisible formatting characters)"
+    )]
     InvalidCode,
     /// The ledger refused to open the asset's accounts, which fresh ids make impossible.
     #[error("Internal error: {0}")]
@@ -25,6 +27,10 @@ pub enum AssetError {
 pub enum PeerError {
     #[error("invalid ILP address")]
     InvalidStaticIlpAddress,
+    /// `peer.*` addresses name the link itself (IL-DCP) and this instance's own address is its
+    /// own: a peer at either would route packets in a loop.
+    #[error("a peer's static ILP address cannot be peer.* or this instance's own address")]
+    ReservedStaticIlpAddress,
     #[error("invalid HTTP endpoint")]
     InvalidHttpEndpoint,
     #[error("unknown asset")]
@@ -37,12 +43,16 @@ pub enum PeerError {
     InvalidInitialLiquidity,
     #[error("unknown peer")]
     UnknownPeer,
-    #[error("invalid route (each route must be an ILP address prefix)")]
+    #[error(
+        "invalid route (each route must be an ILP address prefix, neither peer.* nor this instance's own address)"
+    )]
     InvalidRoute,
     #[error("invalid auth token (1 to 1024 characters)")]
     InvalidToken,
     #[error("name is too long (at most 255 characters)")]
     NameTooLong,
+    #[error("name contains a control or invisible formatting character")]
+    InvalidName,
 }
 
 /// Why a deposit, withdrawal, post or void was refused.

@@ -27,12 +27,12 @@ impl Instance {
     /// a duplicate peer (same address and asset), duplicate incoming tokens, then deposits the
     /// initial liquidity. Nothing is kept when any check fails.
     pub fn create_peer(&self, new: NewPeer) -> Result<Arc<Peer>, PeerError> {
-        let address = parse_address(&new.static_ilp_address)?;
+        let address = self.parse_peer_address(&new.static_ilp_address)?;
         let endpoint = validate_endpoint(&new.outgoing_endpoint)?;
         check_name(new.name.as_deref())?;
         let digests = token_digests(&new.incoming_tokens)?;
         check_token(&new.outgoing_token)?;
-        let extra_routes = parse_routes(&new.routes)?;
+        let extra_routes = self.parse_routes(&new.routes)?;
 
         let mut state = self.lock();
         let asset = state
@@ -92,7 +92,7 @@ impl Instance {
         let address = update
             .static_ilp_address
             .as_deref()
-            .map(parse_address)
+            .map(|text| self.parse_peer_address(text))
             .transpose()?;
         let endpoint = update
             .http
@@ -111,7 +111,11 @@ impl Instance {
         if let Some(http) = &update.http {
             check_token(&http.outgoing_token)?;
         }
-        let extra_routes = update.routes.as_deref().map(parse_routes).transpose()?;
+        let extra_routes = update
+            .routes
+            .as_deref()
+            .map(|routes| self.parse_routes(routes))
+            .transpose()?;
 
         let mut state = self.lock();
         let id = parse_id(&update.id).ok_or(PeerError::UnknownPeer)?;
@@ -172,7 +176,7 @@ impl Instance {
             Err(PeerError::DuplicatePeer) => {
                 let existing = {
                     let state = self.lock();
-                    let address = parse_address(&new.static_ilp_address)?;
+                    let address = self.parse_peer_address(&new.static_ilp_address)?;
                     let asset = parse_id(&new.asset_id);
                     state
                         .peers
@@ -250,8 +254,32 @@ impl Instance {
     }
 }
 
-fn parse_address(text: &str) -> Result<Address, PeerError> {
-    Address::parse(text.trim()).map_err(|_| PeerError::InvalidStaticIlpAddress)
+impl Instance {
+    /// A peer's static ILP address: valid (RFC 15, surrounding spaces trimmed as Rafiki does),
+    /// and neither a `peer.*` address nor this instance's own, which would route in a loop.
+    fn parse_peer_address(&self, text: &str) -> Result<Address, PeerError> {
+        let address =
+            Address::parse(text.trim()).map_err(|_| PeerError::InvalidStaticIlpAddress)?;
+        if address.as_str().starts_with("peer.") || address == self.settings.ilp_address {
+            return Err(PeerError::ReservedStaticIlpAddress);
+        }
+        Ok(address)
+    }
+
+    /// Extra routes: ILP address prefixes, never `peer.*` or this instance's own address (both
+    /// would send packets meant for this instance or its links away, or round in a loop).
+    fn parse_routes(&self, routes: &[String]) -> Result<Vec<String>, PeerError> {
+        routes
+            .iter()
+            .map(|route| {
+                let address = Address::parse(route.trim()).map_err(|_| PeerError::InvalidRoute)?;
+                if address.as_str().starts_with("peer.") || address == self.settings.ilp_address {
+                    return Err(PeerError::InvalidRoute);
+                }
+                Ok(address.as_str().to_owned())
+            })
+            .collect()
+    }
 }
 
 /// Rafiki's `isValidHttpUrl`: an http(s) URL with a host and no empty dot-separated labels.
@@ -273,6 +301,9 @@ fn validate_endpoint(endpoint: &str) -> Result<String, PeerError> {
 fn check_name(name: Option<&str>) -> Result<(), PeerError> {
     match name {
         Some(name) if name.chars().count() > MAX_NAME_LENGTH => Err(PeerError::NameTooLong),
+        Some(name) if crate::text::forbidden_character(name).is_some() => {
+            Err(PeerError::InvalidName)
+        }
         _ => Ok(()),
     }
 }
@@ -319,17 +350,6 @@ fn check_tokens_free(
         return Err(PeerError::DuplicateIncomingToken);
     }
     Ok(())
-}
-
-fn parse_routes(routes: &[String]) -> Result<Vec<String>, PeerError> {
-    routes
-        .iter()
-        .map(|route| {
-            Address::parse(route.trim())
-                .map(|a| a.as_str().to_owned())
-                .map_err(|_| PeerError::InvalidRoute)
-        })
-        .collect()
 }
 
 fn with_static_address(address: &Address, extra: Vec<String>) -> Vec<String> {
