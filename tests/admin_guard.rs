@@ -181,10 +181,25 @@ async fn amplification_is_refused_at_once_and_memory_stays_flat() {
     }
     let rss_before = resident_bytes();
 
-    // One query of ~240 KB of aliased pages.
+    // One query of ~240 KB of aliased pages: too many tokens to be worth parsing.
     let query = format!("{{ {} }}", aliased_peers(2_600, "100"));
     assert!(query.len() > 200_000, "{}", query.len());
     let (status, answer) = graphql(&node, &query, json!({})).await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(
+        first_error(&answer),
+        (
+            "Syntax Error: Document contains more than 2000 tokens. Parsing aborted.",
+            "GRAPHQL_VALIDATION_FAILED"
+        )
+    );
+    // Under the token limit, 60 aliased pages are refused for their aliases.
+    let (status, answer) = graphql(
+        &node,
+        &format!("{{ {} }}", aliased_peers(60, "100")),
+        json!({}),
+    )
+    .await;
     assert_eq!(status, 400, "{answer}");
     assert!(
         first_error(&answer).0.contains("Too many aliases"),

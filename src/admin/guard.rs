@@ -1,5 +1,6 @@
-//! What one GraphQL request may ask for, measured on its parsed document before it is validated or
-//! run: the depth of its selections, their cost, and its aliases.
+//! What one GraphQL request may ask for, measured before it is validated or run: the size of its
+//! document (in tokens, before parsing it), then on the parsed document the depth of its
+//! selections, their cost, and its aliases.
 //!
 //! Rafiki's admin server (ApolloArmor) limits depth to 10 and cost to 5000 and skips introspection,
 //! so that GraphiQL, codegen and graphql-js's `getIntrospectionQuery()` can load the schema. Here:
@@ -27,6 +28,11 @@ use async_graphql::parser::types::{
 use async_graphql::{Name, Value as ConstValue};
 use thiserror::Error;
 
+use super::tokens;
+
+/// Most tokens a document may hold, counted before parsing (graphql-js's `maxTokens`; GraphQL
+/// Armor's default is 1000). graphql-js's full introspection query holds about 300.
+pub const MAX_TOKENS: usize = 2_000;
 /// Deepest selection a request may make (Rafiki's ApolloArmor uses 10).
 pub const MAX_DEPTH: usize = 10;
 /// Largest cost a request may have (Rafiki's ApolloArmor uses 5000).
@@ -48,6 +54,8 @@ const INTROSPECTION_LISTS: [&str; 4] = ["fields", "interfaces", "possibleTypes",
 /// Why a request was refused before it ran.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum GuardError {
+    #[error("Syntax Error: Document contains more than {MAX_TOKENS} tokens. Parsing aborted.")]
+    TooManyTokens,
     #[error("Query is nested too deep: depth {found}, at most {MAX_DEPTH}.")]
     TooDeep { found: usize },
     #[error(
@@ -70,6 +78,24 @@ pub struct Cost {
     pub depth: usize,
     pub complexity: u64,
     pub aliases: u64,
+}
+
+/// Admits `query` or says why not: its tokens are counted, then it is parsed and measured by
+/// [`check`]. The parsed document is handed back for the executor to reuse; `None` when it does
+/// not parse, which the executor reports as the syntax error it is.
+pub fn admit(
+    query: &str,
+    operation_name: Option<&str>,
+    variables: &Variables,
+) -> Result<Option<ExecutableDocument>, GuardError> {
+    if tokens::exceeds(query, MAX_TOKENS) {
+        return Err(GuardError::TooManyTokens);
+    }
+    let Ok(document) = async_graphql::parser::parse_query(query) else {
+        return Ok(None);
+    };
+    check(&document, operation_name, variables)?;
+    Ok(Some(document))
 }
 
 /// Measures the operation `doc` will run (the one `operation_name` names, or its only one) and
@@ -410,6 +436,19 @@ mod tests {
         assert_eq!(measure(&query).unwrap().complexity, 0);
         let cycle = "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }";
         assert_eq!(measure(cycle), Err(GuardError::NestingTooDeep));
+    }
+
+    #[test]
+    fn documents_over_the_token_limit_are_not_parsed() {
+        let empty = Variables::default();
+        let fields = "a ".repeat(MAX_TOKENS - 2);
+        assert!(admit(&format!("{{ {fields} }}"), None, &empty).is_ok());
+        assert_eq!(
+            admit(&format!("{{ {fields} b }}"), None, &empty).err(),
+            Some(GuardError::TooManyTokens)
+        );
+        // A syntax error is left to the executor.
+        assert!(matches!(admit("{ a", None, &empty), Ok(None)));
     }
 
     #[test]

@@ -178,13 +178,14 @@ async fn graphql(
             );
         }
     };
-    // A document that does not parse is left to the executor, which reports the syntax error.
-    if let Ok(document) = async_graphql::parser::parse_query(&request.query) {
-        if let Err(refusal) = guard::check(
-            &document,
-            request.operation_name.as_deref(),
-            &request.variables,
-        ) {
+    match guard::admit(
+        &request.query,
+        request.operation_name.as_deref(),
+        &request.variables,
+    ) {
+        Ok(Some(document)) => request.set_parsed_query(document),
+        Ok(None) => {}
+        Err(refusal) => {
             tracing::debug!(%refusal, "admin request refused");
             // Apollo Server 4 answers a document its validation rules refuse with HTTP 400.
             return graphql_error(
@@ -193,7 +194,6 @@ async fn graphql(
                 "GRAPHQL_VALIDATION_FAILED",
             );
         }
-        request.set_parsed_query(document);
     }
     let response = state.schema.execute(request).await;
     let mut encoded = CappedBuffer::default();

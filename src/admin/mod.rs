@@ -13,6 +13,7 @@ pub mod outcome;
 mod query;
 pub mod scalars;
 pub mod signature;
+mod tokens;
 pub mod types;
 
 use std::sync::Arc;
