@@ -31,7 +31,7 @@ use thiserror::Error;
 use super::tokens;
 
 /// Most tokens a document may hold, counted before parsing (graphql-js's `maxTokens`; GraphQL
-/// Armor's default is 1000). graphql-js's full introspection query holds about 300.
+/// Armor's default is 1000). graphql-js's introspection query, every option on, holds 184.
 pub const MAX_TOKENS: usize = 2_000;
 /// Deepest selection a request may make (Rafiki's ApolloArmor uses 10).
 pub const MAX_DEPTH: usize = 10;
