@@ -6,12 +6,15 @@ here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-# package@version  path in the package  name served under /graphql/assets/
+# package@version, path in the package, name here (the .js and .css are served under /graphql/assets/)
 assets=(
   "graphiql@3.8.3 graphiql.min.js graphiql-3.8.3.min.js"
   "graphiql@3.8.3 graphiql.min.css graphiql-3.8.3.min.css"
   "react@18.3.1 umd/react.production.min.js react-18.3.1.production.min.js"
   "react-dom@18.3.1 umd/react-dom.production.min.js react-dom-18.3.1.production.min.js"
+  "graphiql@3.8.3 LICENSE LICENSE.graphiql"
+  "react@18.3.1 LICENSE LICENSE.react"
+  "react-dom@18.3.1 LICENSE LICENSE.react-dom"
 )
 
 cd "$work"
