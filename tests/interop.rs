@@ -1,11 +1,14 @@
-//! peerlab's wire checked against the real thing: packets built by the `ilp-packet` npm package
-//! (as ilp-plugin-http sends them) go to a peerlab connector, and its replies are decoded by
-//! `ilp-packet`. `tests/interop/setup.sh` installs the package from its lock file when missing.
+//! peerlab checked against the real thing: packets built by the `ilp-packet` npm package (as
+//! ilp-plugin-http sends them) go to a peerlab connector, and its replies are decoded by
+//! `ilp-packet`; graphql-js loads the admin schema by introspection, as GraphiQL and codegen do.
+//! `tests/interop/setup.sh` installs the packages from the lock file when missing.
 
 use std::path::Path;
 use std::process::Command;
 
+use peerlab::config::Config;
 use peerlab::ilp::Address;
+use peerlab::node::Node;
 use peerlab_simulator::topology::InstanceSpec;
 use peerlab_simulator::{Network, PeerSettings, TestReceiver};
 use serde_json::{Value, json};
@@ -130,4 +133,70 @@ async fn ilp_packet_npm_speaks_with_peerlab() {
     assert_eq!(receiver.amount_received(), 1234);
     network.shutdown().await;
     receiver.shutdown().await;
+}
+
+/// Every `.graphql` file under `folder`.
+fn graphql_files(folder: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(folder).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(graphql_files(&path));
+        } else if path.extension().is_some_and(|e| e == "graphql") {
+            files.push(path.to_string_lossy().into_owned());
+        }
+    }
+    files
+}
+
+#[tokio::test]
+async fn graphql_js_introspects_the_schema_and_validates_every_fixture() {
+    install_packages();
+    let node = Node::start(Config::for_address(
+        Address::parse("test.graphql-js").unwrap(),
+    ))
+    .await
+    .unwrap();
+    let fixtures = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/graphql"));
+    let folders: Vec<String> = ["seed", "rafiki"]
+        .iter()
+        .map(|folder| fixtures.join(folder).to_string_lossy().into_owned())
+        .collect();
+    let url = node.graphql_url();
+    let script_folders = folders.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .current_dir(interop_dir())
+            .arg("graphql_schema.mjs")
+            .arg(&url)
+            .args(&script_folders)
+            .output()
+            .expect("node runs")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "node failed: {}\n{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(result["introspectionStatus"], json!(200), "{result}");
+    assert_eq!(result["failures"], json!([]), "{result}");
+    let mut expected: Vec<String> = folders
+        .iter()
+        .flat_map(|folder| graphql_files(Path::new(folder)))
+        .collect();
+    let mut validated: Vec<String> = result["validated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|file| file.as_str().unwrap().to_owned())
+        .collect();
+    expected.sort();
+    validated.sort();
+    assert!(expected.len() >= 20, "{expected:?}");
+    assert_eq!(validated, expected);
+    node.shutdown().await;
 }

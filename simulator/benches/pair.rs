@@ -51,7 +51,9 @@ async fn echo_pair() -> Duration {
     }
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     for i in 0..REQUESTS_PER_PAIR {
+        // Shaped as the admin client sends its requests: JSON, as the admin API requires.
         let request = hyper::Request::post(urls[i % 2].as_str())
+            .header("content-type", "application/json")
             .body(Full::new(Bytes::from_static(
                 b"{\"query\":\"{ assets { edges { cursor } } }\"}",
             )))

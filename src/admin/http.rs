@@ -1,22 +1,44 @@
-//! The admin API's HTTP server: `POST /graphql`, GraphiQL on `GET /graphql`, `GET /healthz`.
-//! Any other path is a 404.
+//! The admin API's HTTP server: `POST /graphql`, GraphiQL on `GET /graphql` (its assets under
+//! `/graphql/assets/`), `GET /healthz`. Any other path is a 404.
+//!
+//! A GraphQL POST passes, in order: the content-type rule (JSON only, and Apollo Server 4's CSRF
+//! refusal for the types a browser sends cross-site without a preflight), the signature, the body
+//! limit, no batching, the [`guard`](super::guard)'s limits, and after it ran, the response cap.
 
+use std::io;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use async_graphql::http::GraphiQLSource;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use thiserror::Error;
 
-use super::AdminSchema;
 use super::signature::SignatureVerifier;
+use super::{AdminSchema, graphiql, guard};
 
 /// Largest request body: far above any real admin request, far below anything that hurts.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Largest response body; a larger answer is replaced by an error instead of being sent.
+pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Apollo Server 4's refusal of a request a browser may have sent from another origin, verbatim.
+pub const CSRF_MESSAGE: &str = "This operation has been blocked as a potential Cross-Site Request Forgery (CSRF). Please either specify a 'content-type' header (with a type that is not one of application/x-www-form-urlencoded, multipart/form-data, text/plain) or provide a non-empty value for one of the following headers: x-apollo-operation-name, apollo-require-preflight\n";
+/// Apollo Server 4's refusal of a JSON array body when batching is off (its default), verbatim.
+pub const BATCHING_MESSAGE: &str = "Operation batching disabled.";
+
+/// The content types a browser sends cross-site without asking first (a CORS preflight).
+const SIMPLE_CONTENT_TYPES: [&str; 3] = [
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+    "text/plain",
+];
+/// Headers only a page's own script can set, which therefore force a preflight (Apollo's list).
+const PREFLIGHT_HEADERS: [&str; 2] = ["x-apollo-operation-name", "apollo-require-preflight"];
 
 #[derive(Clone)]
 struct AdminState {
@@ -31,14 +53,86 @@ pub fn router(schema: AdminSchema, api_secret: Option<String>) -> Router {
         verifier: api_secret.map(|secret| Arc::new(SignatureVerifier::new(secret))),
     };
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql", get(graphiql::page).post(graphql))
+        .route("/graphql/assets/{name}", get(graphiql::asset))
         .route("/healthz", get(|| async { "OK" }))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
-async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").finish())
+/// Why a POST's content type was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ContentTypeRefusal {
+    /// No content type, or one a cross-site form may send, and no header that forces a preflight.
+    #[error("{CSRF_MESSAGE}")]
+    CrossSite,
+    #[error("Expected Content-Type of application/json; got {0}. GraphQL requests are JSON.")]
+    NotJson(String),
+}
+
+/// The content-type rule for a GraphQL POST, as Apollo Server 4 applies it: refused as a possible
+/// CSRF when a browser could have sent it cross-site without a preflight, and refused unless it
+/// is JSON (parameters such as `charset` allowed) in any case.
+pub fn check_content_type(headers: &HeaderMap) -> Result<(), ContentTypeRefusal> {
+    let content_type = headers.get(header::CONTENT_TYPE).map(|value| {
+        value.to_str().map(|text| {
+            text.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+    });
+    let browser_may_send_it = match &content_type {
+        None => true,
+        Some(Ok(essence)) => SIMPLE_CONTENT_TYPES.contains(&essence.as_str()),
+        // Unreadable as text: no browser sends it without a preflight.
+        Some(Err(_)) => false,
+    };
+    let preflighted = PREFLIGHT_HEADERS.iter().any(|name| {
+        headers
+            .get(*name)
+            .is_some_and(|value| !value.as_bytes().is_empty())
+    });
+    if browser_may_send_it && !preflighted {
+        return Err(ContentTypeRefusal::CrossSite);
+    }
+    match content_type {
+        Some(Ok(essence)) if essence == "application/json" => Ok(()),
+        Some(Ok(essence)) => Err(ContentTypeRefusal::NotJson(format!("{essence:?}"))),
+        Some(Err(_)) => Err(ContentTypeRefusal::NotJson("an unreadable one".into())),
+        None => Err(ContentTypeRefusal::NotJson("none".into())),
+    }
+}
+
+/// A POST whose content type passed [`check_content_type`]. As an extractor it runs before the
+/// body is read, so a refused request is neither read nor parsed.
+struct JsonPost;
+
+impl<S: Send + Sync> FromRequestParts<S> for JsonPost {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
+        check_content_type(&parts.headers)
+            .map(|()| JsonPost)
+            .map_err(|refusal| {
+                tracing::debug!(%refusal, "admin request refused");
+                graphql_error(StatusCode::BAD_REQUEST, &refusal.to_string(), "BAD_REQUEST")
+            })
+    }
+}
+
+/// A GraphQL error response with an `extensions.code`, as Apollo Server 4 shapes its refusals.
+fn graphql_error(status: StatusCode, message: &str, code: &str) -> Response {
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code } }]
+    });
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 fn json_error(status: StatusCode, message: &str) -> Response {
@@ -51,7 +145,12 @@ fn json_error(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-async fn graphql(State(state): State<AdminState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn graphql(
+    State(state): State<AdminState>,
+    _json: JsonPost,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if let Some(verifier) = &state.verifier {
         let signature = headers
             .get("signature")
@@ -65,21 +164,73 @@ async fn graphql(State(state): State<AdminState>, headers: HeaderMap, body: Byte
             return json_error(StatusCode::UNAUTHORIZED, &format!("Unauthorized: {error}"));
         }
     }
-    let request: async_graphql::BatchRequest = match serde_json::from_slice(&body) {
+    // A batch multiplies everything below by its length; Apollo Server 4 refuses it by default.
+    if body.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'[') {
+        return graphql_error(StatusCode::BAD_REQUEST, BATCHING_MESSAGE, "BAD_REQUEST");
+    }
+    let mut request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(error) => {
-            return json_error(
+            return graphql_error(
                 StatusCode::BAD_REQUEST,
                 &format!("request body is not a GraphQL request: {error}"),
+                "BAD_REQUEST",
             );
         }
     };
-    let response = state.schema.execute_batch(request).await;
-    match serde_json::to_string(&response) {
-        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+    match guard::admit(
+        &request.query,
+        request.operation_name.as_deref(),
+        &request.variables,
+    ) {
+        Ok(Some(document)) => request.set_parsed_query(document),
+        Ok(None) => {}
+        Err(refusal) => {
+            tracing::debug!(%refusal, "admin request refused");
+            // Apollo Server 4 answers a document its validation rules refuse with HTTP 400.
+            return graphql_error(
+                StatusCode::BAD_REQUEST,
+                &refusal.to_string(),
+                "GRAPHQL_VALIDATION_FAILED",
+            );
+        }
+    }
+    let response = state.schema.execute(request).await;
+    let mut encoded = CappedBuffer::default();
+    match serde_json::to_writer(&mut encoded, &response) {
+        Ok(()) => ([(header::CONTENT_TYPE, "application/json")], encoded.bytes).into_response(),
+        Err(_) if encoded.overflowed => graphql_error(
+            StatusCode::OK,
+            &format!(
+                "The response is larger than {MAX_RESPONSE_BYTES} bytes and was not sent; ask for fewer items or fields."
+            ),
+            "RESPONSE_TOO_LARGE",
+        ),
         Err(_) => json_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "could not encode the response",
         ),
+    }
+}
+
+/// A response being encoded, which stops growing at [`MAX_RESPONSE_BYTES`].
+#[derive(Default)]
+struct CappedBuffer {
+    bytes: Vec<u8>,
+    overflowed: bool,
+}
+
+impl io::Write for CappedBuffer {
+    fn write(&mut self, chunk: &[u8]) -> io::Result<usize> {
+        if self.bytes.len().saturating_add(chunk.len()) > MAX_RESPONSE_BYTES {
+            self.overflowed = true;
+            return Err(io::Error::other("response too large"));
+        }
+        self.bytes.extend_from_slice(chunk);
+        Ok(chunk.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }

@@ -1,7 +1,7 @@
 //! `idempotencyKey`: a mutation retried with the same key and the same arguments returns the first
 //! result instead of running again; the same key with other arguments is refused. As in Rafiki,
 //! failures are not remembered (a retry of a failed mutation runs again), and keys are forgotten
-//! after 24 hours.
+//! after 24 hours. Since keys are kept that long, a key may be at most [`MAX_KEY_CHARS`] long.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 /// Rafiki's `GRAPHQL_IDEMPOTENCY_KEY_TTL_MS` default.
 pub const KEY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+/// Longest key accepted, in characters: a UUID is 36; keys are kept for a day.
+pub const MAX_KEY_CHARS: usize = 255;
 
 struct Remembered {
     fingerprint: String,
@@ -32,23 +34,27 @@ impl std::fmt::Debug for IdempotencyStore {
     }
 }
 
-/// The same key was used with different arguments.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyReused(pub String);
+/// Why a mutation with a key was refused without running.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdempotencyError {
+    /// The same key was used with different arguments.
+    #[error("Incoming arguments are different than the original request for idempotencyKey: {0}")]
+    KeyReused(String),
+    #[error("idempotencyKey is too long: {length} characters, at most {MAX_KEY_CHARS}")]
+    KeyTooLong { length: usize },
+}
 
-impl std::fmt::Display for KeyReused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Incoming arguments are different than the original request for idempotencyKey: {}",
-            self.0
-        )
+fn check_length(key: &str) -> Result<(), IdempotencyError> {
+    let length = key.chars().count();
+    if length > MAX_KEY_CHARS {
+        return Err(IdempotencyError::KeyTooLong { length });
     }
+    Ok(())
 }
 
 impl IdempotencyStore {
     /// Runs `operation` unless `key` already holds a result for the same `fingerprint` (the
-    /// mutation's name and arguments). The store is held while the operation runs, so two
+    /// mutation's name and arguments); a key longer than [`MAX_KEY_CHARS`] is refused unrun. The store is held while the operation runs, so two
     /// concurrent requests with one key run it once: the second replays the first's result.
     pub fn run<T: Clone + Send + Sync + 'static>(
         &self,
@@ -56,10 +62,11 @@ impl IdempotencyStore {
         fingerprint: String,
         succeeded: impl Fn(&T) -> bool,
         operation: impl FnOnce() -> T,
-    ) -> Result<T, KeyReused> {
+    ) -> Result<T, IdempotencyError> {
         let Some(key) = key else {
             return Ok(operation());
         };
+        check_length(key)?;
         // Held while the operation runs: concurrent requests with this store wait their turn.
         let _serialized = self
             .serialize
@@ -98,7 +105,7 @@ impl IdempotencyStore {
         fingerprint: String,
         succeeded: impl Fn(&T) -> bool,
         operation: F,
-    ) -> Result<T, KeyReused>
+    ) -> Result<T, IdempotencyError>
     where
         T: Clone + Send + Sync + 'static,
         F: std::future::Future<Output = T>,
@@ -106,6 +113,7 @@ impl IdempotencyStore {
         let Some(key) = key else {
             return Ok(operation.await);
         };
+        check_length(key)?;
         if let Some(remembered) = self.lookup::<T>(key, &fingerprint)? {
             return Ok(remembered);
         }
@@ -128,7 +136,7 @@ impl IdempotencyStore {
         &self,
         key: &str,
         fingerprint: &str,
-    ) -> Result<Option<T>, KeyReused> {
+    ) -> Result<Option<T>, IdempotencyError> {
         let mut entries = self
             .entries
             .lock()
@@ -137,13 +145,15 @@ impl IdempotencyStore {
         entries.retain(|_, entry| now.duration_since(entry.stored_at) < KEY_TTL);
         match entries.get(key) {
             None => Ok(None),
-            Some(entry) if entry.fingerprint != fingerprint => Err(KeyReused(key.to_owned())),
+            Some(entry) if entry.fingerprint != fingerprint => {
+                Err(IdempotencyError::KeyReused(key.to_owned()))
+            }
             Some(entry) => entry
                 .result
                 .downcast_ref::<T>()
                 .cloned()
                 .map(Some)
-                .ok_or_else(|| KeyReused(key.to_owned())),
+                .ok_or_else(|| IdempotencyError::KeyReused(key.to_owned())),
         }
     }
 }
@@ -201,5 +211,29 @@ mod tests {
         assert_eq!(run(None, true), Ok(true));
         assert_eq!(run(None, true), Ok(true));
         assert_eq!(runs.get(), 4);
+    }
+
+    #[test]
+    fn overlong_keys_are_refused_without_running() {
+        let store = IdempotencyStore::default();
+        let runs = Cell::new(0);
+        let run = |key: &str| {
+            store.run(
+                Some(key),
+                "f".to_owned(),
+                |_: &()| true,
+                || runs.set(runs.get() + 1),
+            )
+        };
+        assert_eq!(run(&"k".repeat(MAX_KEY_CHARS)), Ok(()));
+        // Characters, not bytes: 255 two-byte characters are accepted.
+        assert_eq!(run(&"é".repeat(MAX_KEY_CHARS)), Ok(()));
+        assert_eq!(
+            run(&"k".repeat(MAX_KEY_CHARS + 1)),
+            Err(IdempotencyError::KeyTooLong {
+                length: MAX_KEY_CHARS + 1
+            })
+        );
+        assert_eq!(runs.get(), 2);
     }
 }

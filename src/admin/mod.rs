@@ -4,6 +4,8 @@
 //! with `code`, `success`, `message`, and today's `depositPeerLiquidity` with `input` objects and
 //! `idempotencyKey` (see design.md, "The admin API dialect").
 
+pub mod graphiql;
+pub mod guard;
 pub mod http;
 pub mod idempotency;
 mod mutation;
@@ -11,6 +13,7 @@ pub mod outcome;
 mod query;
 pub mod scalars;
 pub mod signature;
+mod tokens;
 pub mod types;
 
 use std::sync::Arc;
@@ -25,19 +28,14 @@ pub use query::QueryRoot;
 
 pub type AdminSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
-/// Deepest selection a request may make (Rafiki's ApolloArmor uses 10).
-pub const MAX_DEPTH: usize = 10;
-/// Largest query cost a request may have (Rafiki's ApolloArmor uses 5000).
-pub const MAX_COMPLEXITY: usize = 5_000;
-
-/// The schema, serving `instance` (and peering by URL through `auto_peering`).
+/// The schema, serving `instance` (and peering by URL through `auto_peering`). Depth, cost and
+/// aliases are limited by [`guard`] before a request reaches it, not by async-graphql's own
+/// limits, which would count introspection too.
 pub fn schema(instance: Arc<Instance>, auto_peering: Arc<AutoPeering>) -> AdminSchema {
     Schema::build(QueryRoot, MutationRoot, EmptySubscription)
         .data(instance)
         .data(auto_peering)
         .data(idempotency::IdempotencyStore::default())
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
         .disable_suggestions()
         .finish()
 }

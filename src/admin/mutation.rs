@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_graphql::{Context, Object};
 use serde::Serialize;
 
-use super::idempotency::IdempotencyStore;
+use super::idempotency::{IdempotencyError, IdempotencyStore};
 use super::outcome::Outcome;
 use super::types::*;
 use crate::autopeer::{AutoPeering, PeerByUrl};
@@ -30,7 +30,16 @@ fn idempotent<T: Payload>(
         .run(key, format!("{name}:{arguments}"), T::succeeded, || {
             operation(instance)
         })
-        .unwrap_or_else(|reused| T::from_outcome(Outcome::failed("409", reused.to_string())))
+        .unwrap_or_else(|refused| T::from_outcome(refusal(&refused)))
+}
+
+/// A mutation refused for its key, as a seed-era payload.
+fn refusal(error: &IdempotencyError) -> Outcome {
+    let code = match error {
+        IdempotencyError::KeyReused(_) => "409",
+        IdempotencyError::KeyTooLong { .. } => "400",
+    };
+    Outcome::failed(code, error.to_string())
 }
 
 /// A successful payload carrying `set`'s entity.
@@ -309,11 +318,8 @@ impl MutationRoot {
                 operation,
             )
             .await
-            .unwrap_or_else(|reused| {
-                CreateOrUpdatePeerByUrlMutationResponse::from_outcome(Outcome::failed(
-                    "409",
-                    reused.to_string(),
-                ))
+            .unwrap_or_else(|refused| {
+                CreateOrUpdatePeerByUrlMutationResponse::from_outcome(refusal(&refused))
             })
     }
 
