@@ -21,8 +21,8 @@ async fn unsigned(w: &mut PeeringWorld, instance: String, code: String) {
 }
 
 #[when(expr = "the same signed request is sent to {string} again")]
-async fn replayed(w: &mut PeeringWorld, _instance: String) {
-    w.resend().await;
+async fn replayed(w: &mut PeeringWorld, instance: String) {
+    w.replay(&instance, "createAsset").await;
 }
 
 #[when(expr = "{string} is sent a request signed {int} seconds ago")]
