@@ -92,6 +92,21 @@ impl PeeringWorld {
         self.network = Some(network);
     }
 
+    /// The admin API secret the instances were started with, if any.
+    pub fn secret(&self) -> Option<&str> {
+        self.secret.as_deref()
+    }
+
+    /// The names of the network's instances other than `name`.
+    pub fn others(&self, name: &str) -> Vec<String> {
+        self.network()
+            .instances()
+            .iter()
+            .map(|i| i.name().to_owned())
+            .filter(|other| other != name)
+            .collect()
+    }
+
     pub fn network(&self) -> &Network {
         self.network.as_ref().expect("a network")
     }
