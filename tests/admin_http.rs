@@ -1,5 +1,8 @@
 //! The admin API over real HTTP: the committed schema, routes, limits, signatures and bad input.
 
+mod common;
+
+use common::ServerRuntime;
 use peerlab::admin;
 use peerlab::config::Config;
 use peerlab::ilp::Address;
@@ -225,9 +228,12 @@ async fn pages_follow_rafikis_rules() {
     node.shutdown().await;
 }
 
-#[tokio::test]
+/// Sent from two threads to a server on two others, so that withdrawals race for the peer's
+/// liquidity in parallel, not merely interleaved on one thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_withdrawals_never_overdraw() {
-    let (node, client) = node().await;
+    let servers = ServerRuntime::new(2);
+    let (node, client) = servers.run(node()).await;
     let asset_id = client.create_asset("USD", 2).await.unwrap();
     let peer_id = client
         .create_peer(
@@ -238,6 +244,7 @@ async fn concurrent_withdrawals_never_overdraw() {
         .await
         .unwrap();
     let query = "mutation($input: CreatePeerLiquidityWithdrawalInput!) { createPeerLiquidityWithdrawal(input: $input) { success error } }";
+    let before = servers.busy_times();
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..200u64 {
         let client = client.clone();
@@ -257,6 +264,7 @@ async fn concurrent_withdrawals_never_overdraw() {
             assert_eq!(payload["error"], json!("InsufficientBalance"), "{payload}");
         }
     }
+    servers.assert_all_threads_worked_since(&before);
     assert_eq!(succeeded, 142, "1000 / 7 withdrawals fit");
     let peer = client
         .request(
@@ -267,7 +275,7 @@ async fn concurrent_withdrawals_never_overdraw() {
         .unwrap();
     assert_eq!(peer["data"]["peer"]["liquidity"], json!("6"));
     node.instance().audit().unwrap();
-    node.shutdown().await;
+    servers.run(node.shutdown()).await;
 }
 
 fn operation(path: &str) -> String {
