@@ -88,7 +88,7 @@ enum AccountChoice {
 #[derive(Debug, Clone)]
 enum AmountChoice {
     /// An amount both accounts have room for now, picked by this number; every fourth pick is the
-    /// whole room, where off-by-one mistakes live.
+    /// whole room when that is within `FITTING_CAP`, where off-by-one mistakes live.
     Fitting(u64),
     /// This amount whatever the balances: zero, small, and the edges of u64.
     Raw(u64),
