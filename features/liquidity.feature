@@ -31,6 +31,20 @@ Feature: Peer and asset liquidity
     Then the answer is "409" "Incoming arguments are different than the original request for idempotencyKey: deposit-1"
     And the liquidity "Cloud Nine" grants "Happy Life" in USD is 70
 
+  Scenario Outline: The same idempotency key and transfer id with another <argument> is refused
+    Given "Cloud Nine" has a peer "test.other-bank" in USD accepting token "other-bank-token"
+    When "Cloud Nine" deposits 70 into its peer "Happy Life" with idempotency key "deposit-1"
+    Then the answer is "200" "Added peer liquidity"
+    When "Cloud Nine" sends the same deposit again but with <change>
+    Then the answer is "409" "Incoming arguments are different than the original request for idempotencyKey: deposit-1"
+    And the liquidity "Cloud Nine" grants "Happy Life" in USD is 70
+    And the liquidity "Cloud Nine" grants "test.other-bank" in USD is 0
+
+    Examples:
+      | argument | change                                     |
+      | amount   | the amount 80                              |
+      | peer     | the peer id of its peer "test.other-bank" |
+
   Scenario Outline: Deposits that cannot be made are refused and change nothing
     When "Cloud Nine" adds liquidity to its peer "Happy Life" with <what>
     Then the answer is "<code>" "<message>"

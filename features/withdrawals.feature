@@ -84,6 +84,23 @@ Feature: Two-phase withdrawals of peer liquidity
     Then the answer is "409" "Withdrawal already posted"
     And the liquidity "Cloud Nine" grants "Happy Life" in USD is 9900
 
+  Scenario Outline: The same idempotency key and withdrawal id with another <argument> is refused
+    When "Cloud Nine" creates the withdrawal "w1" of 100 from its peer "Happy Life" with idempotency key "withdraw-1"
+    Then the answer is "200" "Created peer liquidity withdrawal"
+    When "Cloud Nine" sends the same withdrawal again but with <change>
+    Then the answer is "409" "Incoming arguments are different than the original request for idempotencyKey: withdraw-1"
+    And the liquidity "Cloud Nine" grants "Happy Life" in USD is 9900
+    # The first withdrawal stands as it was made: two-phase, with no expiry.
+    When "Cloud Nine" posts the withdrawal "w1" as the guide shows
+    Then the answer is "200" "Posted Withdrawal"
+    And the liquidity "Cloud Nine" grants "Happy Life" in USD is 9900
+
+    Examples:
+      | argument | change                  |
+      | amount   | the amount 200          |
+      | timeout  | a timeout of 0 seconds  |
+      | timeout  | a timeout of 60 seconds |
+
   Scenario: Many withdrawals at once never overdraw a peer
     When "Cloud Nine" creates 50 withdrawals of 300 from its peer "Happy Life" at the same time
     Then exactly 33 of them succeed and the others are refused for insufficient balance

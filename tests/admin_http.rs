@@ -1,5 +1,8 @@
 //! The admin API over real HTTP: the committed schema, routes, limits, signatures and bad input.
 
+mod common;
+
+use common::ServerRuntime;
 use peerlab::admin;
 use peerlab::config::Config;
 use peerlab::ilp::Address;
@@ -273,9 +276,12 @@ async fn pages_follow_rafikis_rules() {
     node.shutdown().await;
 }
 
-#[tokio::test]
+/// Sent from two threads to a server on two others, so that withdrawals race for the peer's
+/// liquidity in parallel, not merely interleaved on one thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_withdrawals_never_overdraw() {
-    let (node, client) = node().await;
+    let servers = ServerRuntime::new(2);
+    let (node, client) = servers.run(node()).await;
     let asset_id = client.create_asset("USD", 2).await.unwrap();
     let peer_id = client
         .create_peer(
@@ -286,6 +292,7 @@ async fn concurrent_withdrawals_never_overdraw() {
         .await
         .unwrap();
     let query = "mutation($input: CreatePeerLiquidityWithdrawalInput!) { createPeerLiquidityWithdrawal(input: $input) { success error } }";
+    let before = servers.busy_times();
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..200u64 {
         let client = client.clone();
@@ -305,6 +312,7 @@ async fn concurrent_withdrawals_never_overdraw() {
             assert_eq!(payload["error"], json!("InsufficientBalance"), "{payload}");
         }
     }
+    servers.assert_all_threads_worked_since(&before);
     assert_eq!(succeeded, 142, "1000 / 7 withdrawals fit");
     let peer = client
         .request(
@@ -315,7 +323,7 @@ async fn concurrent_withdrawals_never_overdraw() {
         .unwrap();
     assert_eq!(peer["data"]["peer"]["liquidity"], json!("6"));
     node.instance().audit().unwrap();
-    node.shutdown().await;
+    servers.run(node.shutdown()).await;
 }
 
 fn operation(path: &str) -> String {
@@ -422,6 +430,120 @@ async fn asset_lifecycle_with_rafikis_own_operations() {
         .await
         .unwrap();
     assert_eq!(gone["data"]["asset"], json!(null));
+    node.instance().audit().unwrap();
+    node.shutdown().await;
+}
+
+/// Every asset's and every peer's liquidity, to show that a refused mutation changed nothing.
+async fn balances(client: &AdminClient) -> Value {
+    let peers = client
+        .request(
+            "{ peers(first: 100) { edges { node { id liquidity } } } }",
+            json!({}),
+        )
+        .await
+        .unwrap();
+    json!({ "assets": assets(client).await, "peers": peers })
+}
+
+/// An idempotency key stands for one set of arguments. Sent again with the same key and the same
+/// transfer id but one argument changed, a liquidity mutation is refused with Rafiki's 409 and
+/// changes nothing; sent again unchanged, it replays the first result without running again.
+#[tokio::test]
+async fn an_idempotency_key_with_one_argument_changed_is_refused_and_changes_nothing() {
+    let (node, client) = node().await;
+    let usd = client.create_asset("USD", 2).await.unwrap();
+    let eur = client.create_asset("EUR", 2).await.unwrap();
+    client.deposit_asset_liquidity(&usd, 10_000).await.unwrap();
+    client.deposit_asset_liquidity(&eur, 10_000).await.unwrap();
+    let mut peers = Vec::new();
+    for (address, token) in [("test.first", "first-in"), ("test.second", "second-in")] {
+        let settings = PeerSettings::new(address, &usd, token, "http://127.0.0.1:1/")
+            .name(address)
+            .liquidity(10_000);
+        peers.push(client.create_peer(&settings).await.unwrap());
+    }
+    // (operation, payload field, input without id and key, one changed argument at a time)
+    let cases = [
+        (
+            "rafiki/DepositAssetLiquidity",
+            "depositAssetLiquidity",
+            json!({ "assetId": usd, "amount": "70" }),
+            vec![("amount", json!("80")), ("assetId", json!(eur))],
+        ),
+        (
+            "rafiki/CreateAssetLiquidityWithdrawal",
+            "createAssetLiquidityWithdrawal",
+            json!({ "assetId": usd, "amount": "100" }),
+            vec![
+                ("amount", json!("200")),
+                ("assetId", json!(eur)),
+                ("timeoutSeconds", json!(0)),
+                ("timeoutSeconds", json!(60)),
+            ],
+        ),
+        (
+            "rafiki/DepositPeerLiquidity",
+            "depositPeerLiquidity",
+            json!({ "peerId": peers[0], "amount": "70" }),
+            vec![("amount", json!("80")), ("peerId", json!(peers[1]))],
+        ),
+        (
+            "seed/CreatePeerLiquidityWithdrawal",
+            "createPeerLiquidityWithdrawal",
+            json!({ "peerId": peers[0], "amount": "100", "timeoutSeconds": 60 }),
+            vec![
+                ("amount", json!("200")),
+                ("peerId", json!(peers[1])),
+                ("timeoutSeconds", json!(61)),
+                ("timeoutSeconds", json!(null)),
+            ],
+        ),
+    ];
+    for (fixture, field, arguments, changes) in cases {
+        let key = uuid::Uuid::new_v4().to_string();
+        let mut input = arguments;
+        input["id"] = json!(uuid::Uuid::new_v4().to_string());
+        input["idempotencyKey"] = json!(key);
+        let query = operation(fixture);
+        let first = client
+            .request(&query, json!({ "input": input }))
+            .await
+            .unwrap();
+        assert_eq!(first["data"][field]["success"], json!(true), "{first}");
+        let after_first = balances(&client).await;
+        for (argument, value) in changes {
+            let mut changed = input.clone();
+            changed[argument] = value;
+            let refused = client
+                .request(&query, json!({ "input": changed }))
+                .await
+                .unwrap();
+            let payload = &refused["data"][field];
+            assert_eq!(
+                (&payload["code"], &payload["success"], &payload["message"]),
+                (
+                    &json!("409"),
+                    &json!(false),
+                    &json!(format!(
+                        "Incoming arguments are different than the original request for idempotencyKey: {key}"
+                    ))
+                ),
+                "{field} with another {argument}: {refused}"
+            );
+            assert_eq!(
+                balances(&client).await,
+                after_first,
+                "{field} with another {argument} changed state"
+            );
+        }
+        let replayed = client
+            .request(&query, json!({ "input": input }))
+            .await
+            .unwrap();
+        assert_eq!(replayed["data"][field], first["data"][field], "{field}");
+        assert_eq!(balances(&client).await, after_first, "{field} ran twice");
+    }
     node.instance().audit().unwrap();
     node.shutdown().await;
 }

@@ -1,8 +1,11 @@
 //! Packets between real instances on loopback: liquidity per packet, the Reject codes of the
 //! pipeline, multi-hop routing, IL-DCP, bad input over HTTP and thousands of packets at once.
 
+mod common;
+
 use std::time::Duration;
 
+use common::ServerRuntime;
 use peerlab::connector::client::OutgoingClient;
 use peerlab::ilp::ildcp::ildcp_request;
 use peerlab::ilp::{
@@ -331,10 +334,14 @@ async fn zero_amount_packets_are_forwarded_without_moving_liquidity() {
     s.shutdown().await;
 }
 
-#[tokio::test]
+/// Sent from two threads to servers on two others, so that packets race for the client's
+/// liquidity in parallel, not merely interleaved on one thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousands_of_packets_in_flight_never_overdraw() {
     // 2,000 packets of 10 against a credit of 10,000: exactly 1,000 can be paid.
-    let s = setup(&["a", "b"], 10_000, None).await;
+    let servers = ServerRuntime::new(2);
+    let s = servers.run(setup(&["a", "b"], 10_000, None)).await;
+    let before = servers.busy_times();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..2_000 {
         let client = s.client.clone();
@@ -350,12 +357,13 @@ async fn thousands_of_packets_in_flight_never_overdraw() {
             Reply::Reject(r) => panic!("unexpected reject {r:?}"),
         }
     }
+    servers.assert_all_threads_worked_since(&before);
     assert_eq!((fulfilled, t04), (1_000, 1_000));
     assert_eq!(s.liquidity("a", "test.client").await, 0);
     assert_eq!(s.receiver.amount_received(), 10_000);
     assert_eq!(s.liquidity("b", "test.b.receiver").await, 10_000);
     s.assert_settled();
-    s.shutdown().await;
+    servers.run(s.shutdown()).await;
 }
 
 #[tokio::test]

@@ -25,6 +25,8 @@ pub struct PeeringWorld {
     pub withdrawals: HashMap<String, String>,
     /// The last request: instance, body and signature header, so it can be sent again.
     last_request: Option<(String, Value, Option<String>)>,
+    /// How many requests the admin APIs have answered, so a step can show that it sent one.
+    requests_answered: usize,
     /// The last HTTP answer and, when it was JSON, its body.
     pub last_status: Option<u16>,
     pub last_response: Option<Value>,
@@ -88,6 +90,21 @@ impl PeeringWorld {
             .await
             .expect("line starts");
         self.network = Some(network);
+    }
+
+    /// The admin API secret the instances were started with, if any.
+    pub fn secret(&self) -> Option<&str> {
+        self.secret.as_deref()
+    }
+
+    /// The names of the network's instances other than `name`.
+    pub fn others(&self, name: &str) -> Vec<String> {
+        self.network()
+            .instances()
+            .iter()
+            .map(|i| i.name().to_owned())
+            .filter(|other| other != name)
+            .collect()
     }
 
     pub fn network(&self) -> &Network {
@@ -179,13 +196,72 @@ impl PeeringWorld {
             .await
             .expect("admin API reachable");
         self.last_request = Some((instance.to_owned(), body, signature));
+        self.requests_answered += 1;
         self.keep(response)
     }
 
-    /// Sends the last request again, byte for byte.
-    pub async fn resend(&mut self) -> Value {
-        let (instance, body, signature) = self.last_request.clone().expect("a request was sent");
-        self.send_body(&instance, body, signature).await
+    /// The body of the last request, which must have gone to `instance` and run `operation` (a
+    /// field name such as `depositPeerLiquidity`): a step that repeats "the same" request never
+    /// repeats another one by mistake.
+    fn last_request_to(&self, instance: &str, operation: &str) -> (Value, Option<String>) {
+        let Some((sent_to, body, signature)) = &self.last_request else {
+            panic!("no request was sent before, so there is nothing to send again")
+        };
+        assert_eq!(
+            sent_to, instance,
+            "the last request went to another instance"
+        );
+        let query = body["query"].as_str().unwrap_or_default();
+        assert!(
+            query.contains(&format!("{operation}(")),
+            "the last request to {instance} was not {operation}: {query}"
+        );
+        (body.clone(), signature.clone())
+    }
+
+    /// Sends `body` and insists that the admin API answered it; the previous answer is forgotten
+    /// first, so that the steps after this one can only judge this request's answer.
+    async fn send_fresh(&mut self, instance: &str, body: Value, signature: Option<String>) {
+        self.last_status = None;
+        self.last_response = None;
+        let answered = self.requests_answered;
+        self.send_body(instance, body, signature).await;
+        assert_eq!(self.requests_answered, answered + 1, "no request was sent");
+        assert!(self.last_status.is_some(), "no answer came back");
+    }
+
+    /// Sends the last request to `instance` again as a retrying client does: the same body,
+    /// signed afresh when the instances have a secret.
+    pub async fn retry(&mut self, instance: &str, operation: &str) {
+        let (body, _) = self.last_request_to(instance, operation);
+        let signature = self
+            .secret
+            .as_ref()
+            .map(|secret| signature::sign(secret, now_ms(), &body));
+        self.send_fresh(instance, body, signature).await;
+    }
+
+    /// Sends the last request to `instance` again, byte for byte, signature included.
+    pub async fn replay(&mut self, instance: &str, operation: &str) {
+        let (body, signature) = self.last_request_to(instance, operation);
+        self.send_fresh(instance, body, signature).await;
+    }
+
+    /// Sends the last request to `instance` again with its `input` changed by `change`: the same
+    /// mutation, transfer id and idempotency key, with other arguments.
+    pub async fn retry_changed(
+        &mut self,
+        instance: &str,
+        operation: &str,
+        change: impl FnOnce(&mut Value),
+    ) {
+        let (mut body, _) = self.last_request_to(instance, operation);
+        change(&mut body["variables"]["input"]);
+        let signature = self
+            .secret
+            .as_ref()
+            .map(|secret| signature::sign(secret, now_ms(), &body));
+        self.send_fresh(instance, body, signature).await;
     }
 
     fn keep(&mut self, response: RawResponse) -> Value {

@@ -28,7 +28,14 @@ async fn has_created_asset(w: &mut PeeringWorld, instance: String, code: String,
 
 #[given(expr = "both instances have the asset {word} with scale {int}")]
 async fn both_have_asset(w: &mut PeeringWorld, code: String, scale: u8) {
-    for instance in ["Cloud Nine", "Happy Life"] {
+    let names: Vec<String> = w
+        .network()
+        .instances()
+        .iter()
+        .map(|i| i.name().to_owned())
+        .collect();
+    assert_eq!(names.len(), 2, "both instances: {names:?}");
+    for instance in &names {
         create_asset(w, instance, &code, scale).await;
         assert_eq!(w.answer()["success"], json!(true), "{}", w.answer());
     }

@@ -21,14 +21,16 @@ async fn unsigned(w: &mut PeeringWorld, instance: String, code: String) {
 }
 
 #[when(expr = "the same signed request is sent to {string} again")]
-async fn replayed(w: &mut PeeringWorld, _instance: String) {
-    w.resend().await;
+async fn replayed(w: &mut PeeringWorld, instance: String) {
+    w.replay(&instance, "createAsset").await;
 }
 
 #[when(expr = "{string} is sent a request signed {int} seconds ago")]
 async fn stale(w: &mut PeeringWorld, instance: String, seconds: u64) {
     let body = create_usd();
-    let header = signature::sign("s3cr3t", now_ms() - seconds * 1_000, &body);
+    // Signed with the right secret, so that only its age can be refused.
+    let secret = w.secret().expect("the instances require signatures");
+    let header = signature::sign(secret, now_ms() - seconds * 1_000, &body);
     w.send_body(&instance, body, Some(header)).await;
 }
 

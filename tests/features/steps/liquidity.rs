@@ -115,9 +115,23 @@ async fn deposit_with_key(
 }
 
 #[when(expr = "{string} sends exactly the same deposit again")]
-async fn same_again(w: &mut PeeringWorld, _instance: String) {
-    if w.answer()["success"] == json!(true) {
-        // A fresh signature, as a client retrying would sign again; the body is the same.
-        w.resend().await;
-    }
+async fn same_deposit_again(w: &mut PeeringWorld, instance: String) {
+    w.retry(&instance, "depositPeerLiquidity").await;
+}
+
+#[when(expr = "{string} sends the same deposit again but with the amount {int}")]
+async fn same_deposit_other_amount(w: &mut PeeringWorld, instance: String, amount: u64) {
+    w.retry_changed(&instance, "depositPeerLiquidity", |input| {
+        input["amount"] = json!(amount.to_string())
+    })
+    .await;
+}
+
+#[when(expr = "{string} sends the same deposit again but with the peer id of its peer {string}")]
+async fn same_deposit_other_peer(w: &mut PeeringWorld, instance: String, counterparty: String) {
+    let peer = w.only_peer_id(&instance, &counterparty);
+    w.retry_changed(&instance, "depositPeerLiquidity", |input| {
+        input["peerId"] = json!(peer)
+    })
+    .await;
 }

@@ -157,6 +157,11 @@ async fn send_to(w: &mut PeeringWorld, amount: u64, destination: String) {
 
 #[when(expr = "the client asks {string} for its configuration with IL-DCP")]
 async fn ildcp(w: &mut PeeringWorld, instance: String) {
+    assert_eq!(
+        w.client_of.as_deref(),
+        Some(instance.as_str()),
+        "the client is not a peer of {instance}"
+    );
     let url = w.instance(&instance).connector_url();
     let request = ildcp_request(Timestamp::now().saturating_add(Duration::from_secs(10)));
     let reply = OutgoingClient::default()
@@ -242,7 +247,7 @@ async fn grants_client(w: &mut PeeringWorld, instance: String, amount: u64) {
 
 #[then(expr = "{string} grants {string} {int}")]
 async fn grants_peer(w: &mut PeeringWorld, instance: String, other: String, amount: u64) {
-    let address = format!("test.{other}");
+    let address = w.instance(&other).ilp_address().as_str().to_owned();
     assert_eq!(grants(w, &instance, &address).await, amount);
 }
 

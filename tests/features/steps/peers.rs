@@ -1,8 +1,13 @@
+use std::time::Duration;
+
 use cucumber::{given, then, when};
+use peerlab::connector::client::OutgoingClient;
+use peerlab::ilp::{Address, ErrorCode, Reply};
+use peerlab_simulator::{PeerSettings, paying_prepare};
 use serde_json::{Value, json};
 
 use super::assets::create_asset;
-use crate::world::{PeeringWorld, operation};
+use crate::world::{PeeringWorld, new_id, operation};
 
 /// The guide's CreatePeer variables for `instance` peering with `counterparty`.
 fn guide_peer(
@@ -148,12 +153,9 @@ async fn has_peer_at(
     code: String,
     token: String,
 ) {
-    let other = if instance == "Cloud Nine" {
-        "Happy Life"
-    } else {
-        "Cloud Nine"
-    };
-    let mut input = guide_peer(w, &instance, other, &code, &token, "some-outgoing-token");
+    // The peer's endpoint is some other instance's connector; the sentence names only its address.
+    let other = w.others(&instance).pop().expect("another instance");
+    let mut input = guide_peer(w, &instance, &other, &code, &token, "some-outgoing-token");
     input["staticIlpAddress"] = json!(address);
     create_peer(w, &instance, &address, &code, input).await;
     assert_eq!(w.answer()["success"], json!(true), "{}", w.answer());
@@ -221,7 +223,7 @@ async fn peer_count(w: &mut PeeringWorld, instance: String, count: usize) {
 #[then(
     expr = "{string} sends packets for {string} to the connector of {string} with token {string}"
 )]
-async fn outgoing_settings(
+async fn sends_packets_for(
     w: &mut PeeringWorld,
     instance: String,
     counterparty: String,
@@ -233,8 +235,75 @@ async fn outgoing_settings(
     let connector = w.instance(&target).connector_url();
     assert_eq!(
         peer["http"]["outgoing"],
-        json!({ "authToken": token, "endpoint": connector })
+        json!({ "authToken": token, "endpoint": connector }),
+        "{instance}'s settings for {counterparty}"
     );
+    // The target takes that token as the instance's own.
+    let known_as = w
+        .instance(&target)
+        .node()
+        .instance()
+        .peer_by_incoming_token(&token)
+        .map(|peer| peer.static_ilp_address.as_str().to_owned());
+    assert_eq!(
+        known_as.as_deref(),
+        Some(w.instance(&instance).ilp_address().as_str()),
+        "{target} does not take {token:?} as {instance}'s token"
+    );
+    // And a packet does go there: one for an address under the counterparty's, sent into the
+    // instance, comes back refused by the target's connector (which has no route for it), not by
+    // the instance, which is what a wrong endpoint or a token the target refuses would give.
+    let address = peer["staticIlpAddress"]
+        .as_str()
+        .expect("the peer's address");
+    let destination = Address::parse(&format!("{address}.step-probe")).expect("an address");
+    let asset = peer["asset"]["id"].as_str().expect("the peer's asset");
+    let reply = send_through(w, &instance, asset, &destination).await;
+    let Reply::Reject(reject) = &reply else {
+        panic!("a packet for {destination} was fulfilled: {reply:?}")
+    };
+    assert_eq!(
+        (reject.code(), reject.triggered_by()),
+        (
+            ErrorCode::F02Unreachable,
+            Some(w.instance(&target).ilp_address())
+        ),
+        "{reject:?}"
+    );
+}
+
+/// Sends a zero-amount packet (it needs no liquidity) for `destination` into `instance`, through
+/// a client peered with it in `asset_id` for this one packet and deleted after it, so that the
+/// scenario's peers stay as they were.
+async fn send_through(
+    w: &mut PeeringWorld,
+    instance: &str,
+    asset_id: &str,
+    destination: &Address,
+) -> Reply {
+    let token = new_id();
+    let admin = w.instance(instance).admin().clone();
+    let settings = PeerSettings::new("test.step-client", asset_id, &token, "http://127.0.0.1:9/")
+        .name("step client");
+    let client_id = admin.create_peer(&settings).await.expect("a client peer");
+    let prepare = paying_prepare(destination, 0, Duration::from_secs(10));
+    let reply = OutgoingClient::default()
+        .send(
+            &w.instance(instance).connector_url(),
+            &token,
+            prepare.encode(),
+        )
+        .await
+        .expect("the connector answers with a packet");
+    admin
+        .mutate(
+            "deletePeer",
+            &operation("rafiki/DeletePeer"),
+            json!({ "input": { "id": client_id } }),
+        )
+        .await
+        .expect("the client peer is deleted");
+    reply
 }
 
 #[then(expr = "the liquidity {string} grants {string} in {word} is {int}")]

@@ -15,21 +15,31 @@ fn guide_withdrawal(peer_id: &str, amount: u64, id: &str) -> Value {
     json!({ "input": { "peerId": peer_id, "amount": amount.to_string(), "id": id } })
 }
 
+/// What a withdrawal is created with besides its amount and peer.
+#[derive(Default)]
+struct Extras<'a> {
+    timeout_seconds: Option<u64>,
+    idempotency_key: Option<&'a str>,
+}
+
 /// Sends the guide's CreatePeerLiquidityWithdrawal for the labelled withdrawal, with
-/// `timeoutSeconds` when given; returns the payload.
+/// `timeoutSeconds` and `idempotencyKey` when given; returns the payload.
 async fn create_withdrawal(
     w: &mut PeeringWorld,
     instance: &str,
     label: &str,
     amount: u64,
     counterparty: &str,
-    timeout_seconds: Option<u64>,
+    extras: Extras<'_>,
 ) -> Value {
     let peer = w.only_peer_id(instance, counterparty);
     let id = withdrawal_id(w, label);
     let mut variables = guide_withdrawal(&peer, amount, &id);
-    if let Some(seconds) = timeout_seconds {
+    if let Some(seconds) = extras.timeout_seconds {
         variables["input"]["timeoutSeconds"] = json!(seconds);
+    }
+    if let Some(key) = extras.idempotency_key {
+        variables["input"]["idempotencyKey"] = json!(key);
     }
     let query = operation("seed/CreatePeerLiquidityWithdrawal");
     w.send(instance, &query, variables).await;
@@ -46,7 +56,15 @@ async fn creates_withdrawal(
     amount: u64,
     counterparty: String,
 ) {
-    create_withdrawal(w, &instance, &label, amount, &counterparty, None).await;
+    create_withdrawal(
+        w,
+        &instance,
+        &label,
+        amount,
+        &counterparty,
+        Extras::default(),
+    )
+    .await;
 }
 
 #[given(expr = "{string} has created the withdrawal {string} of {int} from its peer {string}")]
@@ -57,7 +75,15 @@ async fn has_created_withdrawal(
     amount: u64,
     counterparty: String,
 ) {
-    let answer = create_withdrawal(w, &instance, &label, amount, &counterparty, None).await;
+    let answer = create_withdrawal(
+        w,
+        &instance,
+        &label,
+        amount,
+        &counterparty,
+        Extras::default(),
+    )
+    .await;
     assert_eq!(answer["success"], json!(true), "{answer}");
 }
 
@@ -72,7 +98,45 @@ async fn creates_expiring_withdrawal(
     counterparty: String,
     seconds: u64,
 ) {
-    create_withdrawal(w, &instance, &label, amount, &counterparty, Some(seconds)).await;
+    let extras = Extras {
+        timeout_seconds: Some(seconds),
+        ..Extras::default()
+    };
+    create_withdrawal(w, &instance, &label, amount, &counterparty, extras).await;
+}
+
+#[when(
+    expr = "{string} creates the withdrawal {string} of {int} from its peer {string} with idempotency key {string}"
+)]
+async fn creates_withdrawal_with_key(
+    w: &mut PeeringWorld,
+    instance: String,
+    label: String,
+    amount: u64,
+    counterparty: String,
+    key: String,
+) {
+    let extras = Extras {
+        idempotency_key: Some(&key),
+        ..Extras::default()
+    };
+    create_withdrawal(w, &instance, &label, amount, &counterparty, extras).await;
+}
+
+#[when(expr = "{string} sends the same withdrawal again but with the amount {int}")]
+async fn same_withdrawal_other_amount(w: &mut PeeringWorld, instance: String, amount: u64) {
+    w.retry_changed(&instance, "createPeerLiquidityWithdrawal", |input| {
+        input["amount"] = json!(amount.to_string())
+    })
+    .await;
+}
+
+#[when(expr = "{string} sends the same withdrawal again but with a timeout of {int} second(s)")]
+async fn same_withdrawal_other_timeout(w: &mut PeeringWorld, instance: String, seconds: u64) {
+    w.retry_changed(&instance, "createPeerLiquidityWithdrawal", |input| {
+        input["timeoutSeconds"] = json!(seconds)
+    })
+    .await;
 }
 
 fn resolution_operation(verb: &str) -> String {
