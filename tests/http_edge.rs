@@ -60,32 +60,46 @@ fn addr_of(url: &str) -> SocketAddr {
         .unwrap()
 }
 
-/// Each listener: its name, its address, and a request head for a POST with `content-length`
-/// (the body is the caller's) that the listener reads the body of.
-fn listeners(node: &Node) -> [(&'static str, SocketAddr, fn(usize) -> String); 3] {
+/// One of an instance's listeners, as the tests reach it.
+struct Listener {
+    name: &'static str,
+    addr: SocketAddr,
+    /// The head of a POST with this `content-length` whose body the listener reads.
+    post_head: fn(usize) -> String,
+}
+
+fn listeners(node: &Node) -> [Listener; 3] {
     [
-        ("connector", node.connector_addr(), |length| {
-            format!(
-                "POST / HTTP/1.1\r\nhost: edge\r\nauthorization: Bearer client-token\r\n\
-                 content-type: application/octet-stream\r\ncontent-length: {length}\r\n\r\n"
-            )
-        }),
-        ("admin", addr_of(&node.admin_url()), |length| {
-            format!(
-                "POST /graphql HTTP/1.1\r\nhost: edge\r\ncontent-type: application/json\r\n\
-                 content-length: {length}\r\n\r\n"
-            )
-        }),
-        (
-            "auto-peering",
-            addr_of(&node.auto_peering_url().unwrap()),
-            |length| {
+        Listener {
+            name: "connector",
+            addr: node.connector_addr(),
+            post_head: |length| {
+                format!(
+                    "POST / HTTP/1.1\r\nhost: edge\r\nauthorization: Bearer client-token\r\n\
+                     content-type: application/octet-stream\r\ncontent-length: {length}\r\n\r\n"
+                )
+            },
+        },
+        Listener {
+            name: "admin",
+            addr: addr_of(&node.admin_url()),
+            post_head: |length| {
+                format!(
+                    "POST /graphql HTTP/1.1\r\nhost: edge\r\ncontent-type: application/json\r\n\
+                     content-length: {length}\r\n\r\n"
+                )
+            },
+        },
+        Listener {
+            name: "auto-peering",
+            addr: addr_of(&node.auto_peering_url().unwrap()),
+            post_head: |length| {
                 format!(
                     "POST / HTTP/1.1\r\nhost: edge\r\ncontent-type: application/json\r\n\
                      content-length: {length}\r\n\r\n"
                 )
             },
-        ),
+        },
     ]
 }
 
@@ -117,7 +131,7 @@ async fn send_and_wait_for_close(addr: SocketAddr, bytes: &[u8]) -> Option<(Stri
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partial_headers_then_silence_are_closed_within_the_header_timeout() {
     let node = node_with_a_peer().await;
-    for (name, addr, _) in listeners(&node) {
+    for Listener { name, addr, .. } in listeners(&node) {
         let partial = b"POST / HTTP/1.1\r\nhost: edge\r\ncontent-le";
         let Some((answer, took)) = send_and_wait_for_close(addr, partial).await else {
             panic!("{name}: a connection with partial headers stayed open");
@@ -137,7 +151,7 @@ async fn partial_headers_then_silence_are_closed_within_the_header_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
     let node = node_with_a_peer().await;
-    for (name, addr, _) in listeners(&node) {
+    for Listener { name, addr, .. } in listeners(&node) {
         let request = b"GET /healthz HTTP/1.1\r\nhost: edge\r\n\r\n";
         let Some((answer, took)) = send_and_wait_for_close(addr, request).await else {
             panic!("{name}: an idle keep-alive connection stayed open");
@@ -156,8 +170,13 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_body_is_answered_408_within_the_body_timeout() {
     let node = node_with_a_peer().await;
-    for (name, addr, head) in listeners(&node) {
-        let mut request = head(100).into_bytes();
+    for Listener {
+        name,
+        addr,
+        post_head,
+    } in listeners(&node)
+    {
+        let mut request = post_head(100).into_bytes();
         request.extend_from_slice(&[b'{'; 20]);
         let Some((answer, took)) = send_and_wait_for_close(addr, &request).await else {
             panic!("{name}: a connection with a stalled body stayed open");
@@ -199,7 +218,7 @@ async fn the_connection_cap_holds_the_next_connection_until_one_closes() {
         body_read_timeout: Duration::from_secs(10),
     })
     .await;
-    for (name, addr, _) in listeners(&node) {
+    for Listener { name, addr, .. } in listeners(&node) {
         let mut first = TcpStream::connect(addr).await.unwrap();
         let mut second = TcpStream::connect(addr).await.unwrap();
         for stream in [&mut first, &mut second] {
@@ -267,10 +286,10 @@ async fn a_router_refusal_before_the_body_is_complete_closes_the_connection() {
     let node = node_with_a_peer().await;
     // The body can never be complete: 17 KiB of a declared 20 KiB, past the 16 KiB the
     // auto-peering server reads.
-    let addr = addr_of(&node.auto_peering_url().unwrap());
-    let mut request = listeners(&node)[2].2(20 * 1024).into_bytes();
+    let [_, _, auto_peering] = listeners(&node);
+    let mut request = (auto_peering.post_head)(20 * 1024).into_bytes();
     request.extend(std::iter::repeat_n(b' ', 17 * 1024));
-    let Some((answer, took)) = send_and_wait_for_close(addr, &request).await else {
+    let Some((answer, took)) = send_and_wait_for_close(auto_peering.addr, &request).await else {
         panic!("the connection stayed open after the refusal");
     };
     assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
