@@ -286,6 +286,8 @@ async fn a_bad_body_is_followed_by_a_good_packet_on_the_same_connection() {
             .header(AUTH.0, AUTH.1)
             .body(Full::new(Bytes::from(body)))
             .unwrap();
+        // Fails if the server closed the connection after the previous answer.
+        sender.ready().await.unwrap();
         let response = sender.send_request(request).await.unwrap();
         assert_eq!(response.status().as_u16(), expected);
         response.into_body().collect().await.unwrap();
