@@ -6,6 +6,7 @@ use std::time::Duration;
 use thiserror::Error;
 use url::Url;
 
+use crate::http_server::ServerSettings;
 use crate::ilp::Address;
 
 /// A variable that is missing or cannot be used. The message names the variable.
@@ -53,6 +54,9 @@ pub struct Config {
     /// `PACKET_RATE_LIMIT_PER_SECOND` (peerlab's own): packets per second accepted from each
     /// peer; unset means no limit (T05 when exceeded).
     pub packet_rate_limit_per_second: Option<u32>,
+    /// Connection cap and read timeouts of every listener. Not read from the environment: the
+    /// defaults suit every use so far, and code (tests, the simulator) can change them.
+    pub http: ServerSettings,
 }
 
 impl Config {
@@ -72,6 +76,7 @@ impl Config {
             two_phase_timeout: Duration::from_secs(5),
             bind_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
             packet_rate_limit_per_second: None,
+            http: ServerSettings::default(),
         }
     }
 
@@ -185,6 +190,7 @@ impl Config {
             two_phase_timeout,
             bind_address,
             packet_rate_limit_per_second,
+            http: ServerSettings::default(),
         })
     }
 }

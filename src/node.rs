@@ -5,7 +5,6 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use thiserror::Error;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -16,6 +15,7 @@ use crate::admin;
 use crate::autopeer::{self, AutoPeering};
 use crate::config::Config;
 use crate::connector::{self, Connector, ConnectorSettings};
+use crate::http_server;
 use crate::ilp::Address;
 use crate::instance::{Instance, InstanceSettings};
 
@@ -84,19 +84,26 @@ impl Node {
         let connector = Arc::new(Connector::new(instance.clone(), settings));
         let (shutdown, _) = watch::channel(false);
         let mut servers = vec![
-            serve(admin_listener, admin_app, shutdown.subscribe()),
+            tokio::spawn(http_server::serve_router(
+                admin_listener,
+                admin_app,
+                config.http,
+                shutdown.subscribe(),
+            )),
             tokio::spawn(connector::http::serve(
                 connector_listener,
                 connector.clone(),
+                config.http,
                 shutdown.subscribe(),
             )),
         ];
         if let Some(listener) = auto_peering_listener {
-            servers.push(serve(
+            servers.push(tokio::spawn(http_server::serve_router(
                 listener,
                 autopeer::server::router(auto_peering),
+                config.http,
                 shutdown.subscribe(),
-            ));
+            )));
             tracing::warn!(
                 "auto-peering is enabled: it is meant for sandbox environments only, never production"
             );
@@ -199,22 +206,4 @@ fn reachable_url(addr: SocketAddr) -> Result<Url, StartError> {
     };
     Url::parse(&format!("http://{}", SocketAddr::new(ip, addr.port())))
         .map_err(|_| StartError::ConnectorUrl(addr))
-}
-
-fn serve(
-    listener: TcpListener,
-    app: Router,
-    mut shutdown: watch::Receiver<bool>,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let stopped = async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
-        };
-        if let Err(error) = axum::serve(listener, app)
-            .with_graceful_shutdown(stopped)
-            .await
-        {
-            tracing::error!(%error, "server failed");
-        }
-    })
 }

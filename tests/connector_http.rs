@@ -7,6 +7,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper::body::Frame;
 use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use peerlab::ilp::{Address, Fulfill, MAX_PREPARE_LENGTH, Reply};
 use peerlab_simulator::topology::InstanceSpec;
@@ -205,4 +206,172 @@ impl hyper::body::Body for Chunks {
     ) -> std::task::Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         std::task::Poll::Ready(self.0.pop_front().map(Ok))
     }
+}
+
+type PooledClient = Client<HttpConnector, Full<Bytes>>;
+
+/// A pooled keep-alive client, as peers use, holding at most one idle connection.
+fn pooled_client() -> PooledClient {
+    Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(1)
+        .build_http()
+}
+
+/// Status, `Connection` header and body of a POST of `body` with the client's token.
+async fn post_on(client: &PooledClient, url: &str, body: Vec<u8>) -> (u16, Option<String>, Bytes) {
+    let request = Request::post(url)
+        .header(AUTH.0, AUTH.1)
+        .body(Full::new(Bytes::from(body)))
+        .unwrap();
+    let response = client.request(request).await.unwrap();
+    let status = response.status().as_u16();
+    let connection = response
+        .headers()
+        .get("connection")
+        .map(|value| value.to_str().unwrap().to_owned());
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, connection, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_413_is_followed_by_a_good_packet_on_the_same_pooled_client() {
+    let s = setup().await;
+    let client = pooled_client();
+    for round in 0..5 {
+        let (status, connection, _) =
+            post_on(&client, &s.url, vec![0x0c; MAX_PREPARE_LENGTH + 1]).await;
+        assert_eq!(
+            (status, connection.as_deref()),
+            (413, Some("close")),
+            "{round}"
+        );
+        let (status, _, body) = post_on(&client, &s.url, good_packet()).await;
+        assert_eq!(status, 200, "{round}");
+        assert!(
+            matches!(Reply::decode(&body), Ok(Reply::Fulfill(_))),
+            "{round}"
+        );
+    }
+    assert_eq!(s.receiver.fulfilled(), 5);
+    s.network.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_body_is_followed_by_a_good_packet_on_the_same_connection() {
+    let s = setup().await;
+    let client = pooled_client();
+    for round in 0..5 {
+        let (status, connection, text) = post_on(&client, &s.url, b"garbage".to_vec()).await;
+        assert_eq!((status, connection), (400, None), "{round}");
+        assert!(text.starts_with(b"Invalid Packet"), "{text:?}");
+        let (status, _, body) = post_on(&client, &s.url, good_packet()).await;
+        assert_eq!(status, 200, "{round}");
+        assert!(
+            matches!(Reply::decode(&body), Ok(Reply::Fulfill(_))),
+            "{round}"
+        );
+    }
+
+    // The whole bad body was read, so its connection stays open for the next packet: sent on
+    // one connection, without a pool to hide a reconnect.
+    let addr = s.network.instance("a").unwrap().node().connector_addr();
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    for (body, expected) in [(b"garbage".to_vec(), 400), (good_packet(), 200)] {
+        let request = Request::post("/")
+            .header(AUTH.0, AUTH.1)
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
+        // Fails if the server closed the connection after the previous answer.
+        sender.ready().await.unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        assert_eq!(response.status().as_u16(), expected);
+        response.into_body().collect().await.unwrap();
+    }
+    assert_eq!(s.receiver.fulfilled(), 6);
+    s.network.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_before_the_body_is_read_close_the_connection_unless_there_is_no_body() {
+    let s = setup().await;
+    let client = pooled_client();
+    let request = |token: &str, body: Vec<u8>| {
+        Request::post(&s.url)
+            .header("authorization", format!("Bearer {token}"))
+            .body(Full::new(Bytes::from(body)))
+            .unwrap()
+    };
+    for (token, body, connection) in [
+        ("nope", good_packet(), Some("close")),
+        ("nope", vec![], None),
+    ] {
+        let response = client.request(request(token, body)).await.unwrap();
+        assert_eq!(response.status().as_u16(), 401);
+        assert_eq!(
+            response
+                .headers()
+                .get("connection")
+                .map(|value| value.to_str().unwrap()),
+            connection
+        );
+    }
+    s.network.shutdown().await;
+}
+
+/// Sends `bytes` on a fresh connection, optionally half-closes, and reads until the server
+/// closes (or `bound` passes).
+async fn raw_exchange(
+    addr: std::net::SocketAddr,
+    bytes: &[u8],
+    half_close: bool,
+    bound: Duration,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(bytes).await.unwrap();
+    if half_close {
+        stream.shutdown().await.unwrap();
+    }
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(bound, async {
+        let mut chunk = [0u8; 4096];
+        while let Ok(n @ 1..) = stream.read(&mut chunk).await {
+            answer.extend_from_slice(&chunk[..n]);
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "the server did not close within {bound:?}");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+fn head_with_partial_body(declared: usize, sent: usize) -> Vec<u8> {
+    let mut bytes = format!(
+        "POST / HTTP/1.1\r\nhost: a\r\nauthorization: Bearer client-token\r\n\
+         content-type: application/octet-stream\r\ncontent-length: {declared}\r\n\r\n"
+    )
+    .into_bytes();
+    bytes.extend(std::iter::repeat_n(0x0c, sent));
+    bytes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_cut_short_of_its_content_length_is_400() {
+    let s = setup().await;
+    let addr = s.network.instance("a").unwrap().node().connector_addr();
+    let answer = raw_exchange(
+        addr,
+        &head_with_partial_body(100, 20),
+        true,
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
+    assert!(answer.contains("connection: close"), "{answer}");
+    assert_eq!(s.receiver.fulfilled(), 0);
+    s.network.shutdown().await;
 }

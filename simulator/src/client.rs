@@ -1,7 +1,7 @@
 //! A client for the admin API of a peerlab instance (or of Rafiki itself): GraphQL over HTTP,
 //! signed when a secret is set.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -9,7 +9,7 @@ use hyper::Request;
 use hyper::header::CONTENT_TYPE;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use peerlab::admin::signature;
 use serde_json::{Value, json};
 use thiserror::Error;
@@ -57,7 +57,12 @@ impl AdminClient {
             .map_err(|_| ClientError::InvalidUrl(graphql_url.to_owned()))?;
         Ok(Self {
             graphql_url,
-            http: Client::builder(TokioExecutor::new()).build_http(),
+            // Idle connections are dropped before the 5 s after which peerlab's servers close
+            // them, so that a request is never sent down a connection the server is closing.
+            http: Client::builder(TokioExecutor::new())
+                .pool_timer(TokioTimer::new())
+                .pool_idle_timeout(Duration::from_secs(4))
+                .build_http(),
             secret: None,
         })
     }

@@ -27,7 +27,10 @@ impl Default for OutgoingClient {
         connector.set_connect_timeout(Some(Duration::from_secs(5)));
         let http = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(Duration::from_secs(60))
+            // Below the 5 s after which peerlab's servers (crate::http_server) and Rafiki's
+            // (Node's keepAliveTimeout) close an idle connection: a pooled connection is dropped
+            // here before the peer closes it, not raced against its close.
+            .pool_idle_timeout(Duration::from_secs(4))
             .pool_max_idle_per_host(256)
             .build(connector);
         Self { http }

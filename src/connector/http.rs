@@ -3,81 +3,43 @@
 //! Fulfill or Reject comes back as the body of an HTTP 200.
 //!
 //! Served with bare hyper HTTP/1.1 rather than a router: every request takes the same path, and
-//! this is the hot path of every packet.
+//! this is the hot path of every packet. Connections, timeouts and shutdown are
+//! [`crate::http_server`]'s; this module adds the body read timeout to its own body read, and
+//! `Connection: close` to every refusal given before the body was read in full (hyper closes
+//! such a connection; the header tells a pooled client not to send its next packet down it).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Body, Incoming};
 use hyper::header::{self, HeaderMap, HeaderValue};
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 
 use super::pipeline::Connector;
+use crate::http_server::{self, ServerSettings};
 use crate::ilp::{MAX_PREPARE_LENGTH, Prepare};
 
-/// Accepts connections until `shutdown` turns true, then lets open requests finish.
+/// Serves ILP-over-HTTP on `listener` within `settings` until `shutdown` turns true, then lets
+/// open requests finish.
 pub async fn serve(
     listener: TcpListener,
     connector: Arc<Connector>,
+    settings: ServerSettings,
     shutdown: watch::Receiver<bool>,
 ) {
-    let mut connections = JoinSet::new();
-    let stopped = stopped(shutdown.clone());
-    tokio::pin!(stopped);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let _ = stream.set_nodelay(true);
-                    let connector = connector.clone();
-                    let stop = shutdown.clone();
-                    connections.spawn(serve_connection(TokioIo::new(stream), connector, stop));
-                }
-                Err(error) => {
-                    // Out of file descriptors, say: wait instead of spinning.
-                    tracing::warn!(%error, "connector cannot accept a connection");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            () = &mut stopped => break,
-        }
-        while connections.try_join_next().is_some() {}
-    }
-    while connections.join_next().await.is_some() {}
-}
-
-/// Resolves once `shutdown` turns true (or its sender is gone).
-async fn stopped(mut shutdown: watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|stop| *stop).await;
-}
-
-async fn serve_connection(
-    io: TokioIo<tokio::net::TcpStream>,
-    connector: Arc<Connector>,
-    shutdown: watch::Receiver<bool>,
-) {
+    let body_read_timeout = settings.body_read_timeout;
     let service = service_fn(move |request| {
         let connector = connector.clone();
-        async move { Ok::<_, std::convert::Infallible>(handle(&connector, request).await) }
+        async move {
+            Ok::<_, std::convert::Infallible>(handle(&connector, request, body_read_timeout).await)
+        }
     });
-    let connection = http1::Builder::new().serve_connection(io, service);
-    tokio::pin!(connection);
-    let stopping = tokio::select! {
-        _ = connection.as_mut() => false,
-        () = stopped(shutdown) => true,
-    };
-    if stopping {
-        connection.as_mut().graceful_shutdown();
-        let _ = connection.await;
-    }
+    http_server::serve(listener, settings, shutdown, service).await;
 }
 
 fn reply(
@@ -97,6 +59,28 @@ fn refuse(status: StatusCode, message: &'static str) -> Response<Full<Bytes>> {
     reply(status, "text/plain", message)
 }
 
+/// `response`, telling the client this connection ends with it.
+fn closing(mut response: Response<Full<Bytes>>) -> Response<Full<Bytes>> {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// A refusal given before reading the body: it ends the connection unless there is no body.
+fn refuse_unread(
+    body: &Incoming,
+    status: StatusCode,
+    message: &'static str,
+) -> Response<Full<Bytes>> {
+    let response = refuse(status, message);
+    if body.is_end_stream() {
+        response
+    } else {
+        closing(response)
+    }
+}
+
 /// The token of an `Authorization: Bearer <token>` header: scheme case-insensitive, exactly two
 /// space-separated parts, as Rafiki's auth middleware requires.
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {
@@ -109,35 +93,63 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     Some(token)
 }
 
-/// One request: authenticate, read at most one Prepare's worth of body, run the packet.
-pub async fn handle(connector: &Connector, request: Request<Incoming>) -> Response<Full<Bytes>> {
+/// One request: authenticate, read at most one Prepare's worth of body within
+/// `body_read_timeout`, run the packet.
+pub async fn handle(
+    connector: &Connector,
+    request: Request<Incoming>,
+    body_read_timeout: Duration,
+) -> Response<Full<Bytes>> {
     if request.method() == Method::GET {
-        return refuse(StatusCode::OK, "OK");
+        return refuse_unread(request.body(), StatusCode::OK, "OK");
     }
     if request.method() != Method::POST {
-        return refuse(StatusCode::METHOD_NOT_ALLOWED, "ILP packets are POSTed");
+        return refuse_unread(
+            request.body(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "ILP packets are POSTed",
+        );
     }
     let Some(token) = bearer_token(request.headers()) else {
-        return refuse(
+        return refuse_unread(
+            request.body(),
             StatusCode::UNAUTHORIZED,
             "Bearer token required in Authorization header",
         );
     };
     let Some(peer) = connector.instance().peer_by_incoming_token(token) else {
-        return refuse(StatusCode::UNAUTHORIZED, "Access Denied - Invalid Token");
+        return refuse_unread(
+            request.body(),
+            StatusCode::UNAUTHORIZED,
+            "Access Denied - Invalid Token",
+        );
     };
     let too_long = "body is larger than any ILP Prepare";
     let declared = request.body().size_hint().exact();
     if declared.is_some_and(|length| length > MAX_PREPARE_LENGTH as u64) {
-        return refuse(StatusCode::PAYLOAD_TOO_LARGE, too_long);
+        return refuse_unread(request.body(), StatusCode::PAYLOAD_TOO_LARGE, too_long);
     }
-    let Ok(body) = Limited::new(request.into_body(), MAX_PREPARE_LENGTH)
-        .collect()
-        .await
-    else {
-        return refuse(StatusCode::PAYLOAD_TOO_LARGE, too_long);
+    let read = Limited::new(request.into_body(), MAX_PREPARE_LENGTH).collect();
+    let body = match tokio::time::timeout(body_read_timeout, read).await {
+        Ok(Ok(body)) => body.to_bytes(),
+        Ok(Err(error)) if error.is::<LengthLimitError>() => {
+            return closing(refuse(StatusCode::PAYLOAD_TOO_LARGE, too_long));
+        }
+        // The body ended before its Content-Length, or its chunked framing is broken.
+        Ok(Err(_)) => {
+            return closing(refuse(
+                StatusCode::BAD_REQUEST,
+                "request body ended before it was complete",
+            ));
+        }
+        Err(_elapsed) => {
+            return closing(refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                "request body did not arrive in time",
+            ));
+        }
     };
-    let prepare = match Prepare::decode(&body.to_bytes()) {
+    let prepare = match Prepare::decode(&body) {
         Ok(prepare) => prepare,
         Err(error) => {
             return reply(
