@@ -1,4 +1,5 @@
-//! One connector instance's state and the services that change it: assets, peers, liquidity.
+//! One connector instance's state and the services that change it: assets, peers, routing,
+//! liquidity.
 //!
 //! Everything lives behind one mutex. Every operation is microseconds of pure work on the ledger
 //! and a few maps, so a single lock keeps each operation atomic (no two withdrawals can both spend
@@ -11,6 +12,7 @@ pub mod model;
 mod packets;
 pub mod pagination;
 mod peers;
+pub mod routing;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -18,7 +20,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use uuid::Uuid;
 
-use crate::connector::RoutingTable;
 use crate::ilp::Address;
 use crate::ledger::{Ledger, LedgerTime};
 
@@ -27,6 +28,7 @@ pub use model::{
     Asset, HttpOutgoing, HttpUpdate, NewAsset, NewPeer, Peer, PeerUpdate, WithdrawalMode,
 };
 pub use pagination::{Page, PageRequest, PaginationError, SortOrder};
+pub use routing::{Route, RoutingTable};
 
 /// Settings of an instance that its services need.
 #[derive(Debug, Clone)]

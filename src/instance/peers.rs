@@ -10,11 +10,11 @@ use url::Url;
 use uuid::Uuid;
 
 use super::pagination::{self, Page, PageRequest, PaginationError};
+use super::routing::Route;
 use super::{
     HttpOutgoing, HttpUpdate, Instance, NewPeer, Peer, PeerError, PeerUpdate, State, parse_id,
     reportable,
 };
-use crate::connector::routing::Route;
 use crate::ilp::Address;
 use crate::ledger::{AccountId, AccountKind, TransferId};
 
