@@ -5,8 +5,10 @@
 //! and a few maps, so a single lock keeps each operation atomic (no two withdrawals can both spend
 //! the same liquidity) without measurable contention.
 
+mod accounting;
 mod assets;
 pub mod errors;
+pub mod history;
 mod liquidity;
 pub mod model;
 mod packets;
@@ -21,9 +23,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use uuid::Uuid;
 
 use crate::ilp::Address;
-use crate::ledger::{Ledger, LedgerTime};
+use crate::ledger::LedgerTime;
+use accounting::Accounting;
 
 pub use errors::{AssetError, LiquidityError, PeerError};
+pub use history::{
+    AccountTransfers, PacketTotals, RECENT_PACKET_TRANSFERS, TransferRecord, TransferRecordKind,
+    TransferRecordState,
+};
 pub use model::{
     Asset, HttpOutgoing, HttpUpdate, NewAsset, NewPeer, Peer, PeerUpdate, WithdrawalMode,
 };
@@ -46,7 +53,8 @@ pub struct Instance {
 
 #[derive(Debug, Default)]
 struct State {
-    ledger: Ledger,
+    /// The ledger and the bounded view of its transfers that the admin API reads.
+    accounting: Accounting,
     /// Assets in creation order (deleted ones stay, flagged, so they can be re-activated).
     assets: Vec<Asset>,
     peers: Peers,
@@ -90,7 +98,7 @@ impl Peers {
 impl State {
     /// Brings the ledger's clock to now, expiring what is due, before any read or write.
     fn tick(&mut self) {
-        self.ledger.advance_clock(now());
+        self.accounting.advance_clock(now());
     }
 }
 
@@ -129,7 +137,7 @@ impl Instance {
 
     /// Runs the ledger's invariant audit on the current state.
     pub fn audit(&self) -> Result<(), crate::ledger::Violation> {
-        self.lock().ledger.audit()
+        self.lock().accounting.audit()
     }
 }
 

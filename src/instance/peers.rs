@@ -67,13 +67,13 @@ impl Instance {
         };
         let account = AccountId(peer.id);
         state
-            .ledger
+            .accounting
             .create_account(account, asset.ledger, AccountKind::PeerLiquidity)
             .map_err(|_| PeerError::InvalidInitialLiquidity)?;
         if let Some(amount) = new.initial_liquidity.filter(|amount| *amount > 0) {
             // A failed deposit leaves an empty account that no peer refers to: nothing to undo.
             state
-                .ledger
+                .accounting
                 .deposit(TransferId::random(), account, amount)
                 .map_err(|_| PeerError::InvalidInitialLiquidity)?;
         }
@@ -243,7 +243,8 @@ impl Instance {
     /// How much the peer may still send through this instance.
     pub fn peer_liquidity(&self, peer_id: Uuid) -> Option<u64> {
         self.lock()
-            .ledger
+            .accounting
+            .ledger()
             .balance(AccountId(peer_id))
             .ok()
             .map(reportable)

@@ -436,11 +436,11 @@ fn apply_to_ledger(ids: &Ids, ledger: &mut Ledger, step: &Step) -> Outcome {
             *phase,
         )),
         Step::Pay(pay) => Outcome::Single(ledger.create_transfer(ids.new_transfer(pay))),
-        Step::Post { id } => Outcome::Single(ledger.post(ids.transfers[*id])),
-        Step::Void { id } => Outcome::Single(ledger.void(ids.transfers[*id])),
+        Step::Post { id } => Outcome::Single(ledger.post(ids.transfers[*id]).map(drop)),
+        Step::Void { id } => Outcome::Single(ledger.void(ids.transfers[*id]).map(drop)),
         Step::Advance { ms } => {
             let now = LedgerTime(ledger.now().0.saturating_add(*ms));
-            Outcome::Expired(ledger.advance_clock(now))
+            Outcome::Expired(ledger.advance_clock(now).iter().map(|t| t.id).collect())
         }
         Step::AdvanceToNextExpiry => {
             let next = ledger
@@ -449,7 +449,7 @@ fn apply_to_ledger(ids: &Ids, ledger: &mut Ledger, step: &Step) -> Outcome {
                 .filter_map(|t| t.expires_at)
                 .min()
                 .unwrap_or(ledger.now());
-            Outcome::Expired(ledger.advance_clock(next))
+            Outcome::Expired(ledger.advance_clock(next).iter().map(|t| t.id).collect())
         }
         Step::Linked(steps) => {
             let ops: Vec<LedgerOp> = steps
@@ -460,7 +460,7 @@ fn apply_to_ledger(ids: &Ids, ledger: &mut Ledger, step: &Step) -> Outcome {
                     LinkedStep::Void { id } => LedgerOp::Void(ids.transfers[*id]),
                 })
                 .collect();
-            Outcome::Linked(ledger.apply_linked(&ops))
+            Outcome::Linked(ledger.apply_linked(&ops).map(drop))
         }
     }
 }
