@@ -99,4 +99,9 @@ impl Accounting {
     pub(super) fn audit(&self) -> Result<(), Violation> {
         self.ledger.audit()
     }
+
+    #[cfg(test)]
+    pub(super) fn history(&self) -> &TransferHistory {
+        &self.history
+    }
 }

@@ -173,6 +173,14 @@ impl TransferHistory {
     }
 }
 
+#[cfg(test)]
+impl TransferHistory {
+    /// How many packet records are held, over all accounts.
+    pub(super) fn packet_records(&self) -> usize {
+        self.accounts.values().map(|a| a.recent_packets.len()).sum()
+    }
+}
+
 impl AccountHistory {
     fn remember(&mut self, transfer: &Transfer) {
         if self.recent_packets.len() == RECENT_PACKET_TRANSFERS {
