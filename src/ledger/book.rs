@@ -36,9 +36,9 @@ pub struct Ledger {
     pending: usize,
     settlements: HashMap<LedgerId, AccountId>,
     /// Pending transfers with a timeout, soonest first. Entries are not removed when a transfer is
-    /// posted or voided (or forgotten); the sweep pops them when their time comes and skips those
-    /// whose transfer is no longer pending. So the heap holds at most what was created within the
-    /// longest timeout, not the whole history.
+    /// posted or voided (or forgotten): the sweep skips those whose transfer is no longer pending,
+    /// and [`Ledger::compact_expiries`] drops them once they outnumber the pending transfers. So
+    /// the heap stays proportional to what is in flight, not to the rate times the timeout.
     expiries: BinaryHeap<Reverse<(LedgerTime, TransferId)>>,
 }
 
@@ -374,8 +374,26 @@ impl Ledger {
         });
         if let Some(at) = expires_at {
             self.expiries.push(Reverse((at, new.id)));
+            self.compact_expiries();
         }
         Ok(())
+    }
+
+    /// Drops the expiry entries of transfers that are no longer pending, once there are more of
+    /// them than pending transfers (plus a margin). Each compaction keeps at most the pending
+    /// transfers and follows at least as many pushes as it scans entries, so it costs O(1)
+    /// amortized per transfer created.
+    fn compact_expiries(&mut self) {
+        const MARGIN: usize = 1_024;
+        if self.expiries.len() <= 2 * self.pending + MARGIN {
+            return;
+        }
+        let transfers = &self.transfers;
+        self.expiries.retain(|Reverse((at, id))| {
+            transfers
+                .get(id)
+                .is_some_and(|t| t.state == TransferState::Pending && t.expires_at == Some(*at))
+        });
     }
 
     fn resolve(

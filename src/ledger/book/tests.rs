@@ -541,6 +541,40 @@ fn a_single_phase_transfer_kept_until_it_ends_moves_money_and_is_not_kept() {
 }
 
 #[test]
+fn the_expiry_heap_stays_as_small_as_what_is_in_flight() {
+    let mut f = fixture();
+    let held = TransferId::random();
+    f.ledger
+        .create_transfer_until_ended(pay(held, f.alice, f.bob, 1, PACKET_TIMEOUT))
+        .unwrap();
+    // Many more packets than the margin, each ended before its timeout, with the clock standing.
+    for n in 0..10_000 {
+        let (from, to) = if n % 2 == 0 {
+            (f.alice, f.bob)
+        } else {
+            (f.bob, f.alice)
+        };
+        let id = TransferId::random();
+        f.ledger
+            .create_transfer_until_ended(pay(id, from, to, 1, PACKET_TIMEOUT))
+            .unwrap();
+        f.ledger.post(id).unwrap();
+        // Compacted at each creation; the post since may have ended one more.
+        assert!(f.ledger.expiries.len() <= 2 * (f.ledger.pending_count() + 1) + 1_024);
+    }
+    assert!(
+        f.ledger.expiries.len() < 2_000,
+        "{}",
+        f.ledger.expiries.len()
+    );
+    // The one still held still expires on time.
+    let expired = f.ledger.advance_clock(LedgerTime(6_000));
+    assert_eq!(expired.iter().map(|t| t.id).collect::<Vec<_>>(), vec![held]);
+    assert!(f.ledger.expiries.is_empty());
+    f.ledger.audit().unwrap();
+}
+
+#[test]
 fn the_expiry_heap_lets_go_of_forgotten_transfers_when_their_time_comes() {
     let mut f = fixture();
     // Back and forth, so that alice's 100 last.
