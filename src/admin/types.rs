@@ -531,11 +531,11 @@ impl AccountingTransfer {
     }
 }
 
-/// peerlab's addition: running totals of the packet transfers that ended on one side of an
-/// account since the instance started (the lists show only the latest packets).
 #[derive(Debug, Clone, Copy)]
 pub struct PacketTransferTotals(pub instance::PacketTotals);
 
+/// peerlab's addition: running totals of the packet transfers that ended on one side of an
+/// account since the instance started (the lists show only the latest packets).
 #[Object]
 impl PacketTransferTotals {
     /// Fulfilled packets (their transfers were posted).
