@@ -150,7 +150,7 @@ async fn a_fulfilled_packet_moves_liquidity_on_both_sides() {
     let transfers = a
         .admin()
         .request(
-            "query($id: String!) { accountingTransfers(id: $id) { debits { amount transferType state } credits { amount transferType state } } }",
+            "query($id: String!) { accountingTransfers(id: $id) { debits { amount transferType state } credits { amount transferType state } packetDebits { postedCount postedAmount voidedCount expiredCount } packetCredits { postedCount } } }",
             json!({ "id": id }),
         )
         .await
@@ -161,6 +161,11 @@ async fn a_fulfilled_packet_moves_liquidity_on_both_sides() {
         json!([{ "amount": "700", "transferType": "TRANSFER", "state": "POSTED" }])
     );
     assert_eq!(listed["credits"][0]["transferType"], json!("DEPOSIT"));
+    assert_eq!(
+        listed["packetDebits"],
+        json!({ "postedCount": "1", "postedAmount": "700", "voidedCount": "0", "expiredCount": "0" })
+    );
+    assert_eq!(listed["packetCredits"], json!({ "postedCount": "0" }));
     s.assert_settled();
     s.shutdown().await;
 }

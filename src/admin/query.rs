@@ -6,8 +6,7 @@ use async_graphql::{Context, Object, Result};
 
 use super::scalars::UInt8;
 use super::types::{
-    AccountingTransfer, AccountingTransferConnection, Asset, AssetsConnection, Peer,
-    PeersConnection, SortOrder,
+    AccountingTransferConnection, Asset, AssetsConnection, Peer, PeersConnection, SortOrder,
 };
 use crate::instance::{Instance, PageRequest};
 
@@ -96,8 +95,16 @@ impl QueryRoot {
         Ok(instance(ctx).peers_page(&request)?.into())
     }
 
-    /// Transfers that debited and credited an account (a peer's or an asset's id), oldest first,
-    /// at most `limit` (default 20, at most 1000) of each.
+    /// Transfers that debited and that credited an account (a peer's or an asset's id), at most
+    /// `limit` (default 20, at most 1000) of each.
+    ///
+    /// What is kept: every admin-made transfer (deposits, withdrawals, a peer's initial
+    /// liquidity), in full and with its current state; and of packets' transfers, the latest 100
+    /// to end (posted, voided or expired) on the account, debits and credits together. A packet's
+    /// transfer is listed once it has ended, never while in flight. Each list merges the two,
+    /// oldest first by `createdAt` (admin-made first on equal times), and gives the first `limit`.
+    /// `packetDebits` and `packetCredits` count every packet transfer that ever ended on the
+    /// account, so totals stay exact while the lists stay bounded.
     async fn accounting_transfers(
         &self,
         ctx: &Context<'_>,
@@ -109,10 +116,6 @@ impl QueryRoot {
             Some(n) if (0..=1000).contains(&n) => n as usize,
             Some(_) => return Err("limit must be between 0 and 1000".into()),
         };
-        let (debits, credits) = instance(ctx).accounting_transfers(&id, limit);
-        Ok(AccountingTransferConnection {
-            debits: debits.into_iter().map(AccountingTransfer).collect(),
-            credits: credits.into_iter().map(AccountingTransfer).collect(),
-        })
+        Ok(instance(ctx).accounting_transfers(&id, limit).into())
     }
 }

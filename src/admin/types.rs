@@ -485,14 +485,9 @@ pub enum TransferType {
     Transfer,
 }
 
-/// One ledger transfer, as Rafiki's `accountingTransfers` lists it.
+/// One transfer, as Rafiki's `accountingTransfers` lists it.
 #[derive(Debug, Clone)]
-pub struct AccountingTransfer(pub crate::ledger::Transfer);
-
-fn ledger_time(at: crate::ledger::LedgerTime) -> String {
-    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(at.0);
-    iso_timestamp(at)
-}
+pub struct AccountingTransfer(pub instance::TransferRecord);
 
 #[Object]
 impl AccountingTransfer {
@@ -510,29 +505,54 @@ impl AccountingTransfer {
     }
     async fn transfer_type(&self) -> TransferType {
         match self.0.kind {
-            crate::ledger::TransferKind::Deposit => TransferType::Deposit,
-            crate::ledger::TransferKind::Withdrawal => TransferType::Withdrawal,
-            crate::ledger::TransferKind::Transfer => TransferType::Transfer,
+            instance::TransferRecordKind::Deposit => TransferType::Deposit,
+            instance::TransferRecordKind::Withdrawal => TransferType::Withdrawal,
+            instance::TransferRecordKind::Transfer => TransferType::Transfer,
         }
     }
     async fn ledger(&self) -> async_graphql::Result<UInt8> {
-        u8::try_from(self.0.ledger.0)
+        u8::try_from(self.0.ledger)
             .map(UInt8)
             .map_err(|_| "ledger number is larger than a UInt8".into())
     }
     async fn created_at(&self) -> String {
-        ledger_time(self.0.created_at)
+        iso_timestamp(self.0.created_at)
     }
     async fn state(&self) -> TransferState {
         match self.0.state {
-            crate::ledger::TransferState::Pending => TransferState::Pending,
-            crate::ledger::TransferState::Posted => TransferState::Posted,
-            crate::ledger::TransferState::Voided => TransferState::Voided,
-            crate::ledger::TransferState::Expired => TransferState::Expired,
+            instance::TransferRecordState::Pending => TransferState::Pending,
+            instance::TransferRecordState::Posted => TransferState::Posted,
+            instance::TransferRecordState::Voided => TransferState::Voided,
+            instance::TransferRecordState::Expired => TransferState::Expired,
         }
     }
     async fn expires_at(&self) -> Option<String> {
-        self.0.expires_at.map(ledger_time)
+        self.0.expires_at.map(iso_timestamp)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PacketTransferTotals(pub instance::PacketTotals);
+
+/// peerlab's addition: running totals of the packet transfers that ended on one side of an
+/// account since the instance started (the lists show only the latest packets).
+#[Object]
+impl PacketTransferTotals {
+    /// Fulfilled packets (their transfers were posted).
+    async fn posted_count(&self) -> UInt64 {
+        UInt64(self.0.posted_count)
+    }
+    /// The sum of the posted packets' amounts, in decimal: a sum may exceed UInt64.
+    async fn posted_amount(&self) -> String {
+        self.0.posted_amount.to_string()
+    }
+    /// Rejected or failed packets (their transfers were voided).
+    async fn voided_count(&self) -> UInt64 {
+        UInt64(self.0.voided_count)
+    }
+    /// Packets whose transfer lapsed before a reply came.
+    async fn expired_count(&self) -> UInt64 {
+        UInt64(self.0.expired_count)
     }
 }
 
@@ -540,4 +560,27 @@ impl AccountingTransfer {
 pub struct AccountingTransferConnection {
     pub debits: Vec<AccountingTransfer>,
     pub credits: Vec<AccountingTransfer>,
+    /// peerlab's addition: every packet transfer that ended debiting the account.
+    pub packet_debits: PacketTransferTotals,
+    /// peerlab's addition: every packet transfer that ended crediting the account.
+    pub packet_credits: PacketTransferTotals,
+}
+
+impl From<instance::AccountTransfers> for AccountingTransferConnection {
+    fn from(transfers: instance::AccountTransfers) -> Self {
+        Self {
+            debits: transfers
+                .debits
+                .into_iter()
+                .map(AccountingTransfer)
+                .collect(),
+            credits: transfers
+                .credits
+                .into_iter()
+                .map(AccountingTransfer)
+                .collect(),
+            packet_debits: PacketTransferTotals(transfers.packet_debits),
+            packet_credits: PacketTransferTotals(transfers.packet_credits),
+        }
+    }
 }

@@ -1,12 +1,11 @@
-//! The connector: ILP-over-HTTP in and out, routing, and the packet pipeline between them.
+//! The connector: ILP-over-HTTP in and out, and the packet pipeline between them (routing is
+//! instance state, in [`crate::instance::routing`]).
 
 pub mod client;
 pub mod errors;
 pub mod http;
 pub mod pipeline;
 pub mod rate_limit;
-pub mod routing;
 
 pub use errors::PacketError;
 pub use pipeline::{Connector, ConnectorSettings};
-pub use routing::RoutingTable;

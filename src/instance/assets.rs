@@ -49,11 +49,11 @@ impl Instance {
             deleted: false,
         };
         state
-            .ledger
+            .accounting
             .create_account(asset.settlement_account, ledger, AccountKind::Settlement)
             .map_err(AssetError::Internal)?;
         state
-            .ledger
+            .accounting
             .create_account(AccountId(asset.id), ledger, AccountKind::AssetLiquidity)
             .map_err(AssetError::Internal)?;
         state.next_ledger += 1;
@@ -121,7 +121,8 @@ impl Instance {
     /// The asset's own liquidity (its liquidity account's balance).
     pub fn asset_liquidity(&self, asset_id: Uuid) -> Option<u64> {
         self.lock()
-            .ledger
+            .accounting
+            .ledger()
             .balance(AccountId(asset_id))
             .ok()
             .map(reportable)

@@ -60,14 +60,14 @@ impl Instance {
     pub fn post_withdrawal(&self, withdrawal_id: &str) -> Result<(), LiquidityError> {
         let mut state = self.lock();
         let id = withdrawal(&state, withdrawal_id)?;
-        Ok(state.ledger.post(id)?)
+        Ok(state.accounting.post(id)?)
     }
 
     /// Cancels a two-phase withdrawal: the amount returns to the liquidity account.
     pub fn void_withdrawal(&self, withdrawal_id: &str) -> Result<(), LiquidityError> {
         let mut state = self.lock();
         let id = withdrawal(&state, withdrawal_id)?;
-        Ok(state.ledger.void(id)?)
+        Ok(state.accounting.void(id)?)
     }
 
     fn deposit(
@@ -83,7 +83,7 @@ impl Instance {
         let mut state = self.lock();
         let account = holder_account(&state, holder, holder_id)?;
         let id = TransferId::parse(transfer_id)?;
-        Ok(state.ledger.deposit(id, account, amount)?)
+        Ok(state.accounting.deposit(id, account, amount)?)
     }
 
     fn withdraw(
@@ -111,7 +111,7 @@ impl Instance {
         let mut state = self.lock();
         let account = holder_account(&state, holder, holder_id)?;
         let id = TransferId::parse(transfer_id)?;
-        Ok(state.ledger.withdraw(id, account, amount, phase)?)
+        Ok(state.accounting.withdraw(id, account, amount, phase)?)
     }
 }
 
@@ -135,7 +135,7 @@ fn holder_account(state: &State, holder: Holder, id: &str) -> Result<AccountId, 
 /// voided through the admin API.
 fn withdrawal(state: &State, withdrawal_id: &str) -> Result<TransferId, LiquidityError> {
     let id = TransferId::parse(withdrawal_id)?;
-    match state.ledger.transfer(id) {
+    match state.accounting.ledger().transfer(id) {
         Some(transfer) if transfer.kind == TransferKind::Withdrawal => Ok(id),
         _ => Err(LiquidityError::UnknownTransfer),
     }

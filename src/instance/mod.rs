@@ -1,16 +1,20 @@
-//! One connector instance's state and the services that change it: assets, peers, liquidity.
+//! One connector instance's state and the services that change it: assets, peers, routing,
+//! liquidity.
 //!
 //! Everything lives behind one mutex. Every operation is microseconds of pure work on the ledger
 //! and a few maps, so a single lock keeps each operation atomic (no two withdrawals can both spend
 //! the same liquidity) without measurable contention.
 
+mod accounting;
 mod assets;
 pub mod errors;
+pub mod history;
 mod liquidity;
 pub mod model;
 mod packets;
 pub mod pagination;
 mod peers;
+pub mod routing;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -18,15 +22,20 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use uuid::Uuid;
 
-use crate::connector::RoutingTable;
 use crate::ilp::Address;
-use crate::ledger::{Ledger, LedgerTime};
+use crate::ledger::LedgerTime;
+use accounting::Accounting;
 
 pub use errors::{AssetError, LiquidityError, PeerError};
+pub use history::{
+    AccountTransfers, PacketTotals, RECENT_PACKET_TRANSFERS, TransferRecord, TransferRecordKind,
+    TransferRecordState,
+};
 pub use model::{
     Asset, HttpOutgoing, HttpUpdate, NewAsset, NewPeer, Peer, PeerUpdate, WithdrawalMode,
 };
 pub use pagination::{Page, PageRequest, PaginationError, SortOrder};
+pub use routing::{Route, RoutingTable};
 
 /// Settings of an instance that its services need.
 #[derive(Debug, Clone)]
@@ -44,7 +53,8 @@ pub struct Instance {
 
 #[derive(Debug, Default)]
 struct State {
-    ledger: Ledger,
+    /// The ledger and the bounded view of its transfers that the admin API reads.
+    accounting: Accounting,
     /// Assets in creation order (deleted ones stay, flagged, so they can be re-activated).
     assets: Vec<Asset>,
     peers: Peers,
@@ -88,7 +98,7 @@ impl Peers {
 impl State {
     /// Brings the ledger's clock to now, expiring what is due, before any read or write.
     fn tick(&mut self) {
-        self.ledger.advance_clock(now());
+        self.accounting.advance_clock(now());
     }
 }
 
@@ -127,7 +137,7 @@ impl Instance {
 
     /// Runs the ledger's invariant audit on the current state.
     pub fn audit(&self) -> Result<(), crate::ledger::Violation> {
-        self.lock().ledger.audit()
+        self.lock().accounting.audit()
     }
 }
 

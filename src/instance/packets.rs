@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::{Instance, LiquidityError, Peer, parse_id};
+use super::{AccountTransfers, Instance, LiquidityError, Peer, parse_id};
 use crate::ilp::{Address, IldcpResponse};
-use crate::ledger::{AccountId, NewTransfer, Phase, Transfer, TransferId, TransferKind};
+use crate::ledger::{AccountId, NewTransfer, Phase, TransferId, TransferKind};
 
 impl Instance {
     /// The peer a packet from `from` to `destination` goes to next: the longest route prefix, in
@@ -21,7 +21,9 @@ impl Instance {
     }
 
     /// Reserves `amount` of `from`'s liquidity for a packet on its way to `to`: a pending transfer
-    /// from the incoming peer's account to the outgoing peer's, expiring after `timeout_ms`.
+    /// from the incoming peer's account to the outgoing peer's, expiring after `timeout_ms`. The
+    /// ledger keeps it only until it ends; its id is generated here, so it needs no duplicate
+    /// detection after that.
     pub fn reserve_packet(
         &self,
         from: Uuid,
@@ -30,7 +32,7 @@ impl Instance {
         timeout_ms: u64,
     ) -> Result<TransferId, LiquidityError> {
         let id = TransferId::random();
-        self.lock().ledger.create_transfer(NewTransfer {
+        self.lock().accounting.reserve_packet(NewTransfer {
             id,
             debit_account: AccountId(from),
             credit_account: AccountId(to),
@@ -47,9 +49,9 @@ impl Instance {
     pub fn settle_packet(&self, id: TransferId, fulfilled: bool) -> Result<(), LiquidityError> {
         let mut state = self.lock();
         if fulfilled {
-            Ok(state.ledger.post(id)?)
+            Ok(state.accounting.post(id)?)
         } else {
-            Ok(state.ledger.void(id)?)
+            Ok(state.accounting.void(id)?)
         }
     }
 
@@ -59,36 +61,20 @@ impl Instance {
         IldcpResponse::new(peer.static_ilp_address.clone(), asset.scale, asset.code).ok()
     }
 
-    /// Up to `limit` transfers that debited and that credited the account `id` (a peer's or an
-    /// asset's id), oldest first.
-    pub fn accounting_transfers(&self, id: &str, limit: usize) -> (Vec<Transfer>, Vec<Transfer>) {
+    /// The transfers of the account `id` (a peer's or an asset's id): for debits and for credits,
+    /// every admin-made transfer and the latest [`super::RECENT_PACKET_TRANSFERS`] packet
+    /// transfers that ended, oldest first, the first `limit` of them; plus running totals of every
+    /// packet transfer that ended. Costs the account's admin-made transfers plus the answer.
+    pub fn accounting_transfers(&self, id: &str, limit: usize) -> AccountTransfers {
         let Some(account) = parse_id(id).map(AccountId) else {
-            return (Vec::new(), Vec::new());
+            return AccountTransfers::default();
         };
-        let state = self.lock();
-        let mut debits: Vec<Transfer> = Vec::new();
-        let mut credits: Vec<Transfer> = Vec::new();
-        for transfer in state.ledger.transfers() {
-            if transfer.debit_account == account {
-                debits.push(*transfer);
-            }
-            if transfer.credit_account == account {
-                credits.push(*transfer);
-            }
-        }
-        for list in [&mut debits, &mut credits] {
-            list.sort_by_key(|t| (t.created_at, t.id));
-            list.truncate(limit);
-        }
-        (debits, credits)
+        self.lock().accounting.account_transfers(account, limit)
     }
 
-    /// How many transfers are still pending: none once every packet has been settled.
+    /// How many transfers are still pending (packets' and two-phase withdrawals'): none once
+    /// every packet has been settled. A counter, not a scan.
     pub fn pending_transfer_count(&self) -> usize {
-        self.lock()
-            .ledger
-            .transfers()
-            .filter(|t| t.state == crate::ledger::TransferState::Pending)
-            .count()
+        self.lock().accounting.ledger().pending_count()
     }
 }

@@ -10,11 +10,11 @@ use url::Url;
 use uuid::Uuid;
 
 use super::pagination::{self, Page, PageRequest, PaginationError};
+use super::routing::Route;
 use super::{
     HttpOutgoing, HttpUpdate, Instance, NewPeer, Peer, PeerError, PeerUpdate, State, parse_id,
     reportable,
 };
-use crate::connector::routing::Route;
 use crate::ilp::Address;
 use crate::ledger::{AccountId, AccountKind, TransferId};
 
@@ -67,13 +67,13 @@ impl Instance {
         };
         let account = AccountId(peer.id);
         state
-            .ledger
+            .accounting
             .create_account(account, asset.ledger, AccountKind::PeerLiquidity)
             .map_err(|_| PeerError::InvalidInitialLiquidity)?;
         if let Some(amount) = new.initial_liquidity.filter(|amount| *amount > 0) {
             // A failed deposit leaves an empty account that no peer refers to: nothing to undo.
             state
-                .ledger
+                .accounting
                 .deposit(TransferId::random(), account, amount)
                 .map_err(|_| PeerError::InvalidInitialLiquidity)?;
         }
@@ -247,7 +247,8 @@ impl Instance {
     /// How much the peer may still send through this instance.
     pub fn peer_liquidity(&self, peer_id: Uuid) -> Option<u64> {
         self.lock()
-            .ledger
+            .accounting
+            .ledger()
             .balance(AccountId(peer_id))
             .ok()
             .map(reportable)

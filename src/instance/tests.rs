@@ -317,3 +317,205 @@ fn deposits_cannot_be_posted_as_withdrawals() {
         Err(LiquidityError::TransferExists)
     );
 }
+
+// === packets' transfers and what accountingTransfers keeps of them ===
+
+/// A USD peer at `address` presenting `token`, funded with `liquidity`.
+fn funded_peer(instance: &Instance, asset: &Asset, address: &str, liquidity: u64) -> Arc<Peer> {
+    instance
+        .create_peer(NewPeer {
+            static_ilp_address: address.into(),
+            incoming_tokens: vec![format!("token-{address}")],
+            initial_liquidity: Some(liquidity),
+            ..new_peer(asset)
+        })
+        .unwrap()
+}
+
+const PACKET_TIMEOUT_MS: u64 = 30_000;
+
+/// Sends `amount` from `from` to `to` as a packet would: reserved, then posted or voided.
+fn packet(instance: &Instance, from: &Peer, to: &Peer, amount: u64, fulfilled: bool) -> Uuid {
+    let id = instance
+        .reserve_packet(from.id, to.id, amount, PACKET_TIMEOUT_MS)
+        .unwrap();
+    instance.settle_packet(id, fulfilled).unwrap();
+    id.uuid()
+}
+
+fn ids(records: &[TransferRecord]) -> Vec<Uuid> {
+    records.iter().map(|r| r.id).collect()
+}
+
+#[test]
+fn memory_stays_flat_over_100_000_packets() {
+    let instance = instance();
+    let asset = usd(&instance);
+    let alice = funded_peer(&instance, &asset, "test.alice", 1_000_000);
+    let bob = funded_peer(&instance, &asset, "test.bob", 1_000_000);
+    let withdrawal = id();
+    instance
+        .create_peer_withdrawal(
+            &withdrawal,
+            &bob.id.to_string(),
+            7,
+            WithdrawalMode::TwoPhase,
+        )
+        .unwrap();
+    let admin_transfers = 3;
+    for n in 0..100_000u64 {
+        // Mostly fulfilled, from alice to bob; every tenth rejected; every third the other way.
+        let (from, to) = if n % 3 == 0 {
+            (&bob, &alice)
+        } else {
+            (&alice, &bob)
+        };
+        packet(&instance, from, to, 1 + n % 5, n % 10 != 0);
+    }
+    {
+        let state = instance.lock();
+        assert_eq!(
+            state.accounting.ledger().transfers().count(),
+            admin_transfers,
+            "only the deposits and the withdrawal stay in the ledger"
+        );
+        // Alice's and bob's accounts each hold at most the latest packets.
+        assert_eq!(
+            state.accounting.history().packet_records(),
+            2 * RECENT_PACKET_TRANSFERS
+        );
+    }
+    assert_eq!(instance.pending_transfer_count(), 1);
+    let answer = instance.accounting_transfers(&alice.id.to_string(), 1_000);
+    assert_eq!(
+        answer.debits.len() + answer.credits.len(),
+        1 + RECENT_PACKET_TRANSFERS
+    );
+    instance.audit().unwrap();
+}
+
+#[test]
+fn accounting_transfers_lists_admin_transfers_and_the_latest_packets_with_totals() {
+    let instance = instance();
+    let asset = usd(&instance);
+    let alice = funded_peer(&instance, &asset, "test.alice", 100_000);
+    let bob = funded_peer(&instance, &asset, "test.bob", 100_000);
+    let alice_id = alice.id.to_string();
+    let withdrawal = id();
+    instance
+        .create_peer_withdrawal(&withdrawal, &alice_id, 50, WithdrawalMode::TwoPhase)
+        .unwrap();
+
+    let mut alice_debits = Vec::new();
+    let mut alice_credits = Vec::new();
+    let (mut posted_amount, mut posted, mut voided) = (0u128, 0u64, 0u64);
+    for n in 0..150u64 {
+        if n % 4 == 3 {
+            alice_credits.push(packet(&instance, &bob, &alice, 2, true));
+        } else {
+            let fulfilled = n % 5 != 0;
+            alice_debits.push(packet(&instance, &alice, &bob, n + 1, fulfilled));
+            if fulfilled {
+                posted += 1;
+                posted_amount += u128::from(n + 1);
+            } else {
+                voided += 1;
+            }
+        }
+    }
+    // The latest 100 to end on alice's account, debits and credits together.
+    let dropped = alice_debits.len() + alice_credits.len() - RECENT_PACKET_TRANSFERS;
+    let mut order: Vec<(bool, Uuid)> = Vec::new();
+    let (mut d, mut c) = (alice_debits.iter(), alice_credits.iter());
+    for n in 0..150u64 {
+        if n % 4 == 3 {
+            order.push((false, *c.next().unwrap()));
+        } else {
+            order.push((true, *d.next().unwrap()));
+        }
+    }
+    let latest = &order[dropped..];
+    let latest_debits: Vec<Uuid> = latest.iter().filter(|(d, _)| *d).map(|x| x.1).collect();
+    let latest_credits: Vec<Uuid> = latest.iter().filter(|(d, _)| !*d).map(|x| x.1).collect();
+
+    let answer = instance.accounting_transfers(&alice_id, 1_000);
+    // The withdrawal first (it is the oldest), still pending, then the packets oldest first.
+    assert_eq!(answer.debits[0].id.to_string(), withdrawal);
+    assert_eq!(answer.debits[0].state, TransferRecordState::Pending);
+    assert_eq!(answer.debits[0].kind, TransferRecordKind::Withdrawal);
+    assert_eq!(ids(&answer.debits[1..]), latest_debits);
+    assert_eq!(answer.credits[0].kind, TransferRecordKind::Deposit);
+    assert_eq!(answer.credits[0].amount, 100_000);
+    assert_eq!(ids(&answer.credits[1..]), latest_credits);
+    let last = answer.debits.last().unwrap();
+    assert_eq!(
+        (last.debit_account, last.credit_account, last.amount),
+        (alice.id, bob.id, 150)
+    );
+    assert_eq!(last.state, TransferRecordState::Posted);
+    assert_eq!(last.kind, TransferRecordKind::Transfer);
+    assert!(last.expires_at.is_some_and(|at| at > last.created_at));
+    assert!(
+        answer.debits[1..]
+            .iter()
+            .any(|r| r.state == TransferRecordState::Voided)
+    );
+    assert_eq!(
+        answer.packet_debits,
+        PacketTotals {
+            posted_count: posted,
+            posted_amount,
+            voided_count: voided,
+            expired_count: 0,
+        }
+    );
+    assert_eq!(answer.packet_credits.posted_count, 37);
+    assert_eq!(answer.packet_credits.posted_amount, 74);
+
+    // The admin-made transfer shows its current state; `limit` keeps the oldest.
+    instance.post_withdrawal(&withdrawal).unwrap();
+    let first_three = instance.accounting_transfers(&alice_id, 3);
+    assert_eq!(first_three.debits.len(), 3);
+    assert_eq!(first_three.debits[0].state, TransferRecordState::Posted);
+    assert_eq!(ids(&first_three.debits[1..]), latest_debits[..2]);
+    assert_eq!(first_three.packet_debits, answer.packet_debits);
+    assert!(
+        instance
+            .accounting_transfers(&alice_id, 0)
+            .debits
+            .is_empty()
+    );
+
+    // Bob sees the same packets from the other side.
+    let bob_answer = instance.accounting_transfers(&bob.id.to_string(), 1_000);
+    assert_eq!(bob_answer.packet_credits, answer.packet_debits);
+    assert_eq!(
+        instance.accounting_transfers("not an id", 10),
+        AccountTransfers::default()
+    );
+}
+
+#[test]
+fn an_expired_packet_transfer_is_counted_and_listed() {
+    let instance = instance();
+    let asset = usd(&instance);
+    let alice = funded_peer(&instance, &asset, "test.alice", 100);
+    let bob = funded_peer(&instance, &asset, "test.bob", 100);
+    let reserved = instance.reserve_packet(alice.id, bob.id, 40, 1).unwrap();
+    assert_eq!(instance.pending_transfer_count(), 1);
+    assert_eq!(instance.peer_liquidity(alice.id), Some(60));
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    assert_eq!(instance.pending_transfer_count(), 0);
+    assert_eq!(instance.peer_liquidity(alice.id), Some(100));
+    assert_eq!(
+        instance.settle_packet(reserved, true),
+        Err(LiquidityError::UnknownTransfer)
+    );
+    let answer = instance.accounting_transfers(&alice.id.to_string(), 10);
+    assert_eq!(ids(&answer.debits), vec![reserved.uuid()]);
+    assert_eq!(answer.debits[0].state, TransferRecordState::Expired);
+    assert_eq!(answer.packet_debits.expired_count, 1);
+    assert_eq!(answer.packet_debits.posted_count, 0);
+    assert_eq!(instance.lock().accounting.ledger().transfers().count(), 2);
+    instance.audit().unwrap();
+}

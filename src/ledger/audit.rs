@@ -6,8 +6,9 @@
 //!    its posted credits; a settlement account's pending plus posted credits never exceed its posted
 //!    debits.
 //! 3. Each account's pending totals equal the amounts of its still-pending transfers.
-//! 4. A transfer that has ended (posted, voided, expired) never changes again or disappears, so a
-//!    pending transfer ends at most once.
+//! 4. A transfer kept in full that has ended (posted, voided, expired) never changes again or
+//!    disappears, so a pending transfer ends at most once. (A transfer kept only until it ends
+//!    leaves the ledger as it ends; a second post or void of it finds nothing.)
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -56,6 +57,8 @@ pub enum Violation {
     },
     #[error("transfer {transfer} disappeared")]
     TransferLost { transfer: TransferId },
+    #[error("the ledger counts {recorded} pending transfers but holds {counted}")]
+    PendingCountMismatch { recorded: usize, counted: usize },
     #[error("totals overflow u128")]
     TotalOverflow,
 }

@@ -11,7 +11,7 @@ use super::audit::{self, Violation};
 use super::error::{LedgerError, LinkedBatchError};
 use super::types::{
     Account, AccountId, AccountKind, BalanceLimit, LedgerId, LedgerOp, LedgerTime, NewTransfer,
-    Phase, Transfer, TransferId, TransferKind, TransferState,
+    Phase, Retention, Transfer, TransferId, TransferKind, TransferState,
 };
 
 /// An in-memory double-entry ledger with TigerBeetle's two-phase rules and Rafiki's account model.
@@ -20,17 +20,25 @@ use super::types::{
 /// which is also the only place pending transfers expire. Every other operation either succeeds
 /// completely or returns an error and changes nothing.
 ///
-/// History: every accepted transfer is kept, so ids are never reused and the audit can recompute
-/// pending totals from transfers. Reading a balance is a single map lookup however long the
-/// history grows.
+/// History: a transfer is kept for as long as its [`Retention`] says. One created with
+/// [`Ledger::create_transfer`] (and every deposit and withdrawal) is kept for good, so its id is
+/// never accepted again. One created with [`Ledger::create_transfer_until_ended`] leaves the ledger
+/// when it is posted, voided or expired, and the call that ended it returns its final record, so
+/// a ledger that moves millions of packets holds only the ones in flight. Every pending transfer is
+/// in the map either way, so the audit can recompute pending totals from transfers. Reading a
+/// balance is a single map lookup however long the history grows.
 #[derive(Debug, Default, Clone)]
 pub struct Ledger {
     clock: LedgerTime,
     accounts: HashMap<AccountId, Account>,
     transfers: HashMap<TransferId, Transfer>,
+    /// How many transfers in `transfers` are pending, so that counting them is not a scan.
+    pending: usize,
     settlements: HashMap<LedgerId, AccountId>,
     /// Pending transfers with a timeout, soonest first. Entries are not removed when a transfer is
-    /// posted or voided; the sweep skips those whose transfer is no longer pending.
+    /// posted or voided (or forgotten): the sweep skips those whose transfer is no longer pending,
+    /// and [`Ledger::compact_expiries`] drops them once they outnumber the pending transfers. So
+    /// the heap stays proportional to what is in flight, not to the rate times the timeout.
     expiries: BinaryHeap<Reverse<(LedgerTime, TransferId)>>,
 }
 
@@ -113,13 +121,25 @@ impl Ledger {
         self.transfers.get(&id)
     }
 
+    /// The transfers the ledger holds: those kept in full, and those kept until they end that
+    /// have not ended yet.
     pub fn transfers(&self) -> impl Iterator<Item = &Transfer> {
         self.transfers.values()
     }
 
-    /// Every transfer's state, for checking that no transfer ends twice between two snapshots.
+    /// How many transfers are pending, without a scan.
+    pub fn pending_count(&self) -> usize {
+        self.pending
+    }
+
+    /// The state of every transfer kept in full, for checking that no transfer ends twice between
+    /// two snapshots. Transfers kept until they end are left out: leaving is how they end.
     pub fn transfer_states(&self) -> StdHashMap<TransferId, TransferState> {
-        self.transfers.values().map(|t| (t.id, t.state)).collect()
+        self.transfers
+            .values()
+            .filter(|t| t.retention == Retention::Full)
+            .map(|t| (t.id, t.state))
+            .collect()
     }
 
     /// Creates a transfer. Checks, in this order: the id is new (`TransferExists`), both accounts
@@ -127,8 +147,20 @@ impl Ledger {
     /// the amount is not zero (`AmountZero`), the timeout is usable (`InvalidTimeout`), the debited
     /// and credited accounts stay within their limits (`InsufficientBalance`), and no balance or
     /// total overflows (`Overflow`).
+    ///
+    /// The transfer is kept in full: its id is refused as a duplicate for as long as the ledger
+    /// lives.
     pub fn create_transfer(&mut self, new: NewTransfer) -> Result<(), LedgerError> {
-        self.create(&new, None)
+        self.create(&new, Retention::Full, None)
+    }
+
+    /// Creates a transfer, as [`Ledger::create_transfer`] does, that the ledger forgets once it
+    /// ends: posting, voiding or expiring it removes it and hands its final record to the caller
+    /// (a single-phase one ends, and is forgotten, at once). Its id is refused as a duplicate only
+    /// while it is pending, so the caller must never reuse one: it is for ids the caller generates
+    /// at random, such as packets' reservations.
+    pub fn create_transfer_until_ended(&mut self, new: NewTransfer) -> Result<(), LedgerError> {
+        self.create(&new, Retention::UntilEnded, None)
     }
 
     /// Moves `amount` from the settlement account of `account`'s ledger into `account`, at once.
@@ -183,40 +215,49 @@ impl Ledger {
         let settlement = self
             .settlement_account(ledger)
             .ok_or(LedgerError::UnknownAccount)?;
-        self.create(&build(settlement), None)
+        self.create(&build(settlement), Retention::Full, None)
     }
 
-    /// Posts a pending transfer in full.
-    pub fn post(&mut self, id: TransferId) -> Result<(), LedgerError> {
+    /// Posts a pending transfer in full. Returns its final record (the only one left if the
+    /// transfer was kept until it ended).
+    pub fn post(&mut self, id: TransferId) -> Result<Transfer, LedgerError> {
         self.resolve(id, Resolution::Post, None)
     }
 
-    /// Voids a pending transfer: the reserved amount returns to the debited account.
-    pub fn void(&mut self, id: TransferId) -> Result<(), LedgerError> {
+    /// Voids a pending transfer: the reserved amount returns to the debited account. Returns its
+    /// final record.
+    pub fn void(&mut self, id: TransferId) -> Result<Transfer, LedgerError> {
         self.resolve(id, Resolution::Void, None)
     }
 
-    /// Applies every operation or none: the first failure undoes those before it.
-    pub fn apply_linked(&mut self, ops: &[LedgerOp]) -> Result<(), LinkedBatchError> {
+    /// Applies every operation or none: the first failure undoes those before it. Creations in a
+    /// batch are kept in full. Returns the final records of the transfers the batch posted or
+    /// voided, in order.
+    pub fn apply_linked(&mut self, ops: &[LedgerOp]) -> Result<Vec<Transfer>, LinkedBatchError> {
         let mut undo = Vec::with_capacity(ops.len() * 3);
+        let mut ended = Vec::new();
         for (index, op) in ops.iter().enumerate() {
             let applied = match op {
-                LedgerOp::Create(new) => self.create(new, Some(&mut undo)),
-                LedgerOp::Post(id) => self.resolve(*id, Resolution::Post, Some(&mut undo)),
-                LedgerOp::Void(id) => self.resolve(*id, Resolution::Void, Some(&mut undo)),
+                LedgerOp::Create(new) => self.create(new, Retention::Full, Some(&mut undo)),
+                LedgerOp::Post(id) => self
+                    .resolve(*id, Resolution::Post, Some(&mut undo))
+                    .map(|transfer| ended.push(transfer)),
+                LedgerOp::Void(id) => self
+                    .resolve(*id, Resolution::Void, Some(&mut undo))
+                    .map(|transfer| ended.push(transfer)),
             };
             if let Err(error) = applied {
                 self.roll_back(undo);
                 return Err(LinkedBatchError { index, error });
             }
         }
-        Ok(())
+        Ok(ended)
     }
 
     /// Moves the clock to `now` (never backwards) and expires every pending transfer whose timeout
-    /// has passed: at `expires_at` exactly, as TigerBeetle does. Returns the expired ids, soonest
-    /// first.
-    pub fn advance_clock(&mut self, now: LedgerTime) -> Vec<TransferId> {
+    /// has passed: at `expires_at` exactly, as TigerBeetle does. Returns the expired transfers'
+    /// final records, soonest first (for those kept until they ended, the only record left).
+    pub fn advance_clock(&mut self, now: LedgerTime) -> Vec<Transfer> {
         self.clock = self.clock.max(now);
         let mut expired = Vec::new();
         while let Some(Reverse((at, id))) = self.expiries.peek().copied() {
@@ -228,17 +269,29 @@ impl Ledger {
                 .transfers
                 .get(&id)
                 .is_some_and(|t| t.state == TransferState::Pending && t.expires_at == Some(at));
-            if due && self.resolve(id, Resolution::Expire, None).is_ok() {
-                expired.push(id);
+            if due && let Ok(transfer) = self.resolve(id, Resolution::Expire, None) {
+                expired.push(transfer);
             }
         }
         expired
     }
 
-    /// Checks the ledger-wide invariants (see [`audit`]).
+    /// Checks the ledger-wide invariants (see [`audit`]), and that the pending count is right.
     pub fn audit(&self) -> Result<(), Violation> {
         audit::check_accounts(self.accounts.values())?;
-        audit::check_pending_totals(self.accounts.values(), self.transfers.values())
+        audit::check_pending_totals(self.accounts.values(), self.transfers.values())?;
+        let counted = self
+            .transfers
+            .values()
+            .filter(|t| t.state == TransferState::Pending)
+            .count();
+        if counted != self.pending {
+            return Err(Violation::PendingCountMismatch {
+                recorded: self.pending,
+                counted,
+            });
+        }
+        Ok(())
     }
 
     // === the two primitive steps ===
@@ -246,6 +299,7 @@ impl Ledger {
     fn create(
         &mut self,
         new: &NewTransfer,
+        retention: Retention,
         undo: Option<&mut Vec<Undo>>,
     ) -> Result<(), LedgerError> {
         let clock = self.clock;
@@ -296,6 +350,12 @@ impl Ledger {
         }
         *debit = debit_after;
         *credit = credit_after;
+        if pending {
+            self.pending += 1;
+        } else if retention == Retention::UntilEnded {
+            // Posted at once, so it has already ended: nothing to keep.
+            return Ok(());
+        }
         slot.insert(Transfer {
             id: new.id,
             debit_account: debit_after.id,
@@ -310,11 +370,30 @@ impl Ledger {
             },
             created_at: clock,
             expires_at,
+            retention,
         });
         if let Some(at) = expires_at {
             self.expiries.push(Reverse((at, new.id)));
+            self.compact_expiries();
         }
         Ok(())
+    }
+
+    /// Drops the expiry entries of transfers that are no longer pending, once there are more of
+    /// them than pending transfers (plus a margin). Each compaction keeps at most the pending
+    /// transfers and follows at least as many pushes as it scans entries, so it costs O(1)
+    /// amortized per transfer created.
+    fn compact_expiries(&mut self) {
+        const MARGIN: usize = 1_024;
+        if self.expiries.len() <= 2 * self.pending + MARGIN {
+            return;
+        }
+        let transfers = &self.transfers;
+        self.expiries.retain(|Reverse((at, id))| {
+            transfers
+                .get(id)
+                .is_some_and(|t| t.state == TransferState::Pending && t.expires_at == Some(*at))
+        });
     }
 
     fn resolve(
@@ -322,7 +401,7 @@ impl Ledger {
         id: TransferId,
         resolution: Resolution,
         undo: Option<&mut Vec<Undo>>,
-    ) -> Result<(), LedgerError> {
+    ) -> Result<Transfer, LedgerError> {
         let clock = self.clock;
         let transfer = self
             .transfers
@@ -370,7 +449,13 @@ impl Ledger {
         *debit = debit_after;
         *credit = credit_after;
         transfer.state = state;
-        Ok(())
+        let ended = *transfer;
+        // At least this transfer was counted; saturating keeps a corrupt count for the audit.
+        self.pending = self.pending.saturating_sub(1);
+        if ended.retention == Retention::UntilEnded {
+            self.transfers.remove(&id);
+        }
+        Ok(ended)
     }
 
     fn roll_back(&mut self, undo: Vec<Undo>) {
@@ -379,11 +464,15 @@ impl Ledger {
                 Undo::Account(account) => {
                     self.accounts.insert(account.id, account);
                 }
-                Undo::Transfer(id, Some(previous)) => {
-                    self.transfers.insert(id, previous);
-                }
-                Undo::Transfer(id, None) => {
-                    self.transfers.remove(&id);
+                Undo::Transfer(id, previous) => {
+                    let replaced = match previous {
+                        Some(previous) => self.transfers.insert(id, previous),
+                        None => self.transfers.remove(&id),
+                    };
+                    // Restoring a pending transfer (or dropping one a step created) moves the
+                    // count back with it.
+                    self.pending = (self.pending + usize::from(is_pending(previous.as_ref())))
+                        .saturating_sub(usize::from(is_pending(replaced.as_ref())));
                 }
             }
         }
@@ -408,6 +497,10 @@ fn two_accounts(
         [Some(debit), Some(credit)] => Ok((debit, credit)),
         _ => Err(LedgerError::UnknownAccount),
     }
+}
+
+fn is_pending(transfer: Option<&Transfer>) -> bool {
+    transfer.is_some_and(|t| t.state == TransferState::Pending)
 }
 
 fn add(total: u128, amount: u128) -> Result<u128, LedgerError> {

@@ -12,5 +12,5 @@ pub use book::Ledger;
 pub use error::{LedgerError, LinkedBatchError};
 pub use types::{
     Account, AccountId, AccountKind, BalanceLimit, LedgerId, LedgerOp, LedgerTime, NewTransfer,
-    Phase, Transfer, TransferId, TransferKind, TransferState,
+    Phase, Retention, Transfer, TransferId, TransferKind, TransferState,
 };

@@ -206,6 +206,19 @@ impl TransferState {
     }
 }
 
+/// How long the ledger keeps a transfer's record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Retention {
+    /// For as long as the ledger lives: the id is refused as a duplicate forever. For transfers
+    /// whose ids come from outside (the admin API's deposits and withdrawals).
+    Full,
+    /// Until the transfer ends (posted, voided or expired): then it leaves the ledger and its
+    /// final record goes back to the caller. For transfers whose ids the caller generates at
+    /// random (packets), which need no duplicate detection once they have ended, so that memory
+    /// does not grow with the number of packets handled.
+    UntilEnded,
+}
+
 /// A request to create a transfer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NewTransfer {
@@ -230,6 +243,7 @@ pub struct Transfer {
     pub created_at: LedgerTime,
     /// Set for pending transfers with a timeout: the instant at which the clock expires them.
     pub expires_at: Option<LedgerTime>,
+    pub retention: Retention,
 }
 
 /// One step of a linked batch.

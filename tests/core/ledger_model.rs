@@ -848,11 +848,11 @@ fn apply_to_ledger(ledger: &mut Ledger, op: &Op) -> Outcome {
             phase,
         } => Outcome::Single(ledger.withdraw(*id, *from, *amount, *phase)),
         Op::Pay(new) => Outcome::Single(ledger.create_transfer(*new)),
-        Op::Post(id) => Outcome::Single(ledger.post(*id)),
-        Op::Void(id) => Outcome::Single(ledger.void(*id)),
+        Op::Post(id) => Outcome::Single(ledger.post(*id).map(drop)),
+        Op::Void(id) => Outcome::Single(ledger.void(*id).map(drop)),
         Op::Advance { ms } => {
             let now = LedgerTime(ledger.now().0.saturating_add(*ms));
-            Outcome::Expired(ledger.advance_clock(now))
+            Outcome::Expired(ledger.advance_clock(now).iter().map(|t| t.id).collect())
         }
         Op::AdvanceToNextExpiry => {
             let next = ledger
@@ -861,9 +861,9 @@ fn apply_to_ledger(ledger: &mut Ledger, op: &Op) -> Outcome {
                 .filter_map(|t| t.expires_at)
                 .min()
                 .unwrap_or(ledger.now());
-            Outcome::Expired(ledger.advance_clock(next))
+            Outcome::Expired(ledger.advance_clock(next).iter().map(|t| t.id).collect())
         }
-        Op::Linked(ops) => Outcome::Linked(ledger.apply_linked(ops)),
+        Op::Linked(ops) => Outcome::Linked(ledger.apply_linked(ops).map(drop)),
     }
 }
 

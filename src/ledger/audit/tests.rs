@@ -1,7 +1,7 @@
 //! Each invariant is handed a state that breaks it, so none of them can pass vacuously.
 
 use super::*;
-use crate::ledger::types::{AccountKind, LedgerTime, TransferKind};
+use crate::ledger::types::{AccountKind, LedgerTime, Retention, TransferKind};
 
 const USD: LedgerId = LedgerId(1);
 
@@ -27,6 +27,7 @@ fn consistent() -> (Vec<Account>, Vec<Transfer>) {
         state,
         created_at: LedgerTime(0),
         expires_at: None,
+        retention: Retention::Full,
     };
     let transfers = vec![
         transfer(&settlement, &peer, 100, TransferState::Posted),

@@ -178,7 +178,9 @@ fn pending_transfers_expire_exactly_at_their_timeout() {
     );
     assert!(f.ledger.advance_clock(LedgerTime(5_999)).is_empty());
     assert_eq!(f.ledger.balance(f.alice), Ok(75));
-    assert_eq!(f.ledger.advance_clock(LedgerTime(6_000)), vec![id]);
+    let expired = f.ledger.advance_clock(LedgerTime(6_000));
+    assert_eq!(expired.iter().map(|t| t.id).collect::<Vec<_>>(), vec![id]);
+    assert_eq!(expired[0].state, TransferState::Expired);
     assert_eq!(f.ledger.balance(f.alice), Ok(100));
     assert_eq!(f.ledger.transfer(id).unwrap().state, TransferState::Expired);
     assert_eq!(f.ledger.post(id), Err(LedgerError::TransferExpired));
@@ -409,4 +411,247 @@ fn one_settlement_account_per_ledger() {
     );
     assert_eq!(f.ledger.settlement_account(USD), Some(f.usd_settlement));
     assert_eq!(f.ledger.settlement_account(LedgerId(9)), None);
+}
+
+// === transfers kept until they end ===
+
+const PACKET_TIMEOUT: Phase = Phase::Pending {
+    timeout_ms: Some(5_000),
+};
+
+#[test]
+fn a_transfer_kept_until_it_ends_leaves_the_ledger_when_posted_or_voided() {
+    let mut f = fixture();
+    let posted = TransferId::random();
+    f.ledger
+        .create_transfer_until_ended(pay(posted, f.alice, f.bob, 30, PACKET_TIMEOUT))
+        .unwrap();
+    assert_eq!(
+        f.ledger.transfer(posted).map(|t| (t.state, t.retention)),
+        Some((TransferState::Pending, Retention::UntilEnded))
+    );
+    assert_eq!(f.ledger.pending_count(), 1);
+    f.ledger.audit().unwrap();
+
+    let record = f.ledger.post(posted).unwrap();
+    assert_eq!(
+        (record.id, record.amount, record.state, record.created_at),
+        (posted, 30, TransferState::Posted, LedgerTime(1_000))
+    );
+    assert_eq!(record.expires_at, Some(LedgerTime(6_000)));
+    assert_eq!(f.ledger.transfer(posted), None);
+    assert_eq!(f.ledger.balance(f.alice), Ok(70));
+    assert_eq!(f.ledger.balance(f.bob), Ok(30));
+    // Ending it again finds nothing: it ended exactly once.
+    assert_eq!(f.ledger.post(posted), Err(LedgerError::UnknownTransfer));
+    assert_eq!(f.ledger.void(posted), Err(LedgerError::UnknownTransfer));
+
+    let voided = TransferId::random();
+    f.ledger
+        .create_transfer_until_ended(pay(voided, f.alice, f.bob, 50, PACKET_TIMEOUT))
+        .unwrap();
+    assert_eq!(f.ledger.balance(f.alice), Ok(20));
+    let record = f.ledger.void(voided).unwrap();
+    assert_eq!(record.state, TransferState::Voided);
+    assert_eq!(f.ledger.transfer(voided), None);
+    assert_eq!(f.ledger.balance(f.alice), Ok(70));
+
+    // Only the funding deposit is left.
+    assert_eq!(f.ledger.transfers().count(), 1);
+    assert_eq!(f.ledger.pending_count(), 0);
+    f.ledger.audit().unwrap();
+}
+
+#[test]
+fn an_expired_transfer_kept_until_it_ends_is_returned_and_forgotten() {
+    let mut f = fixture();
+    let id = TransferId::random();
+    f.ledger
+        .create_transfer_until_ended(pay(id, f.alice, f.bob, 25, PACKET_TIMEOUT))
+        .unwrap();
+    assert!(f.ledger.advance_clock(LedgerTime(5_999)).is_empty());
+    let expired = f.ledger.advance_clock(LedgerTime(6_000));
+    assert_eq!(expired.len(), 1);
+    assert_eq!(
+        (expired[0].id, expired[0].amount, expired[0].state),
+        (id, 25, TransferState::Expired)
+    );
+    assert_eq!(f.ledger.transfer(id), None);
+    assert_eq!(f.ledger.balance(f.alice), Ok(100));
+    assert_eq!(f.ledger.pending_count(), 0);
+    f.ledger.audit().unwrap();
+}
+
+#[test]
+fn admin_ids_are_refused_forever_while_forgotten_ids_are_not_kept() {
+    let mut f = fixture();
+    let deposit = TransferId::random();
+    f.ledger.deposit(deposit, f.bob, 10).unwrap();
+    let withdrawal = TransferId::random();
+    f.ledger.withdraw(withdrawal, f.alice, 5, PENDING).unwrap();
+    f.ledger.post(withdrawal).unwrap();
+    for _ in 0..50 {
+        let packet = TransferId::random();
+        f.ledger
+            .create_transfer_until_ended(pay(packet, f.alice, f.bob, 1, PACKET_TIMEOUT))
+            .unwrap();
+        f.ledger.post(packet).unwrap();
+    }
+    // The funding deposit, the deposit and the withdrawal: no packet.
+    assert_eq!(f.ledger.transfers().count(), 3);
+    for id in [deposit, withdrawal] {
+        assert_eq!(
+            f.ledger.transfer(id).map(|t| t.retention),
+            Some(Retention::Full)
+        );
+        assert_eq!(
+            f.ledger.deposit(id, f.bob, 1),
+            Err(LedgerError::TransferExists)
+        );
+        assert_eq!(
+            f.ledger
+                .create_transfer_until_ended(pay(id, f.alice, f.bob, 1, PACKET_TIMEOUT)),
+            Err(LedgerError::TransferExists)
+        );
+    }
+    assert_eq!(f.ledger.post(withdrawal), Err(LedgerError::AlreadyPosted));
+    // A pending one is refused as a duplicate while it is held.
+    let held = TransferId::random();
+    f.ledger
+        .create_transfer_until_ended(pay(held, f.alice, f.bob, 1, PACKET_TIMEOUT))
+        .unwrap();
+    assert_eq!(
+        f.ledger.deposit(held, f.bob, 1),
+        Err(LedgerError::TransferExists)
+    );
+    f.ledger.audit().unwrap();
+}
+
+#[test]
+fn a_single_phase_transfer_kept_until_it_ends_moves_money_and_is_not_kept() {
+    let mut f = fixture();
+    let id = TransferId::random();
+    f.ledger
+        .create_transfer_until_ended(pay(id, f.alice, f.bob, 40, Phase::Single))
+        .unwrap();
+    assert_eq!(f.ledger.transfer(id), None);
+    assert_eq!(f.ledger.balance(f.bob), Ok(40));
+    assert_eq!(f.ledger.pending_count(), 0);
+    f.ledger.audit().unwrap();
+}
+
+#[test]
+fn the_expiry_heap_stays_as_small_as_what_is_in_flight() {
+    let mut f = fixture();
+    let held = TransferId::random();
+    f.ledger
+        .create_transfer_until_ended(pay(held, f.alice, f.bob, 1, PACKET_TIMEOUT))
+        .unwrap();
+    // Many more packets than the margin, each ended before its timeout, with the clock standing.
+    for n in 0..10_000 {
+        let (from, to) = if n % 2 == 0 {
+            (f.alice, f.bob)
+        } else {
+            (f.bob, f.alice)
+        };
+        let id = TransferId::random();
+        f.ledger
+            .create_transfer_until_ended(pay(id, from, to, 1, PACKET_TIMEOUT))
+            .unwrap();
+        f.ledger.post(id).unwrap();
+        // Compacted at each creation; the post since may have ended one more.
+        assert!(f.ledger.expiries.len() <= 2 * (f.ledger.pending_count() + 1) + 1_024);
+    }
+    assert!(
+        f.ledger.expiries.len() < 2_000,
+        "{}",
+        f.ledger.expiries.len()
+    );
+    // The one still held still expires on time.
+    let expired = f.ledger.advance_clock(LedgerTime(6_000));
+    assert_eq!(expired.iter().map(|t| t.id).collect::<Vec<_>>(), vec![held]);
+    assert!(f.ledger.expiries.is_empty());
+    f.ledger.audit().unwrap();
+}
+
+#[test]
+fn the_expiry_heap_lets_go_of_forgotten_transfers_when_their_time_comes() {
+    let mut f = fixture();
+    // Back and forth, so that alice's 100 last.
+    for n in 0..1_000 {
+        let (from, to) = if n % 2 == 0 {
+            (f.alice, f.bob)
+        } else {
+            (f.bob, f.alice)
+        };
+        let id = TransferId::random();
+        f.ledger
+            .create_transfer_until_ended(pay(id, from, to, 1, PACKET_TIMEOUT))
+            .unwrap();
+        f.ledger.post(id).unwrap();
+    }
+    assert_eq!(f.ledger.expiries.len(), 1_000);
+    assert!(f.ledger.advance_clock(LedgerTime(6_000)).is_empty());
+    assert_eq!(f.ledger.expiries.len(), 0);
+    assert_eq!(f.ledger.transfers().count(), 1);
+    assert_eq!(f.ledger.balance(f.alice), Ok(100));
+    assert_eq!(f.ledger.account(f.bob).map(|a| a.credits_posted), Some(500));
+    f.ledger.audit().unwrap();
+}
+
+#[test]
+fn linked_batches_return_what_they_ended_and_roll_back_forgotten_transfers() {
+    let mut f = fixture();
+    let packet = TransferId::random();
+    f.ledger
+        .create_transfer_until_ended(pay(packet, f.alice, f.bob, 10, PACKET_TIMEOUT))
+        .unwrap();
+    let before = snapshot(&f.ledger);
+    // Voiding the packet's transfer removes it; the failing step must bring it back, pending.
+    let failing = [
+        LedgerOp::Void(packet),
+        LedgerOp::Create(pay(
+            TransferId::random(),
+            f.alice,
+            f.bob,
+            1_000,
+            Phase::Single,
+        )),
+    ];
+    assert_eq!(
+        f.ledger.apply_linked(&failing),
+        Err(LinkedBatchError {
+            index: 1,
+            error: LedgerError::InsufficientBalance
+        })
+    );
+    assert_eq!(snapshot(&f.ledger), before);
+    assert_eq!(f.ledger.pending_count(), 1);
+    f.ledger.audit().unwrap();
+
+    let ended = f.ledger.apply_linked(&[LedgerOp::Post(packet)]).unwrap();
+    assert_eq!(
+        ended.iter().map(|t| (t.id, t.state)).collect::<Vec<_>>(),
+        vec![(packet, TransferState::Posted)]
+    );
+    assert_eq!(f.ledger.transfer(packet), None);
+    assert_eq!(f.ledger.pending_count(), 0);
+    f.ledger.audit().unwrap();
+}
+
+#[test]
+fn the_audit_catches_a_wrong_pending_count() {
+    let mut f = fixture();
+    f.ledger
+        .withdraw(TransferId::random(), f.alice, 1, PENDING)
+        .unwrap();
+    f.ledger.audit().unwrap();
+    f.ledger.pending = 2;
+    assert_eq!(
+        f.ledger.audit(),
+        Err(Violation::PendingCountMismatch {
+            recorded: 2,
+            counted: 1
+        })
+    );
 }

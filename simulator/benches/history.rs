@@ -1,0 +1,247 @@
+//! Throughput and memory as history grows: millions of packets through one instance.
+//!
+//! Path measured: the instance's packet path called in process (`Connector::handle_prepare`, as
+//! the ILP-over-HTTP server calls it), forwarding over ILP-over-HTTP to a bare hyper receiver that
+//! fulfills every packet. Incoming HTTP is left out so that 5M packets take minutes, not an hour;
+//! every packet still reserves, forwards, and posts its transfer. At 1M and at 5M packets (one
+//! run) it prints the rate over the last window, the process's resident memory (VmRSS), and the
+//! latency of an `accountingTransfers` call through the admin API's HTTP endpoint.
+//! Targets: the rate at 5M within 10% of the rate at 1M; RSS growth between them under 20 MB.
+//!
+//! Run with `cargo bench -p peerlab-simulator --bench history`. `HISTORY_PACKETS=N` sets the
+//! final count (default 5,000,000; the first checkpoint is at a fifth of it) for a quick run.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use peerlab::connector::Connector;
+use peerlab::ilp::{Address, Fulfill, Prepare, Reply, Timestamp, condition_for};
+use peerlab::instance::Peer;
+use peerlab_simulator::topology::InstanceSpec;
+use peerlab_simulator::{InstanceHandle, Network, PeerSettings};
+use serde_json::json;
+use tokio::net::TcpListener;
+
+/// Packets in flight at once, as the packets bench's 16 connections.
+const SENDERS: u64 = 16;
+/// Progress is printed, and the rate measured, over windows of a tenth of the run.
+const WINDOWS: u64 = 10;
+const PREIMAGE: [u8; 32] = [7; 32];
+
+/// A bare hyper HTTP/1.1 server answering every request with `reply`.
+async fn fulfilling_receiver(reply: Bytes) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let _ = stream.set_nodelay(true);
+            let reply = reply.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |request: Request<hyper::body::Incoming>| {
+                    let reply = reply.clone();
+                    async move {
+                        request.into_body().collect().await?;
+                        Ok::<_, hyper::Error>(Response::new(Full::new(reply)))
+                    }
+                });
+                let _ = http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// The process's resident set size in bytes, from /proc/self/status.
+fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS line");
+    kib * 1024
+}
+
+fn prepare() -> Prepare {
+    Prepare::new(
+        Address::parse("test.receiver.bob").expect("address"),
+        1,
+        Timestamp::now().saturating_add(Duration::from_secs(30)),
+        condition_for(&PREIMAGE),
+        vec![0u8; 64],
+    )
+    .expect("prepare")
+}
+
+/// Sends `count` packets from `from` through the connector, `SENDERS` at a time; every one must
+/// be fulfilled.
+async fn send(connector: &Arc<Connector>, from: &Arc<Peer>, count: u64, sent: &Arc<AtomicU64>) {
+    let mut senders = tokio::task::JoinSet::new();
+    for sender in 0..SENDERS {
+        let (connector, from, sent) = (connector.clone(), from.clone(), sent.clone());
+        let share = count / SENDERS + u64::from(sender < count % SENDERS);
+        senders.spawn(async move {
+            // A fresh expiry now and then: the run lasts longer than any one packet may.
+            let mut template = prepare();
+            let mut made = Instant::now();
+            for _ in 0..share {
+                if made.elapsed() > Duration::from_secs(5) {
+                    template = prepare();
+                    made = Instant::now();
+                }
+                let reply = connector.handle_prepare(&from, template.clone()).await;
+                assert!(matches!(reply, Reply::Fulfill(_)), "{reply:?}");
+                sent.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+    while let Some(done) = senders.join_next().await {
+        done.expect("sender");
+    }
+}
+
+struct Checkpoint {
+    packets: u64,
+    per_second: f64,
+    rss: u64,
+    query: Duration,
+}
+
+/// The median of several `accountingTransfers` calls (the largest `limit`) for the client's
+/// account, through the admin API over HTTP.
+async fn accounting_transfers_latency(a: &InstanceHandle, account: &str) -> Duration {
+    let mut latencies = Vec::new();
+    for _ in 0..21 {
+        let started = Instant::now();
+        let answer = a
+            .admin()
+            .request(
+                "query($id: String!) { accountingTransfers(id: $id, limit: 1000) { debits { id amount state createdAt } credits { id } packetDebits { postedCount postedAmount } } }",
+                json!({ "id": account }),
+            )
+            .await
+            .expect("accountingTransfers");
+        latencies.push(started.elapsed());
+        assert!(
+            answer["data"]["accountingTransfers"]["debits"]
+                .as_array()
+                .is_some_and(|debits| !debits.is_empty()),
+            "{answer}"
+        );
+    }
+    latencies.sort();
+    latencies[latencies.len() / 2]
+}
+
+fn main() {
+    // Run as a test (`cargo test --benches`) it only checks that it works.
+    let default_total = if std::env::args().any(|a| a == "--bench") {
+        5_000_000
+    } else {
+        20_000
+    };
+    let total: u64 = std::env::var("HISTORY_PACKETS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default_total);
+    let window = (total / WINDOWS).max(1);
+    let first_checkpoint = 2 * window;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let fulfill = Bytes::from(Fulfill::new(PREIMAGE, vec![]).expect("fulfill").encode());
+        let receiver = fulfilling_receiver(fulfill).await;
+        let network = Network::start(&[InstanceSpec::new("a", "test.a")])
+            .await
+            .expect("instance");
+        let a = network.instance("a").expect("a");
+        let asset = a.admin().create_asset("USD", 2).await.expect("asset");
+        let receiver_url = format!("http://{receiver}/");
+        let client_id = a
+            .admin()
+            .create_peer(
+                &PeerSettings::new("test.client", &asset, "client-token", "http://127.0.0.1:9/")
+                    .liquidity(u64::MAX / 2),
+            )
+            .await
+            .expect("client peer");
+        a.admin()
+            .create_peer(&PeerSettings::new(
+                "test.receiver",
+                &asset,
+                "receiver-token",
+                &receiver_url,
+            ))
+            .await
+            .expect("receiver peer");
+        let instance = a.node().instance().clone();
+        let connector = a.node().connector().clone();
+        let client = instance
+            .peer_by_incoming_token("client-token")
+            .expect("client peer by token");
+
+        println!("\n== {total} packets through one instance, {SENDERS} in flight ==");
+        let sent = Arc::new(AtomicU64::new(0));
+        let mut checkpoints = Vec::new();
+        let mut done = 0;
+        while done < total {
+            let count = window.min(total - done);
+            let started = Instant::now();
+            send(&connector, &client, count, &sent).await;
+            let per_second = count as f64 / started.elapsed().as_secs_f64();
+            done += count;
+            println!(
+                "{done:>10} packets   {per_second:>8.0} /s   RSS {:>6.1} MB",
+                rss_bytes() as f64 / 1e6
+            );
+            if done == first_checkpoint || done == total {
+                let query = accounting_transfers_latency(a, &client_id).await;
+                checkpoints.push(Checkpoint {
+                    packets: done,
+                    per_second,
+                    rss: rss_bytes(),
+                    query,
+                });
+            }
+        }
+        assert_eq!(sent.load(Ordering::Relaxed), total);
+        assert_eq!(instance.pending_transfer_count(), 0);
+        instance.audit().expect("ledger invariants hold after the run");
+
+        println!();
+        for c in &checkpoints {
+            println!(
+                "after {:>9} packets: {:>8.0} packets/s (last window)   RSS {:>6.1} MB   accountingTransfers {:>7.0} µs",
+                c.packets,
+                c.per_second,
+                c.rss as f64 / 1e6,
+                c.query.as_secs_f64() * 1e6
+            );
+        }
+        if let [first, last] = checkpoints.as_slice() {
+            let rate_change = last.per_second / first.per_second - 1.0;
+            let rss_growth = last.rss as f64 / 1e6 - first.rss as f64 / 1e6;
+            let rate_ok = rate_change.abs() <= 0.10;
+            let rss_ok = rss_growth < 20.0;
+            println!(
+                "rate {:+.1}% ({}: within 10%), RSS {:+.1} MB ({}: under 20 MB)",
+                rate_change * 100.0,
+                if rate_ok { "meets" } else { "MISSES" },
+                rss_growth,
+                if rss_ok { "meets" } else { "MISSES" }
+            );
+        }
+        network.shutdown().await;
+    });
+}
