@@ -67,6 +67,8 @@ struct Run {
     per_second: f64,
     p50: Duration,
     p99: Duration,
+    /// CPU time (user + system) the server process spent per request, when it runs apart.
+    server_cpu: Option<Duration>,
 }
 
 /// Sends `total` POSTs of `body` to `url` over `CONNECTIONS` concurrent senders; every reply must
@@ -121,16 +123,40 @@ async fn drive(url: &str, token: &str, body: Bytes, total: usize, reply_type: u8
         per_second: total as f64 / elapsed.as_secs_f64(),
         p50: latencies[latencies.len() / 2],
         p99: latencies[latencies.len() * 99 / 100],
+        server_cpu: None,
     }
 }
 
 fn print(name: &str, run: &Run) {
+    let cpu = run
+        .server_cpu
+        .map(|cpu| format!("   server CPU {:>5.1} µs each", cpu.as_secs_f64() * 1e6))
+        .unwrap_or_default();
     println!(
-        "{name:<44} {:>9.0} /s   p50 {:>6.0} µs   p99 {:>6.0} µs",
+        "{name:<44} {:>9.0} /s   p50 {:>6.0} µs   p99 {:>6.0} µs{cpu}",
         run.per_second,
         run.p50.as_secs_f64() * 1e6,
         run.p99.as_secs_f64() * 1e6
     );
+}
+
+/// CPU time (user + system) a process has used so far, from `/proc/<pid>/stat`.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at the last ')'.
+    let fields: Vec<u64> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| {
+            rest.split_whitespace()
+                .filter_map(|f| f.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    // utime and stime are fields 14 and 15 of the file: 11 and 12 after the state letter,
+    // which does not parse as a number and is skipped.
+    let ticks = fields.get(10).copied().unwrap_or(0) + fields.get(11).copied().unwrap_or(0);
+    // Linux reports them in USER_HZ, 100 per second on every architecture it supports.
+    Duration::from_millis(ticks * 10)
 }
 
 fn main() {
@@ -201,7 +227,7 @@ async fn set_up_instance(admin: &AdminClient, receiver: SocketAddr) {
     }
 }
 
-/// Warms both paths up (connections, allocations), then measures each twice, alternating, and
+/// Warms both paths up (connections, allocations), then measures each three times, alternating, and
 /// keeps each one's best run.
 async fn measure<F, Fut>(mut run: F, total: usize) -> (Run, Run)
 where
@@ -212,7 +238,7 @@ where
     run(true, total / 10).await;
     let mut echoes = Vec::new();
     let mut packets = Vec::new();
-    for _ in 0..2 {
+    for _ in 0..3 {
         echoes.push(run(false, total).await);
         packets.push(run(true, total).await);
     }
@@ -333,18 +359,19 @@ fn start_node() -> (Process, String, String) {
 async fn out_of_process(total: usize) -> (Run, Run) {
     let (body, fulfill) = packet_and_fulfill();
     let (_receiver, receiver_addr) = start_server(Some(&fulfill));
-    let (_echo, echo_addr) = start_server(None);
-    let (_node, graphql_url, connector_url) = start_node();
+    let (echo, echo_addr) = start_server(None);
+    let (node, graphql_url, connector_url) = start_node();
+    let (echo_pid, node_pid) = (echo.0.id(), node.0.id());
     let admin = AdminClient::new(&graphql_url).expect("admin client");
     set_up_instance(&admin, receiver_addr).await;
     let echo_url = format!("http://{echo_addr}/");
     let body_hex = hex::encode(&body);
     measure(
         |through_peerlab, count| {
-            let (url, token, reply_type) = if through_peerlab {
-                (connector_url.clone(), "client-token", "13")
+            let (url, token, reply_type, server) = if through_peerlab {
+                (connector_url.clone(), "client-token", "13", node_pid)
             } else {
-                (echo_url.clone(), "x", "12")
+                (echo_url.clone(), "x", "12", echo_pid)
             };
             let env = vec![
                 ("PEERLAB_BENCH_URL", url),
@@ -355,6 +382,7 @@ async fn out_of_process(total: usize) -> (Run, Run) {
             ];
             async move {
                 tokio::task::spawn_blocking(move || {
+                    let cpu_before = cpu_time(server);
                     let mut client = start_role("drive", &env);
                     let line = first_line(&mut client);
                     let numbers: Vec<f64> = line
@@ -364,10 +392,12 @@ async fn out_of_process(total: usize) -> (Run, Run) {
                     let [per_second, p50, p99] = numbers[..] else {
                         panic!("load client said {line:?}");
                     };
+                    let server_cpu = cpu_time(server).saturating_sub(cpu_before);
                     Run {
                         per_second,
                         p50: Duration::from_secs_f64(p50 / 1e6),
                         p99: Duration::from_secs_f64(p99 / 1e6),
+                        server_cpu: Some(server_cpu / u32::try_from(count).unwrap_or(u32::MAX)),
                     }
                 })
                 .await
