@@ -16,16 +16,13 @@
 //! Run with `cargo bench -p peerlab-simulator --bench history`. `HISTORY_PACKETS=N` sets the
 //! final count (default 5,000,000; the first checkpoint is at a fifth of it) for a quick run.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Request, Response};
+use hyper::Request;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -35,38 +32,16 @@ use peerlab::instance::Peer;
 use peerlab_simulator::topology::InstanceSpec;
 use peerlab_simulator::{InstanceHandle, Network, PeerSettings};
 use serde_json::json;
-use tokio::net::TcpListener;
 
 /// Packets in flight at once, as the packets bench's 16 connections.
+mod support;
+
+use support::bare_server;
+
 const SENDERS: u64 = 16;
 /// Progress is printed, and the rate measured, over windows of a tenth of the run.
 const WINDOWS: u64 = 10;
 const PREIMAGE: [u8; 32] = [7; 32];
-
-/// A bare hyper HTTP/1.1 server answering every request with `reply`.
-async fn fulfilling_receiver(reply: Bytes) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let _ = stream.set_nodelay(true);
-            let reply = reply.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |request: Request<hyper::body::Incoming>| {
-                    let reply = reply.clone();
-                    async move {
-                        request.into_body().collect().await?;
-                        Ok::<_, hyper::Error>(Response::new(Full::new(reply)))
-                    }
-                });
-                let _ = http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    addr
-}
 
 /// The process's resident set size in bytes, from /proc/self/status.
 fn rss_bytes() -> u64 {
@@ -222,7 +197,7 @@ fn main() {
         .expect("runtime");
     runtime.block_on(async {
         let fulfill = Bytes::from(Fulfill::new(PREIMAGE, vec![]).expect("fulfill").encode());
-        let receiver = fulfilling_receiver(fulfill).await;
+        let receiver = bare_server(Some(fulfill)).await;
         let network = Network::start(&[InstanceSpec::new("a", "test.a")])
             .await
             .expect("instance");

@@ -22,46 +22,22 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Request, Response};
+use hyper::Request;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
 use peerlab::ilp::{Address, Fulfill, Prepare, Timestamp, condition_for};
 use peerlab_simulator::topology::InstanceSpec;
 use peerlab_simulator::{AdminClient, Network, PeerSettings};
-use tokio::net::TcpListener;
+
+mod support;
+
+use support::bare_server;
 
 const CONNECTIONS: usize = 16;
 
 /// Set in the environment of the processes this bench starts from its own executable.
 const ROLE: &str = "PEERLAB_BENCH_ROLE";
-
-/// A bare hyper HTTP/1.1 server: echoes the body, or answers `fixed` when given.
-async fn bare_server(fixed: Option<Bytes>) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let _ = stream.set_nodelay(true);
-            let fixed = fixed.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |request: Request<hyper::body::Incoming>| {
-                    let fixed = fixed.clone();
-                    async move {
-                        let body = request.into_body().collect().await?.to_bytes();
-                        Ok::<_, hyper::Error>(Response::new(Full::new(fixed.unwrap_or(body))))
-                    }
-                });
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    addr
-}
 
 struct Run {
     per_second: f64,
