@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use thiserror::Error;
 use url::Url;
+use uuid::Uuid;
+
+use crate::admin::signature::{DEFAULT_TTL_SECONDS, DEFAULT_VERSION, SignaturePolicy};
 
 use crate::http_server::ServerSettings;
 use crate::ilp::Address;
@@ -22,6 +25,12 @@ pub enum ConfigError {
         name: &'static str,
         value: String,
         reason: String,
+    },
+    /// Two names of one setting were given different values.
+    #[error("{name} and its alias {alias} are both set, to different values; set only one of them")]
+    Conflict {
+        name: &'static str,
+        alias: &'static str,
     },
 }
 
@@ -45,8 +54,14 @@ pub struct Config {
     pub auto_peering_server_port: u16,
     /// `OPEN_PAYMENTS_PORT`.
     pub open_payments_port: u16,
-    /// `API_SECRET`: when set, admin requests must be signed with it.
+    /// `API_SECRET` (or Rafiki v2's `ADMIN_API_SECRET`): when set, admin requests must be
+    /// signed with it.
     pub api_secret: Option<String>,
+    /// `OPERATOR_TENANT_ID`: when set, the `tenant-id` header of every admin request must name
+    /// it, signed or not; when unset, that header is ignored.
+    pub operator_tenant_id: Option<Uuid>,
+    /// `ADMIN_API_SIGNATURE_TTL_SECONDS` and `ADMIN_API_SIGNATURE_VERSION`.
+    pub signature_policy: SignaturePolicy,
     /// `TWO_PHASE_TIMEOUT_SECONDS`: how long a packet's pending transfer may stay pending.
     pub two_phase_timeout: Duration,
     /// `BIND_ADDRESS`: the interface every server listens on.
@@ -73,6 +88,8 @@ impl Config {
             auto_peering_server_port: 0,
             open_payments_port: 0,
             api_secret: None,
+            operator_tenant_id: None,
+            signature_policy: SignaturePolicy::default(),
             two_phase_timeout: Duration::from_secs(5),
             bind_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
             packet_rate_limit_per_second: None,
@@ -166,6 +183,56 @@ impl Config {
                 }
             },
         };
+        // Rafiki v2 renamed `API_SECRET` to `ADMIN_API_SECRET`; either is read, and two different
+        // values are refused rather than one silently winning.
+        let api_secret = match (get("API_SECRET"), get("ADMIN_API_SECRET")) {
+            (Some(old), Some(new)) if old != new => {
+                return Err(ConfigError::Conflict {
+                    name: "API_SECRET",
+                    alias: "ADMIN_API_SECRET",
+                });
+            }
+            (old, new) => old.or(new),
+        };
+        let operator_tenant_id =
+            match get("OPERATOR_TENANT_ID") {
+                None => None,
+                // Rafiki's tenant ids are UUIDs (its `tenants.id` column).
+                Some(value) => Some(Uuid::parse_str(value.trim()).map_err(|_| {
+                    ConfigError::Invalid {
+                        name: "OPERATOR_TENANT_ID",
+                        value,
+                        reason: "expected a UUID such as 438fa74a-fa7d-4317-9ced-dde32ece1787"
+                            .to_owned(),
+                    }
+                })?),
+            };
+        let signature_ttl = match get("ADMIN_API_SIGNATURE_TTL_SECONDS") {
+            None => DEFAULT_TTL_SECONDS,
+            Some(value) => match value.trim().parse::<u64>() {
+                Ok(seconds) if (1..=86_400).contains(&seconds) => seconds,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "ADMIN_API_SIGNATURE_TTL_SECONDS",
+                        value,
+                        reason: "expected whole seconds from 1 to 86400".to_owned(),
+                    });
+                }
+            },
+        };
+        let signature_version = match get("ADMIN_API_SIGNATURE_VERSION") {
+            None => DEFAULT_VERSION,
+            Some(value) => match value.trim().parse::<u32>() {
+                Ok(version) if version >= 1 => version,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "ADMIN_API_SIGNATURE_VERSION",
+                        value,
+                        reason: "expected a whole number, at least 1".to_owned(),
+                    });
+                }
+            },
+        };
         let instance_name = get("INSTANCE_NAME").unwrap_or_else(|| "Rafiki".to_owned());
         if let Some(bad) = crate::text::forbidden_character(&instance_name) {
             return Err(ConfigError::Invalid {
@@ -186,7 +253,12 @@ impl Config {
             enable_auto_peering,
             auto_peering_server_port: port("AUTO_PEERING_SERVER_PORT", 3005)?,
             open_payments_port: port("OPEN_PAYMENTS_PORT", 3003)?,
-            api_secret: get("API_SECRET"),
+            api_secret,
+            operator_tenant_id,
+            signature_policy: SignaturePolicy {
+                ttl_seconds: signature_ttl,
+                version: signature_version,
+            },
             two_phase_timeout,
             bind_address,
             packet_rate_limit_per_second,
@@ -237,6 +309,14 @@ mod tests {
         assert_eq!(c.ilp_connector_url, None);
         assert!(!c.enable_auto_peering);
         assert_eq!(c.api_secret, None);
+        assert_eq!(c.operator_tenant_id, None);
+        assert_eq!(
+            c.signature_policy,
+            SignaturePolicy {
+                ttl_seconds: 30,
+                version: 1
+            }
+        );
         assert_eq!(c.two_phase_timeout, Duration::from_secs(5));
         assert_eq!(c.bind_address, IpAddr::V4(Ipv4Addr::LOCALHOST));
     }
@@ -259,8 +339,22 @@ mod tests {
             ("TWO_PHASE_TIMEOUT_SECONDS", "9"),
             ("BIND_ADDRESS", "0.0.0.0"),
             ("PACKET_RATE_LIMIT_PER_SECOND", "100"),
+            ("OPERATOR_TENANT_ID", "438FA74A-FA7D-4317-9CED-DDE32ECE1787"),
+            ("ADMIN_API_SIGNATURE_TTL_SECONDS", "120"),
+            ("ADMIN_API_SIGNATURE_VERSION", "2"),
         ])
         .unwrap();
+        assert_eq!(
+            c.operator_tenant_id.map(|id| id.to_string()).as_deref(),
+            Some("438fa74a-fa7d-4317-9ced-dde32ece1787")
+        );
+        assert_eq!(
+            c.signature_policy,
+            SignaturePolicy {
+                ttl_seconds: 120,
+                version: 2
+            }
+        );
         assert_eq!(c.instance_name, "HAPPY-LIFE");
         assert_eq!((c.admin_port, c.connector_port), (0, 4002));
         assert_eq!(
@@ -287,6 +381,42 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.ilp_connector_url.unwrap().host_str(), Some("new"));
+    }
+
+    #[test]
+    fn admin_api_secret_is_an_alias_of_api_secret() {
+        let secret = |vars: &[(&str, &str)]| {
+            let mut all = vec![("ILP_ADDRESS", "test.a")];
+            all.extend_from_slice(vars);
+            config(&all).map(|c| c.api_secret)
+        };
+        assert_eq!(
+            secret(&[("ADMIN_API_SECRET", "new")]),
+            Ok(Some("new".into()))
+        );
+        assert_eq!(secret(&[("API_SECRET", "old")]), Ok(Some("old".into())));
+        assert_eq!(
+            secret(&[("API_SECRET", "same"), ("ADMIN_API_SECRET", "same")]),
+            Ok(Some("same".into()))
+        );
+        let conflict = secret(&[("API_SECRET", "xk1"), ("ADMIN_API_SECRET", "qz2")]);
+        assert_eq!(
+            conflict,
+            Err(ConfigError::Conflict {
+                name: "API_SECRET",
+                alias: "ADMIN_API_SECRET"
+            })
+        );
+        let message = conflict.unwrap_err().to_string();
+        assert!(
+            message.contains("API_SECRET") && message.contains("ADMIN_API_SECRET"),
+            "{message}"
+        );
+        // The secrets themselves stay out of the message: it goes to logs.
+        assert!(
+            !message.contains("xk1") && !message.contains("qz2"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -339,6 +469,41 @@ mod tests {
             (
                 &[("ILP_ADDRESS", "test.a"), ("INSTANCE_NAME", "Bank\u{202e}")],
                 "INSTANCE_NAME=",
+            ),
+            (
+                &[
+                    ("ILP_ADDRESS", "test.a"),
+                    ("OPERATOR_TENANT_ID", "operator"),
+                ],
+                "OPERATOR_TENANT_ID=\"operator\" is invalid: expected a UUID",
+            ),
+            (
+                &[
+                    ("ILP_ADDRESS", "test.a"),
+                    ("ADMIN_API_SIGNATURE_TTL_SECONDS", "0"),
+                ],
+                "ADMIN_API_SIGNATURE_TTL_SECONDS=\"0\"",
+            ),
+            (
+                &[
+                    ("ILP_ADDRESS", "test.a"),
+                    ("ADMIN_API_SIGNATURE_TTL_SECONDS", "30s"),
+                ],
+                "ADMIN_API_SIGNATURE_TTL_SECONDS=\"30s\"",
+            ),
+            (
+                &[
+                    ("ILP_ADDRESS", "test.a"),
+                    ("ADMIN_API_SIGNATURE_VERSION", "0"),
+                ],
+                "ADMIN_API_SIGNATURE_VERSION=\"0\"",
+            ),
+            (
+                &[
+                    ("ILP_ADDRESS", "test.a"),
+                    ("ADMIN_API_SIGNATURE_VERSION", "v1"),
+                ],
+                "ADMIN_API_SIGNATURE_VERSION=\"v1\"",
             ),
         ];
         for (vars, expected) in cases {

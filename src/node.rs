@@ -78,7 +78,14 @@ impl Node {
         }));
         let auto_peering = Arc::new(AutoPeering::new(instance.clone(), connector_url.clone()));
         let schema = admin::schema(instance.clone(), auto_peering.clone());
-        let admin_app = admin::http::router(schema, config.api_secret);
+        let admin_app = admin::http::router(
+            schema,
+            admin::http::AdminAuth {
+                api_secret: config.api_secret,
+                signature_policy: config.signature_policy,
+                operator_tenant_id: config.operator_tenant_id,
+            },
+        );
         let mut settings = ConnectorSettings::new(config.two_phase_timeout);
         settings.rate_limit_per_second = config.packet_rate_limit_per_second;
         let connector = Arc::new(Connector::new(instance.clone(), settings));

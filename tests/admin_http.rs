@@ -547,3 +547,194 @@ async fn an_idempotency_key_with_one_argument_changed_is_refused_and_changes_not
     node.instance().audit().unwrap();
     node.shutdown().await;
 }
+
+/// Rafiki v2's operator tenant, as its localenv names it.
+const TENANT: &str = "438fa74a-fa7d-4317-9ced-dde32ece1787";
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+async fn node_with_auth(
+    secret: Option<&str>,
+    tenant: Option<&str>,
+    policy: admin::signature::SignaturePolicy,
+) -> (Node, AdminClient) {
+    let mut config = Config::for_address(Address::parse("test.admin-auth").unwrap());
+    config.api_secret = secret.map(str::to_owned);
+    config.operator_tenant_id = tenant.map(|t| t.parse().unwrap());
+    config.signature_policy = policy;
+    let node = Node::start(config).await.unwrap();
+    let client = AdminClient::new(&node.graphql_url()).unwrap();
+    (node, client)
+}
+
+/// A request as Rafiki's clients send it: `{query, variables, operationName}`.
+fn list_assets() -> Value {
+    json!({
+        "query": "query ListAssets { assets(first: 1) { edges { cursor } } }",
+        "variables": {},
+        "operationName": "ListAssets",
+    })
+}
+
+/// Asserts an HTTP 401 in peerlab's shape for it, mentioning `reason`.
+fn assert_unauthorized(response: &peerlab_simulator::client::RawResponse, reason: &str) {
+    assert_eq!(response.status, 401, "{}", response.body);
+    let body: Value = serde_json::from_str(&response.body).unwrap();
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("Unauthorized: ") && message.contains(reason),
+        "expected a refusal about {reason:?}, got {body}"
+    );
+}
+
+#[tokio::test]
+async fn admin_requests_are_authenticated_as_rafiki_v2_does() {
+    // A TTL and a version other than Rafiki's defaults, so that both are seen to be read.
+    let policy = admin::signature::SignaturePolicy {
+        ttl_seconds: 120,
+        version: 2,
+    };
+    let (node, client) = node_with_auth(Some("s3cret"), Some(TENANT), policy).await;
+    let body = list_assets();
+    let send = |signature: String, tenant: Option<&'static str>| {
+        let client = client.clone();
+        let body = body.to_string();
+        async move {
+            let mut headers = vec![("signature", signature.as_str())];
+            if let Some(tenant) = tenant {
+                headers.push(("tenant-id", tenant));
+            }
+            client.post_raw(body, &headers).await.unwrap()
+        }
+    };
+    let sign = |version: u32, age_ms: u64| {
+        admin::signature::sign_with_version("s3cret", version, now_ms() - age_ms, &body)
+    };
+
+    let accepted = sign(2, 0);
+    let response = send(accepted.clone(), Some(TENANT)).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert!(response.body.contains("\"assets\""), "{}", response.body);
+
+    // The same signature again, even a moment later, is a replay.
+    assert_unauthorized(
+        &send(accepted, Some(TENANT)).await,
+        "signature was already used",
+    );
+    // The right HMAC under Rafiki's default label v1 is not this instance's version.
+    assert_unauthorized(
+        &send(sign(1, 0), Some(TENANT)).await,
+        "unsupported signature version v1 (expected v2)",
+    );
+    // 90 s old: refused by Rafiki's default TTL of 30 s, accepted under this one of 120 s.
+    let response = send(sign(2, 90_000), Some(TENANT)).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_unauthorized(
+        &send(sign(2, 125_000), Some(TENANT)).await,
+        "more than 120 seconds",
+    );
+    // The tenant: missing, another one, not a UUID; the right one in capitals is the same UUID.
+    assert_unauthorized(&send(sign(2, 0), None).await, "missing tenant-id header");
+    for other in ["0f3e9b52-4a4e-4a61-8a64-6a4c5a1f2b11", "operator"] {
+        let response = client
+            .post_raw(
+                body.to_string(),
+                &[("signature", &sign(2, 0)), ("tenant-id", other)],
+            )
+            .await
+            .unwrap();
+        assert_unauthorized(&response, "does not name this instance's operator tenant");
+    }
+    let upper = TENANT.to_ascii_uppercase();
+    let response = client
+        .post_raw(
+            body.to_string(),
+            &[("signature", &sign(2, 0)), ("tenant-id", &upper)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status, 200, "{}", response.body);
+
+    // The harness's client, told the version and the tenant, is served; without the tenant, not.
+    let harness = client
+        .clone()
+        .signed_with(Some("s3cret".into()))
+        .signature_version(2);
+    let refused = harness
+        .request("{ assets { edges { cursor } } }", json!({}))
+        .await;
+    assert!(
+        matches!(
+            &refused,
+            Err(peerlab_simulator::client::ClientError::Status { status: 401, .. })
+        ),
+        "{refused:?}"
+    );
+    let served = harness
+        .with_tenant_id(Some(TENANT.into()))
+        .request("{ assets { edges { cursor } } }", json!({}))
+        .await
+        .unwrap();
+    assert_eq!(served["data"]["assets"]["edges"], json!([]), "{served}");
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_a_secret_only_the_tenant_is_checked() {
+    let (tenanted, client) = node_with_auth(
+        None,
+        Some(TENANT),
+        admin::signature::SignaturePolicy::default(),
+    )
+    .await;
+    let body = list_assets().to_string();
+    let unsigned = client
+        .post_raw(body.clone(), &[("tenant-id", TENANT)])
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status, 200, "{}", unsigned.body);
+    assert_unauthorized(
+        &client.post_raw(body, &[]).await.unwrap(),
+        "missing tenant-id header",
+    );
+    tenanted.shutdown().await;
+
+    // With no operator tenant either, any tenant-id header is accepted and ignored.
+    let (node, client) = node().await;
+    let response = client
+        .post_raw(list_assets().to_string(), &[("tenant-id", "anything")])
+        .await
+        .unwrap();
+    assert_eq!(response.status, 200, "{}", response.body);
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_harness_drives_an_instance_that_requires_signature_and_tenant() {
+    let spec = peerlab_simulator::topology::InstanceSpec {
+        api_secret: Some("s3cret".into()),
+        operator_tenant_id: Some(TENANT.into()),
+        ..peerlab_simulator::topology::InstanceSpec::new("a", "test.a")
+    };
+    let network = peerlab_simulator::Network::start(&[spec]).await.unwrap();
+    let a = network.instance("a").unwrap();
+    a.admin().create_asset("USD", 2).await.unwrap();
+    // The same instance refuses a client that does not send the tenant.
+    let bare = AdminClient::new(&a.node().graphql_url())
+        .unwrap()
+        .signed_with(Some("s3cret".into()));
+    let refused = bare.create_asset("EUR", 2).await;
+    assert!(
+        matches!(
+            &refused,
+            Err(peerlab_simulator::client::ClientError::Status { status: 401, .. })
+        ),
+        "{refused:?}"
+    );
+    network.shutdown().await;
+}

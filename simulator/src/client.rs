@@ -47,6 +47,10 @@ pub struct AdminClient {
     graphql_url: hyper::Uri,
     http: Client<HttpConnector, Full<Bytes>>,
     secret: Option<String>,
+    /// `ADMIN_API_SIGNATURE_VERSION` of the server; 1 unless told otherwise.
+    signature_version: u32,
+    /// Sent as the `tenant-id` header, which Rafiki v2 requires on every admin request.
+    tenant_id: Option<String>,
 }
 
 impl AdminClient {
@@ -64,12 +68,26 @@ impl AdminClient {
                 .pool_idle_timeout(Duration::from_secs(4))
                 .build_http(),
             secret: None,
+            signature_version: signature::DEFAULT_VERSION,
+            tenant_id: None,
         })
     }
 
     /// Signs every request with Rafiki's `signature` header.
     pub fn signed_with(mut self, secret: Option<String>) -> Self {
         self.secret = secret;
+        self
+    }
+
+    /// Labels signatures `v<version>` (the server's `ADMIN_API_SIGNATURE_VERSION`).
+    pub fn signature_version(mut self, version: u32) -> Self {
+        self.signature_version = version;
+        self
+    }
+
+    /// Sends `tenant-id: <tenant_id>` with every request (Rafiki v2's `OPERATOR_TENANT_ID`).
+    pub fn with_tenant_id(mut self, tenant_id: Option<String>) -> Self {
+        self.tenant_id = tenant_id;
         self
     }
 
@@ -136,8 +154,12 @@ impl AdminClient {
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_millis() as u64)
                 .unwrap_or(0);
-            signature_header = signature::sign(secret, now, &body);
+            signature_header =
+                signature::sign_with_version(secret, self.signature_version, now, &body);
             headers.push(("signature", signature_header.as_str()));
+        }
+        if let Some(tenant_id) = &self.tenant_id {
+            headers.push(("tenant-id", tenant_id.as_str()));
         }
         let response = self.post_raw(body.to_string(), &headers).await?;
         if response.status != 200 {

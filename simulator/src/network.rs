@@ -19,6 +19,8 @@ pub enum NetworkError {
     Address { name: String, reason: String },
     #[error("instance {name}: invalid ILP connector URL {url:?}")]
     ConnectorUrl { name: String, url: String },
+    #[error("instance {name}: operator tenant id {tenant_id:?} is not a UUID")]
+    TenantId { name: String, tenant_id: String },
     #[error("setting up {what}: {source}")]
     Setup { what: String, source: ClientError },
 }
@@ -302,6 +304,15 @@ async fn start_instance(spec: &InstanceSpec) -> Result<InstanceHandle, NetworkEr
     let mut config = Config::for_address(address);
     config.instance_name = spec.name.clone();
     config.api_secret = spec.api_secret.clone();
+    if let Some(tenant) = &spec.operator_tenant_id {
+        config.operator_tenant_id =
+            Some(
+                uuid::Uuid::parse_str(tenant).map_err(|_| NetworkError::TenantId {
+                    name: spec.name.clone(),
+                    tenant_id: tenant.clone(),
+                })?,
+            );
+    }
     config.packet_rate_limit_per_second = spec.packet_rate_limit_per_second;
     config.enable_auto_peering = spec.enable_auto_peering;
     if let Some(url) = &spec.ilp_connector_url {
@@ -322,7 +333,8 @@ async fn start_instance(spec: &InstanceSpec) -> Result<InstanceHandle, NetworkEr
             what: format!("admin client for {}", spec.name),
             source,
         })?
-        .signed_with(spec.api_secret.clone());
+        .signed_with(spec.api_secret.clone())
+        .with_tenant_id(spec.operator_tenant_id.clone());
     Ok(InstanceHandle {
         name: spec.name.clone(),
         node,

@@ -28,6 +28,10 @@ pub struct InstanceSpec {
     /// When set, this instance's admin API requires signed requests.
     #[serde(default)]
     pub api_secret: Option<String>,
+    /// `OPERATOR_TENANT_ID`: when set (a UUID), this instance's admin API requires the
+    /// `tenant-id` header to name it; the harness's client sends it.
+    #[serde(default)]
+    pub operator_tenant_id: Option<String>,
     /// Packets per second this instance accepts from each peer (unset: no limit).
     #[serde(default)]
     pub packet_rate_limit_per_second: Option<u32>,
@@ -125,6 +129,14 @@ impl Topology {
                 Ok(address) => address,
                 Err(e) => return invalid(format!("instance {:?}: {e}", instance.name)),
             };
+            if let Some(tenant) = &instance.operator_tenant_id
+                && uuid::Uuid::parse_str(tenant).is_err()
+            {
+                return invalid(format!(
+                    "instance {:?}: operator_tenant_id {tenant:?} is not a UUID",
+                    instance.name
+                ));
+            }
             // Two instances at one address would each route the other's packets to themselves.
             if let Some(first) = addresses.insert(address, instance.name.as_str()) {
                 return invalid(format!(
@@ -172,6 +184,18 @@ mod tests {
     }
 
     #[test]
+    fn an_instance_may_name_its_operator_tenant() {
+        let topology = Topology::parse(
+            "[[instances]]\nname = \"a\"\nilp_address = \"test.a\"\napi_secret = \"s\"\noperator_tenant_id = \"438fa74a-fa7d-4317-9ced-dde32ece1787\"",
+        )
+        .unwrap();
+        assert_eq!(
+            topology.instances[0].operator_tenant_id.as_deref(),
+            Some("438fa74a-fa7d-4317-9ced-dde32ece1787")
+        );
+    }
+
+    #[test]
     fn mistakes_are_named() {
         let cases = [
             ("instances = []", "no instances"),
@@ -190,6 +214,10 @@ mod tests {
             (
                 "[[instances]]\nname = \"a\"\nilp_address = \"test.x\"\n[[instances]]\nname = \"b\"\nilp_address = \"test.x\"",
                 "instances \"a\" and \"b\" have the same ilp_address \"test.x\"",
+            ),
+            (
+                "[[instances]]\nname = \"a\"\nilp_address = \"test.a\"\noperator_tenant_id = \"operator\"",
+                "instance \"a\": operator_tenant_id \"operator\" is not a UUID",
             ),
         ];
         for (text, expected) in cases {

@@ -25,7 +25,7 @@ fn node_with(vars: &[(&str, &str)]) -> std::process::Output {
 
 #[test]
 fn configuration_errors_name_the_variable_and_exit_2() {
-    let cases: [(&[(&str, &str)], &str); 4] = [
+    let cases: [(&[(&str, &str)], &str); 6] = [
         (&[], "ILP_ADDRESS is required"),
         (
             &[("ILP_ADDRESS", "not an address")],
@@ -38,6 +38,21 @@ fn configuration_errors_name_the_variable_and_exit_2() {
         (
             &[("ILP_ADDRESS", "test.a"), ("BIND_ADDRESS", "somewhere")],
             "BIND_ADDRESS=",
+        ),
+        (
+            &[
+                ("ILP_ADDRESS", "test.a"),
+                ("API_SECRET", "first"),
+                ("ADMIN_API_SECRET", "second"),
+            ],
+            "API_SECRET and its alias ADMIN_API_SECRET are both set, to different values",
+        ),
+        (
+            &[
+                ("ILP_ADDRESS", "test.a"),
+                ("OPERATOR_TENANT_ID", "operator"),
+            ],
+            "OPERATOR_TENANT_ID=\"operator\" is invalid",
         ),
     ];
     for (vars, expected) in cases {

@@ -2,8 +2,8 @@
 //! `/graphql/assets/`), `GET /healthz`. Any other path is a 404.
 //!
 //! A GraphQL POST passes, in order: the content-type rule (JSON only, and Apollo Server 4's CSRF
-//! refusal for the types a browser sends cross-site without a preflight), the signature, the body
-//! limit, no batching, the [`guard`](super::guard)'s limits, and after it ran, the response cap.
+//! refusal for the types a browser sends cross-site without a preflight), the `tenant-id` header,
+//! the signature, the body limit, no batching, the [`guard`](super::guard)'s limits, and after it ran, the response cap.
 
 use std::io;
 use std::sync::Arc;
@@ -18,7 +18,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use thiserror::Error;
 
-use super::signature::SignatureVerifier;
+use uuid::Uuid;
+
+use super::signature::{SignaturePolicy, SignatureVerifier};
 use super::{AdminSchema, graphiql, guard};
 
 /// Largest request body: far above any real admin request, far below anything that hurts.
@@ -40,17 +42,67 @@ const SIMPLE_CONTENT_TYPES: [&str; 3] = [
 /// Headers only a page's own script can set, which therefore force a preflight (Apollo's list).
 const PREFLIGHT_HEADERS: [&str; 2] = ["x-apollo-operation-name", "apollo-require-preflight"];
 
+/// Who may use the admin API (reference/rafiki.md §7).
+///
+/// The two checks are independent, so that a sandbox behaves as a user expects: without a
+/// secret no signature is asked for (Rafiki before v2), and whenever an operator tenant is set
+/// the `tenant-id` header must name it, signed or not (Rafiki v2 always asks for both).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AdminAuth {
+    /// `API_SECRET` / `ADMIN_API_SECRET`: when set, every `POST /graphql` must be signed.
+    pub api_secret: Option<String>,
+    /// `ADMIN_API_SIGNATURE_TTL_SECONDS` and `ADMIN_API_SIGNATURE_VERSION`.
+    pub signature_policy: SignaturePolicy,
+    /// `OPERATOR_TENANT_ID`: when set, every `POST /graphql` must carry `tenant-id: <it>`.
+    pub operator_tenant_id: Option<Uuid>,
+}
+
+/// Why a request's `tenant-id` header was refused. Every case answers HTTP 401.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TenantError {
+    #[error("missing tenant-id header")]
+    Missing,
+    #[error("tenant-id header does not name this instance's operator tenant")]
+    Unknown,
+}
+
+/// The `tenant-id` rule: with an operator tenant, the header must name it (as a UUID, so case
+/// does not matter, as in Rafiki's UUID column); without one, the header is not looked at.
+pub fn check_tenant(
+    operator_tenant_id: Option<Uuid>,
+    headers: &HeaderMap,
+) -> Result<(), TenantError> {
+    let Some(operator) = operator_tenant_id else {
+        return Ok(());
+    };
+    let header = headers.get("tenant-id").ok_or(TenantError::Missing)?;
+    let named = header
+        .to_str()
+        .ok()
+        .and_then(|text| Uuid::parse_str(text.trim()).ok());
+    if named == Some(operator) {
+        Ok(())
+    } else {
+        Err(TenantError::Unknown)
+    }
+}
+
 #[derive(Clone)]
 struct AdminState {
     schema: AdminSchema,
     verifier: Option<Arc<SignatureVerifier>>,
+    operator_tenant_id: Option<Uuid>,
 }
 
-/// The admin router for `schema`; with `api_secret`, every `POST /graphql` must be signed.
-pub fn router(schema: AdminSchema, api_secret: Option<String>) -> Router {
+/// The admin router for `schema`, guarded by `auth`.
+pub fn router(schema: AdminSchema, auth: AdminAuth) -> Router {
+    let policy = auth.signature_policy;
     let state = AdminState {
         schema,
-        verifier: api_secret.map(|secret| Arc::new(SignatureVerifier::new(secret))),
+        verifier: auth
+            .api_secret
+            .map(|secret| Arc::new(SignatureVerifier::new(secret, policy))),
+        operator_tenant_id: auth.operator_tenant_id,
     };
     Router::new()
         .route("/graphql", get(graphiql::page).post(graphql))
@@ -151,6 +203,12 @@ async fn graphql(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // Checked before the signature, so that a request for another tenant does not use up a
+    // signature its sender may still mean to send here.
+    if let Err(error) = check_tenant(state.operator_tenant_id, &headers) {
+        tracing::debug!(%error, "admin request refused");
+        return json_error(StatusCode::UNAUTHORIZED, &format!("Unauthorized: {error}"));
+    }
     if let Some(verifier) = &state.verifier {
         let signature = headers
             .get("signature")
