@@ -1,6 +1,7 @@
 //! peerlab checked against the real thing: packets built by the `ilp-packet` npm package (as
 //! ilp-plugin-http sends them) go to a peerlab connector, and its replies are decoded by
-//! `ilp-packet`; graphql-js loads the admin schema by introspection, as GraphiQL and codegen do.
+//! `ilp-packet`; graphql-js loads the admin schema by introspection, as GraphiQL and codegen do;
+//! admin requests are signed with node's crypto and `json-canonicalize`, as Rafiki's clients do.
 //! `tests/interop/setup.sh` installs the packages from the lock file when missing.
 
 use std::path::Path;
@@ -198,5 +199,88 @@ async fn graphql_js_introspects_the_schema_and_validates_every_fixture() {
     validated.sort();
     assert!(expected.len() >= 20, "{expected:?}");
     assert_eq!(validated, expected);
+    node.shutdown().await;
+}
+
+/// Rafiki v2's operator tenant, as its localenv names it.
+const OPERATOR_TENANT: &str = "438fa74a-fa7d-4317-9ced-dde32ece1787";
+
+#[tokio::test]
+async fn admin_requests_signed_as_rafikis_clients_sign_them_are_served() {
+    install_packages();
+    // Rafiki's defaults for the signature's TTL and version.
+    let mut config = Config::for_address(Address::parse("test.signed").unwrap());
+    config.api_secret = Some("rafiki-admin-secret".into());
+    config.operator_tenant_id = Some(OPERATOR_TENANT.parse().unwrap());
+    let node = Node::start(config).await.unwrap();
+    let url = node.graphql_url();
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/graphql/rafiki");
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .current_dir(interop_dir())
+            .args([
+                "admin_signature.mjs",
+                &url,
+                "rafiki-admin-secret",
+                OPERATOR_TENANT,
+                fixtures,
+            ])
+            .output()
+            .expect("node runs")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "node failed: {}\n{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let results: Vec<Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let cases: Vec<&str> = results
+        .iter()
+        .map(|r| r["case"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        cases,
+        [
+            "signed",
+            "replayed",
+            "no_tenant",
+            "seconds_timestamp",
+            "reformatted_body"
+        ]
+    );
+    let signed = &results[0];
+    assert_eq!(signed["status"], json!(200), "{signed}");
+    let asset = &signed["body"]["data"]["createAsset"]["asset"];
+    assert_eq!(
+        (
+            &asset["code"],
+            &asset["scale"],
+            &asset["liquidityThreshold"]
+        ),
+        (&json!("JPY"), &json!(6), &json!("100000000")),
+        "{signed}"
+    );
+    for (result, reason) in [
+        (&results[1], "signature was already used"),
+        (&results[2], "missing tenant-id header"),
+        (&results[3], "more than 30 seconds"),
+    ] {
+        assert_eq!(result["status"], json!(401), "{result}");
+        let message = result["body"]["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(reason), "{result}");
+    }
+    let fetched = &results[4];
+    assert_eq!(fetched["status"], json!(200), "{fetched}");
+    assert_eq!(
+        fetched["body"]["data"]["asset"]["id"], asset["id"],
+        "{fetched}"
+    );
+    assert!(node.instance().asset_by_code_and_scale("JPY", 6).is_some());
     node.shutdown().await;
 }
