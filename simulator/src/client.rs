@@ -91,13 +91,22 @@ impl AdminClient {
         self
     }
 
-    /// Posts `body` as is, with the given extra headers; answers whatever came back.
+    /// Posts `body` as is, with the given extra headers and this client's `tenant-id` (unless
+    /// `headers` name one); answers whatever came back.
     pub async fn post_raw(
         &self,
         body: impl Into<Bytes>,
         headers: &[(&str, &str)],
     ) -> Result<RawResponse, ClientError> {
-        self.post_to(self.graphql_url.clone(), body.into(), headers)
+        let mut headers = headers.to_vec();
+        if let Some(tenant_id) = &self.tenant_id
+            && !headers
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case("tenant-id"))
+        {
+            headers.push(("tenant-id", tenant_id.as_str()));
+        }
+        self.post_to(self.graphql_url.clone(), body.into(), &headers)
             .await
     }
 
@@ -157,9 +166,6 @@ impl AdminClient {
             signature_header =
                 signature::sign_with_version(secret, self.signature_version, now, &body);
             headers.push(("signature", signature_header.as_str()));
-        }
-        if let Some(tenant_id) = &self.tenant_id {
-            headers.push(("tenant-id", tenant_id.as_str()));
         }
         let response = self.post_raw(body.to_string(), &headers).await?;
         if response.status != 200 {

@@ -73,10 +73,22 @@ impl PeeringWorld {
     }
 
     pub async fn start(&mut self, instances: [(&str, &str); 2], secret: Option<&str>) {
+        self.start_with_auth(instances, secret, None).await;
+    }
+
+    /// Starts instances whose admin APIs require `secret`'s signatures and `tenant` in the
+    /// `tenant-id` header, when given; the instances' own clients sign and send the tenant.
+    pub async fn start_with_auth(
+        &mut self,
+        instances: [(&str, &str); 2],
+        secret: Option<&str>,
+        tenant: Option<&str>,
+    ) {
         let specs: Vec<InstanceSpec> = instances
             .iter()
             .map(|(name, address)| InstanceSpec {
                 api_secret: secret.map(str::to_owned),
+                operator_tenant_id: tenant.map(str::to_owned),
                 ..InstanceSpec::new(*name, *address)
             })
             .collect();
@@ -198,6 +210,31 @@ impl PeeringWorld {
         self.last_request = Some((instance.to_owned(), body, signature));
         self.requests_answered += 1;
         self.keep(response)
+    }
+
+    /// Sends a body, signed when the instances have a secret, with `tenant` as its `tenant-id`
+    /// header (none when `None`) instead of the one the instance's client sends.
+    pub async fn send_as_tenant(&mut self, instance: &str, body: Value, tenant: Option<&str>) {
+        let signature = self
+            .secret
+            .as_ref()
+            .map(|secret| signature::sign(secret, now_ms(), &body));
+        let headers: Vec<(&str, &str)> = signature
+            .iter()
+            .map(|s| ("signature", s.as_str()))
+            .collect();
+        let client = self
+            .instance(instance)
+            .admin()
+            .clone()
+            .with_tenant_id(tenant.map(str::to_owned));
+        let response = client
+            .post_raw(body.to_string(), &headers)
+            .await
+            .expect("admin API reachable");
+        self.last_request = Some((instance.to_owned(), body, signature));
+        self.requests_answered += 1;
+        self.keep(response);
     }
 
     /// The body of the last request, which must have gone to `instance` and run `operation` (a

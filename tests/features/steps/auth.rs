@@ -40,3 +40,15 @@ async fn wrong_secret(w: &mut PeeringWorld, instance: String, secret: String) {
     let header = signature::sign(&secret, now_ms(), &body);
     w.send_body(&instance, body, Some(header)).await;
 }
+
+#[when(expr = "{string} is sent a request naming the tenant {string}")]
+async fn other_tenant(w: &mut PeeringWorld, instance: String, tenant: String) {
+    let body = create_usd();
+    w.send_as_tenant(&instance, body, Some(&tenant)).await;
+}
+
+#[when(expr = "{string} is sent a request without a tenant-id")]
+async fn no_tenant(w: &mut PeeringWorld, instance: String) {
+    let body = create_usd();
+    w.send_as_tenant(&instance, body, None).await;
+}
