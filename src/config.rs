@@ -47,7 +47,8 @@ pub struct Config {
     pub open_payments_port: u16,
     /// `API_SECRET`: when set, admin requests must be signed with it.
     pub api_secret: Option<String>,
-    /// `TWO_PHASE_TIMEOUT_SECONDS`: how long a packet's pending transfer may stay pending.
+    /// `TWO_PHASE_TIMEOUT_SECONDS`: the least time a packet's pending transfer stays pending;
+    /// a packet held longer (up to Rafiki's 30 s) gets a transfer that lasts its hold.
     pub two_phase_timeout: Duration,
     /// `BIND_ADDRESS`: the interface every server listens on.
     pub bind_address: IpAddr,

@@ -278,3 +278,35 @@ impl Connector {
         Ok(reply)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hold_is_rafikis_thirty_seconds_whatever_the_two_phase_timeout() {
+        for two_phase in [1, 5, 30, 120] {
+            let settings = ConnectorSettings::new(Duration::from_secs(two_phase));
+            assert_eq!(settings.max_hold, Duration::from_secs(30), "{two_phase}");
+            assert_eq!(settings.min_expiry_window, Duration::from_secs(1));
+        }
+    }
+
+    #[test]
+    fn a_packets_transfer_lasts_its_hold_and_at_least_the_two_phase_timeout() {
+        let default = ConnectorSettings::new(Duration::from_secs(5));
+        let seconds = |s| Duration::from_secs(s);
+        assert_eq!(default.pending_transfer_timeout_for(seconds(0)), seconds(5));
+        assert_eq!(default.pending_transfer_timeout_for(seconds(3)), seconds(5));
+        assert_eq!(
+            default.pending_transfer_timeout_for(seconds(14)),
+            seconds(15)
+        );
+        assert_eq!(
+            default.pending_transfer_timeout_for(seconds(30)),
+            seconds(31)
+        );
+        let long = ConnectorSettings::new(seconds(60));
+        assert_eq!(long.pending_transfer_timeout_for(seconds(30)), seconds(60));
+    }
+}
