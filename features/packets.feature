@@ -53,12 +53,14 @@ Feature: Packets between peers
     And a client of "a" with a line of credit of 10000
     When the client sends a packet of 5 to "<destination>"
     Then the packet is rejected with F02 by "test.a"
+    And the reject message is "unknown destination account"
     And "a" grants the client 10000
 
     Examples:
       | destination        |
       | test.nowhere.bob   |
       | peer.route.control |
+      | peer.settle        |
       | test.client.echo   |
 
   Scenario: A packet with too little time left: R02
@@ -67,6 +69,9 @@ Feature: Packets between peers
     And a receiver behind "b"
     When the client sends a packet of 5 to the receiver that expires in 1.5 seconds
     Then the packet is rejected with R02 by "test.a"
+    And the reject message starts with "source transfer expires too soon to complete payment. actualSourceExpiry="
+    And "a" grants the client 10000
+    And no liquidity is held by packets in flight
 
   Scenario: A receiver slower than the packet's expiry: R00, and the liquidity comes back
     Given instances "a" and "b" peered in a line with 1000000 of liquidity each way
@@ -77,12 +82,13 @@ Feature: Packets between peers
     And "a" grants the client 10000
     And no liquidity is held by packets in flight
 
-  Scenario: A peer that is not there: T01
+  Scenario: A peer that is not there: T00, the details only in the log
     Given instances "a" and "b" peered in a line with 1000000 of liquidity each way
     And a client of "a" with a line of credit of 10000
     And "b" has a peer "test.b.gone" whose connector is not running
     When the client sends a packet of 5 to "test.b.gone.x"
-    Then the packet is rejected with T01 by "test.b"
+    Then the packet is rejected with T00 by "test.b"
+    And the reject message is "unexpected internal error"
     And "a" grants the client 10000
 
   Scenario: A client asks for its address with IL-DCP

@@ -62,7 +62,8 @@ pub struct Config {
     pub operator_tenant_id: Option<Uuid>,
     /// `ADMIN_API_SIGNATURE_TTL_SECONDS` and `ADMIN_API_SIGNATURE_VERSION`.
     pub signature_policy: SignaturePolicy,
-    /// `TWO_PHASE_TIMEOUT_SECONDS`: how long a packet's pending transfer may stay pending.
+    /// `TWO_PHASE_TIMEOUT_SECONDS`: the least time a packet's pending transfer stays pending;
+    /// a packet held longer (up to Rafiki's 30 s) gets a transfer that lasts its hold.
     pub two_phase_timeout: Duration,
     /// `BIND_ADDRESS`: the interface every server listens on.
     pub bind_address: IpAddr,

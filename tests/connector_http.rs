@@ -71,6 +71,7 @@ fn good_packet() -> Vec<u8> {
 }
 
 const AUTH: (&str, &str) = ("authorization", "Bearer client-token");
+const OCTETS: (&str, &str) = ("content-type", "application/octet-stream");
 
 #[tokio::test]
 async fn tokens_are_required_and_checked() {
@@ -83,7 +84,8 @@ async fn tokens_are_required_and_checked() {
         Some("Bearer  client-token"),
         Some("Bearer a b"),
     ] {
-        let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", *a)).collect();
+        let mut headers: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", *a)).collect();
+        headers.push(OCTETS);
         let (status, body) = call("POST", &s.url, &headers, good_packet()).await;
         assert_eq!(
             (status, body.as_ref()),
@@ -96,7 +98,13 @@ async fn tokens_are_required_and_checked() {
         "Bearer client-token-",
         "Bearer receiver-token2",
     ] {
-        let (status, body) = call("POST", &s.url, &[("authorization", token)], good_packet()).await;
+        let (status, body) = call(
+            "POST",
+            &s.url,
+            &[("authorization", token), OCTETS],
+            good_packet(),
+        )
+        .await;
         assert_eq!(
             (status, body.as_ref()),
             (401, &b"Access Denied - Invalid Token"[..]),
@@ -106,7 +114,7 @@ async fn tokens_are_required_and_checked() {
     let (status, body) = call(
         "POST",
         &s.url,
-        &[("authorization", "bearer client-token")],
+        &[("authorization", "bearer client-token"), OCTETS],
         good_packet(),
     )
     .await;
@@ -119,14 +127,11 @@ async fn tokens_are_required_and_checked() {
 async fn any_path_and_either_content_type_is_served() {
     let s = setup().await;
     for (path, content_type) in [
-        ("", Some("application/octet-stream")),
-        ("accounts/client/ilp", Some("application/ilp+octet-stream")),
-        ("ilp", None),
+        ("", "application/octet-stream"),
+        ("accounts/client/ilp", "application/ilp+octet-stream"),
+        ("ilp", "application/octet-stream; charset=binary"),
     ] {
-        let mut headers = vec![AUTH];
-        if let Some(content_type) = content_type {
-            headers.push(("content-type", content_type));
-        }
+        let headers = [AUTH, ("content-type", content_type)];
         let (status, body) =
             call("POST", &format!("{}{path}", s.url), &headers, good_packet()).await;
         assert_eq!(status, 200, "{path}");
@@ -143,6 +148,49 @@ async fn any_path_and_either_content_type_is_served() {
     s.network.shutdown().await;
 }
 
+/// Rafiki's ILP-over-HTTP server refuses any other content type, or none, with this 400 before
+/// it reads the packet (reference/rafiki.md §4.1); only the token is checked first.
+#[tokio::test]
+async fn other_content_types_are_400_and_move_nothing() {
+    let s = setup().await;
+    let expected = (
+        400,
+        Bytes::from_static(b"Expected Content-Type of application/octet-stream"),
+    );
+    for content_type in [
+        Some("text/plain"),
+        Some("application/json"),
+        Some("application/x-www-form-urlencoded"),
+        Some("octet-stream"),
+        None,
+    ] {
+        let mut headers = vec![AUTH];
+        headers.extend(content_type.map(|value| ("content-type", value)));
+        assert_eq!(
+            call("POST", &s.url, &headers, good_packet()).await,
+            expected,
+            "{content_type:?}"
+        );
+    }
+    // An unknown token is still a 401, whatever the content type.
+    let (status, _) = call(
+        "POST",
+        &s.url,
+        &[
+            ("authorization", "Bearer nope"),
+            ("content-type", "text/plain"),
+        ],
+        good_packet(),
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_eq!(s.receiver.fulfilled(), 0);
+    let a = s.network.instance("a").unwrap().node().instance();
+    assert_eq!(a.pending_transfer_count(), 0);
+    a.audit().unwrap();
+    s.network.shutdown().await;
+}
+
 #[tokio::test]
 async fn bodies_that_are_not_a_prepare_are_400_and_move_nothing() {
     let s = setup().await;
@@ -155,7 +203,7 @@ async fn bodies_that_are_not_a_prepare_are_400_and_move_nothing() {
         fulfill,
         vec![0x0c, 0x80],
     ] {
-        let (status, text) = call("POST", &s.url, &[AUTH], body.clone()).await;
+        let (status, text) = call("POST", &s.url, &[AUTH, OCTETS], body.clone()).await;
         assert_eq!(status, 400, "{body:02x?}");
         assert!(
             String::from_utf8_lossy(&text).starts_with("Invalid Packet"),
@@ -176,7 +224,13 @@ async fn bodies_that_are_not_a_prepare_are_400_and_move_nothing() {
 #[tokio::test]
 async fn bodies_larger_than_any_prepare_are_refused_before_they_are_read() {
     let s = setup().await;
-    let (status, _) = call("POST", &s.url, &[AUTH], vec![0x0c; MAX_PREPARE_LENGTH + 1]).await;
+    let (status, _) = call(
+        "POST",
+        &s.url,
+        &[AUTH, OCTETS],
+        vec![0x0c; MAX_PREPARE_LENGTH + 1],
+    )
+    .await;
     assert_eq!(status, 413);
 
     // Without a Content-Length, the limit applies while the body streams in.
@@ -186,6 +240,7 @@ async fn bodies_larger_than_any_prepare_are_refused_before_they_are_read() {
     let client: Client<_, Chunks> = Client::builder(TokioExecutor::new()).build_http();
     let request = Request::post(&s.url)
         .header("authorization", "Bearer client-token")
+        .header(OCTETS.0, OCTETS.1)
         .body(Chunks(chunks))
         .unwrap();
     let response = client.request(request).await.unwrap();
@@ -221,6 +276,7 @@ fn pooled_client() -> PooledClient {
 async fn post_on(client: &PooledClient, url: &str, body: Vec<u8>) -> (u16, Option<String>, Bytes) {
     let request = Request::post(url)
         .header(AUTH.0, AUTH.1)
+        .header(OCTETS.0, OCTETS.1)
         .body(Full::new(Bytes::from(body)))
         .unwrap();
     let response = client.request(request).await.unwrap();
@@ -284,6 +340,7 @@ async fn a_bad_body_is_followed_by_a_good_packet_on_the_same_connection() {
     for (body, expected) in [(b"garbage".to_vec(), 400), (good_packet(), 200)] {
         let request = Request::post("/")
             .header(AUTH.0, AUTH.1)
+            .header(OCTETS.0, OCTETS.1)
             .body(Full::new(Bytes::from(body)))
             .unwrap();
         // Fails if the server closed the connection after the previous answer.
@@ -303,6 +360,7 @@ async fn refusals_before_the_body_is_read_close_the_connection_unless_there_is_n
     let request = |token: &str, body: Vec<u8>| {
         Request::post(&s.url)
             .header("authorization", format!("Bearer {token}"))
+            .header(OCTETS.0, OCTETS.1)
             .body(Full::new(Bytes::from(body)))
             .unwrap()
     };

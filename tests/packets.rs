@@ -214,10 +214,21 @@ async fn f08_above_the_incoming_peers_max_packet_amount() {
     s.shutdown().await;
 }
 
+/// Rafiki's account middleware: no peer for the destination is F02 "unknown destination
+/// account" (rafiki.md §4.2 #4), `peer.*` addresses included since no route covers them.
 #[tokio::test]
 async fn f02_for_an_unknown_destination_and_for_peer_addresses() {
     let s = setup(&["a", "b"], 10_000, None).await;
-    for destination in ["test.nowhere.x", "g.elsewhere", "peer.route.update"] {
+    for destination in [
+        "test.nowhere.x",
+        "g.elsewhere",
+        "peer.route.update",
+        "peer.route.control",
+        "peer.settle",
+        "peer.config.x",
+        // A packet back to where it came from is never routed there.
+        "test.client.x",
+    ] {
         let refused = reject(
             s.send(&paying_prepare(
                 &Address::parse(destination).unwrap(),
@@ -226,20 +237,24 @@ async fn f02_for_an_unknown_destination_and_for_peer_addresses() {
             ))
             .await,
         );
-        assert_eq!(refused.code(), ErrorCode::F02Unreachable, "{destination}");
-        assert_eq!(refused.triggered_by().map(Address::as_str), Some("test.a"));
+        assert_eq!(
+            (
+                refused.code(),
+                refused.message(),
+                refused.triggered_by().map(Address::as_str),
+                refused.data().as_ref()
+            ),
+            (
+                ErrorCode::F02Unreachable,
+                "unknown destination account",
+                Some("test.a"),
+                &[][..]
+            ),
+            "{destination}"
+        );
     }
-    // A packet back to where it came from is never routed there.
-    let refused = reject(
-        s.send(&paying_prepare(
-            &Address::parse("test.client.x").unwrap(),
-            5,
-            SOON,
-        ))
-        .await,
-    );
-    assert_eq!(refused.code(), ErrorCode::F02Unreachable);
     assert_eq!(s.liquidity("a", "test.client").await, 10_000);
+    s.assert_settled();
     s.shutdown().await;
 }
 
@@ -271,24 +286,70 @@ async fn packets_travel_multi_hop_through_three_instances() {
     s.shutdown().await;
 }
 
+/// Asserts that `text` is `prefix` followed by a JavaScript ISO timestamp within
+/// `[earliest, latest]`, and returns what follows it.
+fn iso_between<'a>(text: &'a str, prefix: &str, earliest: Timestamp, latest: Timestamp) -> &'a str {
+    let rest = text
+        .strip_prefix(prefix)
+        .unwrap_or_else(|| panic!("{text:?} does not start with {prefix:?}"));
+    let iso_length = "2015-06-16T00:00:00.000Z".len();
+    let (at, rest) = rest.split_at(iso_length);
+    // Fixed-width ISO strings order as the instants they name.
+    assert!(
+        earliest.to_iso_string().as_str() <= at && at <= latest.to_iso_string().as_str(),
+        "{at} is not within {earliest:?}..={latest:?}"
+    );
+    rest
+}
+
+/// Rafiki's reduce-expiry middleware (rafiki.md §4.2 #13): R02 with the timestamps in its
+/// message, after the balance check (#9), and the liquidity comes back at once.
 #[tokio::test]
 async fn r02_when_too_little_time_is_left() {
     let s = setup(&["a", "b"], 10_000, None).await;
     let expired = paying_prepare(&s.receiver_address(), 5, Duration::ZERO);
     tokio::time::sleep(Duration::from_millis(5)).await;
+    let before = Timestamp::now();
     let refused = reject(s.send(&expired).await);
+    let after = Timestamp::now();
     assert_eq!(refused.code(), ErrorCode::R02InsufficientTimeout);
-    assert_eq!(refused.message(), "source transfer has already expired.");
-    let too_soon = reject(
-        s.send(&paying_prepare(
-            &s.receiver_address(),
-            5,
-            Duration::from_millis(1_500),
-        ))
-        .await,
+    assert_eq!(refused.triggered_by().map(Address::as_str), Some("test.a"));
+    let expected_prefix = format!(
+        "source transfer has already expired. sourceExpiry={} currentTime=",
+        expired.expires_at().to_iso_string()
     );
-    assert_eq!(too_soon.code(), ErrorCode::R02InsufficientTimeout);
+    assert_eq!(
+        iso_between(refused.message(), &expected_prefix, before, after),
+        ""
+    );
+
+    let too_soon = paying_prepare(&s.receiver_address(), 5, Duration::from_millis(1_500));
+    let before = Timestamp::now();
+    let refused = reject(s.send(&too_soon).await);
+    let after = Timestamp::now();
+    assert_eq!(refused.code(), ErrorCode::R02InsufficientTimeout);
+    assert_eq!(refused.triggered_by().map(Address::as_str), Some("test.a"));
+    let two_windows = Duration::from_secs(2);
+    let rest = iso_between(
+        refused.message(),
+        &format!(
+            "source transfer expires too soon to complete payment. actualSourceExpiry={} requiredSourceExpiry=",
+            too_soon.expires_at().to_iso_string()
+        ),
+        before.saturating_add(two_windows),
+        after.saturating_add(two_windows),
+    );
+    assert_eq!(iso_between(rest, " currentTime=", before, after), "");
+
+    // More than the client's credit and expired: the balance is checked first, as in Rafiki.
+    let unaffordable = paying_prepare(&s.receiver_address(), 20_000, Duration::ZERO);
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert_eq!(
+        reject(s.send(&unaffordable).await).code(),
+        ErrorCode::T04InsufficientLiquidity
+    );
     assert_eq!(s.liquidity("a", "test.client").await, 10_000);
+    assert_eq!(s.receiver.fulfilled(), 0);
     s.assert_settled();
     s.shutdown().await;
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use peerlab::connector::client::OutgoingClient;
-use peerlab::ilp::{Address, ErrorCode, Fulfill, Prepare, Reject, Reply};
+use peerlab::ilp::{Address, ErrorCode, Fulfill, Prepare, Reject, Reply, Timestamp};
 use peerlab_simulator::network::InstanceHandle;
 use peerlab_simulator::topology::InstanceSpec;
 use peerlab_simulator::{Network, PeerSettings, paying_prepare};
@@ -65,12 +65,17 @@ impl Setup {
     }
 
     async fn client_liquidity(&self) -> u64 {
+        self.liquidity("test.client").await
+    }
+
+    /// The liquidity instance `a` grants its peer at `address`.
+    async fn liquidity(&self, address: &str) -> u64 {
         let a = self.a();
         let response = a
             .admin()
             .request(
-                "query($asset: String!) { peerByAddressAndAsset(staticIlpAddress: \"test.client\", assetId: $asset) { liquidity } }",
-                json!({ "asset": self.asset_id }),
+                "query($address: String!, $asset: String!) { peerByAddressAndAsset(staticIlpAddress: $address, assetId: $asset) { liquidity } }",
+                json!({ "address": address, "asset": self.asset_id }),
             )
             .await
             .unwrap();
@@ -137,14 +142,68 @@ async fn a_peer_that_fulfills_is_paid_and_sees_a_proper_request() {
     );
     assert_eq!(forwarded.execution_condition(), sent.execution_condition());
     assert_eq!(forwarded.data(), sent.data());
-    // The expiry is shortened by at least the 1 s window and capped at the 5 s hold.
-    assert!(forwarded.expires_at() <= sent.expires_at().saturating_sub(Duration::from_secs(1)));
-    assert!(
-        forwarded
-            .expires_at()
-            .duration_since(peerlab::ilp::Timestamp::now())
-            <= Duration::from_secs(5)
+    // Ten seconds left: the expiry is shortened by exactly Rafiki's 1 s window.
+    assert_eq!(
+        forwarded.expires_at(),
+        sent.expires_at().saturating_sub(Duration::from_secs(1))
     );
+    s.network.shutdown().await;
+}
+
+/// Rafiki holds a packet at most 30 s, whatever its two-phase timeout (5 s by default, as here):
+/// a packet with a minute left is forwarded with 30 s.
+#[tokio::test]
+async fn a_distant_expiry_is_capped_at_thirty_seconds() {
+    let s = setup(None).await;
+    Mock::given(method("POST"))
+        .respond_with(fulfill_with_preimage)
+        .expect(1)
+        .mount(&s.mock)
+        .await;
+    let sent = paying_prepare(
+        &Address::parse("test.mock.bob").unwrap(),
+        100,
+        Duration::from_secs(60),
+    );
+    let before = Timestamp::now();
+    assert!(matches!(s.send(&sent).await, Reply::Fulfill(_)));
+    let after = Timestamp::now();
+    let requests = s.mock.received_requests().await.unwrap();
+    let forwarded = Prepare::decode(&requests[0].body).unwrap().expires_at();
+    let hold = Duration::from_secs(30);
+    assert!(
+        before.saturating_add(hold) <= forwarded && forwarded <= after.saturating_add(hold),
+        "{before:?} {forwarded:?} {after:?}"
+    );
+    s.network.shutdown().await;
+}
+
+/// Through Rafiki a receiver may take up to 30 s; with the default two-phase timeout (5 s) the
+/// packet's pending transfer must still last until a Fulfill that comes after 10 s, and the
+/// liquidity then moves exactly once.
+#[tokio::test]
+async fn a_receiver_answering_after_ten_seconds_still_fulfills() {
+    let s = setup(None).await;
+    let delay = Duration::from_secs(10);
+    Mock::given(method("POST"))
+        .respond_with(move |request: &Request| fulfill_with_preimage(request).set_delay(delay))
+        .expect(1)
+        .mount(&s.mock)
+        .await;
+    let started = std::time::Instant::now();
+    let reply = s
+        .send(&paying_prepare(
+            &Address::parse("test.mock.bob").unwrap(),
+            100,
+            Duration::from_secs(15),
+        ))
+        .await;
+    assert!(started.elapsed() >= delay);
+    assert!(matches!(reply, Reply::Fulfill(_)), "{reply:?}");
+    assert_eq!(s.client_liquidity().await, CREDIT - 100);
+    assert_eq!(s.liquidity("test.mock").await, 100);
+    assert_eq!(s.a().node().instance().pending_transfer_count(), 0);
+    s.a().node().instance().audit().unwrap();
     s.network.shutdown().await;
 }
 
@@ -169,35 +228,44 @@ async fn a_reject_from_the_peer_is_passed_back_unchanged() {
     s.network.shutdown().await;
 }
 
+/// Rafiki's client throws on any non-2xx status and on a body that is not a reply; its error
+/// handler makes every such non-ILP error T00 "unexpected internal error" (rafiki.md §4.1-4.2).
 #[tokio::test]
-async fn http_errors_and_garbage_become_t00_and_f02() {
-    for (response, code) in [
-        (ResponseTemplate::new(500), ErrorCode::T00InternalError),
-        (
-            ResponseTemplate::new(503).set_body_string("busy"),
-            ErrorCode::T00InternalError,
-        ),
-        (ResponseTemplate::new(404), ErrorCode::F02Unreachable),
-        (ResponseTemplate::new(401), ErrorCode::F02Unreachable),
-        (
-            ResponseTemplate::new(200).set_body_string("<html>hello</html>"),
-            ErrorCode::T00InternalError,
-        ),
-        (ResponseTemplate::new(200), ErrorCode::T00InternalError),
-        (
-            ResponseTemplate::new(200).set_body_bytes(vec![0x0c; 100_000]),
-            ErrorCode::T00InternalError,
-        ),
+async fn http_errors_and_garbage_become_t00() {
+    for response in [
+        ResponseTemplate::new(500),
+        ResponseTemplate::new(503).set_body_string("busy"),
+        ResponseTemplate::new(404),
+        ResponseTemplate::new(401),
+        ResponseTemplate::new(200).set_body_string("<html>hello</html>"),
+        ResponseTemplate::new(200),
+        ResponseTemplate::new(200).set_body_bytes(vec![0x0c; 100_000]),
     ] {
         let s = setup(None).await;
         Mock::given(method("POST"))
             .respond_with(response)
             .mount(&s.mock)
             .await;
-        let reject = s.expect_reject(code).await;
-        assert_eq!(reject.triggered_by().map(Address::as_str), Some("test.a"));
+        expect_unexpected_internal_error(&s.expect_reject(ErrorCode::T00InternalError).await);
         s.network.shutdown().await;
     }
+}
+
+fn expect_unexpected_internal_error(reject: &Reject) {
+    assert_eq!(
+        (
+            reject.code(),
+            reject.message(),
+            reject.triggered_by().map(Address::as_str),
+            reject.data().as_ref()
+        ),
+        (
+            ErrorCode::T00InternalError,
+            "unexpected internal error",
+            Some("test.a"),
+            &[][..]
+        )
+    );
 }
 
 #[tokio::test]
@@ -244,14 +312,14 @@ async fn a_peer_too_slow_for_the_expiry_is_r00() {
 }
 
 #[tokio::test]
-async fn a_peer_that_is_not_there_is_t01() {
+async fn a_peer_that_is_not_there_is_t00() {
     // A port that was just free: nothing listens there.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap();
     let s = setup(Some(&format!("http://{closed}/ilp"))).await;
-    s.expect_reject(ErrorCode::T01PeerUnreachable).await;
+    expect_unexpected_internal_error(&s.expect_reject(ErrorCode::T00InternalError).await);
     s.network.shutdown().await;
 }
 

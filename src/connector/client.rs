@@ -39,8 +39,9 @@ impl Default for OutgoingClient {
 
 impl OutgoingClient {
     /// Sends an encoded Prepare. The caller bounds the time this may take by the packet's expiry.
-    /// Connection failures are T01, HTTP 4xx F02, HTTP 5xx and anything that is not a Fulfill or
-    /// Reject T00 (reference/ilp.md §3.3).
+    /// A refused connection, a non-2xx status and anything that is not a Fulfill or Reject are
+    /// all [`PacketError::NextHop`] (T00), as Rafiki's client makes them (reference/rafiki.md
+    /// §4.1); the detail is kept for the log.
     pub async fn send(
         &self,
         endpoint: &str,
@@ -51,25 +52,31 @@ impl OutgoingClient {
             .header(AUTHORIZATION, format!("Bearer {token}"))
             .header(CONTENT_TYPE, "application/octet-stream")
             .body(Full::new(Bytes::from(prepare)))
-            .map_err(|_| PacketError::PeerUnreachable(format!("invalid endpoint {endpoint}")))?;
+            .map_err(|error| {
+                PacketError::NextHop(format!("invalid endpoint {endpoint}: {error}"))
+            })?;
         let response = self.http.request(request).await.map_err(|error| {
-            tracing::debug!(%endpoint, %error, "peer unreachable");
-            PacketError::PeerUnreachable("could not connect".to_owned())
+            PacketError::NextHop(format!("no answer from {endpoint}: {error:?}"))
         })?;
         let status = response.status();
-        if status.is_client_error() {
-            return Err(PacketError::PeerRefused(status.as_u16()));
-        }
         if !status.is_success() {
-            return Err(PacketError::PeerFailed(format!("HTTP {}", status.as_u16())));
+            return Err(PacketError::NextHop(format!(
+                "{endpoint} answered HTTP {}",
+                status.as_u16()
+            )));
         }
         // A reply is never larger than a Prepare can be; anything bigger is not a reply.
         let body = Limited::new(response.into_body(), MAX_PREPARE_LENGTH)
             .collect()
             .await
-            .map_err(|_| PacketError::PeerFailed("unreadable or oversized reply".to_owned()))?
+            .map_err(|error| {
+                PacketError::NextHop(format!(
+                    "unreadable or oversized reply from {endpoint}: {error}"
+                ))
+            })?
             .to_bytes();
-        Reply::decode(&body)
-            .map_err(|error| PacketError::PeerFailed(format!("invalid reply: {error}")))
+        Reply::decode(&body).map_err(|error| {
+            PacketError::NextHop(format!("invalid reply from {endpoint}: {error}"))
+        })
     }
 }

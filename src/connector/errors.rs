@@ -2,16 +2,17 @@
 
 use thiserror::Error;
 
-use crate::ilp::{Address, AmountTooLargeData, ErrorCode, Reject};
+use crate::ilp::{Address, AmountTooLargeData, ErrorCode, Reject, Timestamp};
 
 /// A packet this connector refuses or could not deliver. Every variant becomes a Reject triggered
-/// by this connector's own address.
+/// by this connector's own address, with Rafiki's code and message (reference/rafiki.md §4.2).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PacketError {
-    #[error("no route found. destination={0}")]
-    Unreachable(String),
-    #[error("peer.* addresses are never forwarded: {0}")]
-    PeerProtocol(String),
+    /// No route for the destination (including `peer.*` addresses other than `peer.config`,
+    /// which Rafiki's routing table never covers). The destination goes to the log only, as in
+    /// Rafiki's account middleware.
+    #[error("unknown destination account")]
+    UnknownDestination(String),
     #[error("invalid packet: {0}")]
     InvalidPacket(&'static str),
     #[error("packet size too large. maxAmount={maximum} actualAmount={received}")]
@@ -20,20 +21,36 @@ pub enum PacketError {
     RateLimited,
     #[error("InsufficientBalance")]
     InsufficientLiquidity,
-    #[error("source transfer has already expired.")]
-    AlreadyExpired,
-    #[error("source transfer expires too soon to complete payment.")]
-    ExpiresTooSoon,
+    #[error(
+        "source transfer has already expired. sourceExpiry={} currentTime={}",
+        source_expiry.to_iso_string(),
+        now.to_iso_string()
+    )]
+    AlreadyExpired {
+        source_expiry: Timestamp,
+        now: Timestamp,
+    },
+    /// `required` is what Rafiki reports: now plus twice the minimum expiry window.
+    #[error(
+        "source transfer expires too soon to complete payment. actualSourceExpiry={} requiredSourceExpiry={} currentTime={}",
+        source_expiry.to_iso_string(),
+        required.to_iso_string(),
+        now.to_iso_string()
+    )]
+    ExpiresTooSoon {
+        source_expiry: Timestamp,
+        required: Timestamp,
+        now: Timestamp,
+    },
     #[error("packet expired.")]
     TimedOut,
     #[error("fulfillment did not match expected value.")]
     WrongCondition,
-    #[error("peer unreachable: {0}")]
-    PeerUnreachable(String),
-    #[error("peer refused the packet: HTTP {0}")]
-    PeerRefused(u16),
-    #[error("peer failed: {0}")]
-    PeerFailed(String),
+    /// The next hop refused the connection, answered a non-2xx status or something that is not
+    /// a Fulfill or Reject. Rafiki's client throws a non-ILP error there, which its error
+    /// handler turns into T00; the details are logged, never sent.
+    #[error("unexpected internal error")]
+    NextHop(String),
     /// A bug or an inconsistency here. The details are logged, never sent.
     #[error("unexpected internal error")]
     Internal(String),
@@ -42,25 +59,33 @@ pub enum PacketError {
 impl PacketError {
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Unreachable(_) | Self::PeerProtocol(_) | Self::PeerRefused(_) => {
-                ErrorCode::F02Unreachable
-            }
+            Self::UnknownDestination(_) => ErrorCode::F02Unreachable,
             Self::InvalidPacket(_) => ErrorCode::F01InvalidPacket,
             Self::AmountTooLarge { .. } => ErrorCode::F08AmountTooLarge,
             Self::RateLimited => ErrorCode::T05RateLimited,
             Self::InsufficientLiquidity => ErrorCode::T04InsufficientLiquidity,
-            Self::AlreadyExpired | Self::ExpiresTooSoon => ErrorCode::R02InsufficientTimeout,
+            Self::AlreadyExpired { .. } | Self::ExpiresTooSoon { .. } => {
+                ErrorCode::R02InsufficientTimeout
+            }
             Self::TimedOut => ErrorCode::R00TransferTimedOut,
             Self::WrongCondition => ErrorCode::F05WrongCondition,
-            Self::PeerUnreachable(_) => ErrorCode::T01PeerUnreachable,
-            Self::PeerFailed(_) | Self::Internal(_) => ErrorCode::T00InternalError,
+            Self::NextHop(_) | Self::Internal(_) => ErrorCode::T00InternalError,
         }
     }
 
     /// The Reject for this error, triggered by `own_address`.
     pub fn to_reject(&self, own_address: &Address) -> Reject {
-        if let Self::Internal(details) = self {
-            tracing::error!(%details, "internal error while handling a packet");
+        match self {
+            Self::Internal(details) => {
+                tracing::error!(%details, "internal error while handling a packet");
+            }
+            Self::NextHop(details) => {
+                tracing::warn!(%details, "the next hop did not answer with a packet");
+            }
+            Self::UnknownDestination(destination) => {
+                tracing::debug!(%destination, "unknown destination account");
+            }
+            _ => {}
         }
         let data = match self {
             Self::AmountTooLarge { received, maximum } => AmountTooLargeData {
@@ -101,8 +126,41 @@ mod tests {
                 maximum_amount: 65535
             })
         );
-        let internal = PacketError::Internal("secret detail".into()).to_reject(&own);
-        assert_eq!(internal.code(), ErrorCode::T00InternalError);
-        assert_eq!(internal.message(), "unexpected internal error");
+        for hidden in [
+            PacketError::Internal("secret detail".into()),
+            PacketError::NextHop("connection refused".into()),
+        ] {
+            let reject = hidden.to_reject(&own);
+            assert_eq!(reject.code(), ErrorCode::T00InternalError);
+            assert_eq!(reject.message(), "unexpected internal error");
+        }
+        let unknown = PacketError::UnknownDestination("test.nowhere".into()).to_reject(&own);
+        assert_eq!(
+            (unknown.code(), unknown.message()),
+            (ErrorCode::F02Unreachable, "unknown destination account")
+        );
+    }
+
+    #[test]
+    fn r02_messages_carry_rafikis_timestamps() {
+        let at = |millis| Timestamp::from_unix_millis(millis).unwrap();
+        let expired = PacketError::AlreadyExpired {
+            source_expiry: at(1_434_412_799_999),
+            now: at(1_434_412_800_000),
+        };
+        // ilp-connector's own test expectation, which Rafiki's middleware copies.
+        assert_eq!(
+            expired.to_string(),
+            "source transfer has already expired. sourceExpiry=2015-06-15T23:59:59.999Z currentTime=2015-06-16T00:00:00.000Z"
+        );
+        let too_soon = PacketError::ExpiresTooSoon {
+            source_expiry: at(1_434_412_801_999),
+            required: at(1_434_412_802_000),
+            now: at(1_434_412_800_000),
+        };
+        assert_eq!(
+            too_soon.to_string(),
+            "source transfer expires too soon to complete payment. actualSourceExpiry=2015-06-16T00:00:01.999Z requiredSourceExpiry=2015-06-16T00:00:02.000Z currentTime=2015-06-16T00:00:00.000Z"
+        );
     }
 }

@@ -93,7 +93,22 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     Some(token)
 }
 
-/// One request: authenticate, read at most one Prepare's worth of body within
+/// Whether the request's `Content-Type` is one an ILP packet is sent with: Rafiki's
+/// `application/octet-stream`, or the `application/ilp+octet-stream` of ilp-plugin-http (which
+/// Rafiki refuses). Compared as Koa's `request.type` compares it: parameters after `;` ignored,
+/// nothing else normalised; a missing header is refused, as Rafiki refuses it.
+fn is_packet_content_type(headers: &HeaderMap) -> bool {
+    let media_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next());
+    matches!(
+        media_type,
+        Some("application/octet-stream" | "application/ilp+octet-stream")
+    )
+}
+
+/// One request: authenticate, check the content type, read at most one Prepare's worth of body within
 /// `body_read_timeout`, run the packet.
 pub async fn handle(
     connector: &Connector,
@@ -124,6 +139,13 @@ pub async fn handle(
             "Access Denied - Invalid Token",
         );
     };
+    if !is_packet_content_type(request.headers()) {
+        return refuse_unread(
+            request.body(),
+            StatusCode::BAD_REQUEST,
+            "Expected Content-Type of application/octet-stream",
+        );
+    }
     let too_long = "body is larger than any ILP Prepare";
     let declared = request.body().size_hint().exact();
     if declared.is_some_and(|length| length > MAX_PREPARE_LENGTH as u64) {

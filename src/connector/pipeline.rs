@@ -13,16 +13,29 @@ use crate::ilp::{Prepare, Reply, Scheme, Timestamp};
 use crate::instance::{Instance, LiquidityError, Peer};
 use crate::ledger::TransferId;
 
+/// Rafiki's `minExpirationWindow`: taken off each forwarded packet's expiry.
+pub const MIN_EXPIRY_WINDOW: Duration = Duration::from_secs(1);
+/// Rafiki's `maxHoldWindow`: the longest it waits for a next hop's reply.
+pub const MAX_HOLD: Duration = Duration::from_secs(30);
+/// How long a packet's pending transfer outlives its hold, so that a reply arriving at the very
+/// end of the hold never finds the transfer lapsed (the reservation is posted or voided as soon
+/// as the reply, or the hold's end, comes; this margin only covers scheduling).
+const PENDING_TRANSFER_MARGIN: Duration = Duration::from_secs(1);
+
 /// How a connector treats packets.
 #[derive(Debug, Clone)]
 pub struct ConnectorSettings {
     /// Time taken off each packet's expiry for the next hop, and the least it must have left
     /// (Rafiki's `minExpirationWindow`).
     pub min_expiry_window: Duration,
-    /// The longest this connector holds a packet (and its liquidity) waiting for a reply. Kept at
-    /// `TWO_PHASE_TIMEOUT_SECONDS` so that a reply always arrives before the pending transfer
-    /// could lapse.
+    /// The longest this connector holds a packet (and its liquidity) waiting for a reply:
+    /// forwarded packets expire at `min(expiresAt - min_expiry_window, now + max_hold)`, as in
+    /// Rafiki (30 s there, whatever its two-phase timeout).
     pub max_hold: Duration,
+    /// `TWO_PHASE_TIMEOUT_SECONDS`: the least time a packet's pending transfer may stay pending.
+    /// A packet held longer gets a transfer that lasts its hold plus a margin, so a receiver may
+    /// take up to `max_hold`, as through Rafiki.
+    pub pending_transfer_timeout: Duration,
     /// Packets per second accepted from each peer; `None` means no limit.
     pub rate_limit_per_second: Option<u32>,
 }
@@ -30,10 +43,17 @@ pub struct ConnectorSettings {
 impl ConnectorSettings {
     pub fn new(two_phase_timeout: Duration) -> Self {
         Self {
-            min_expiry_window: Duration::from_secs(1),
-            max_hold: two_phase_timeout.min(Duration::from_secs(30)),
+            min_expiry_window: MIN_EXPIRY_WINDOW,
+            max_hold: MAX_HOLD,
+            pending_transfer_timeout: two_phase_timeout,
             rate_limit_per_second: None,
         }
+    }
+
+    /// How long the pending transfer of a packet held for `hold` must last.
+    fn pending_transfer_timeout_for(&self, hold: Duration) -> Duration {
+        self.pending_transfer_timeout
+            .max(hold.saturating_add(PENDING_TRANSFER_MARGIN))
     }
 }
 
@@ -123,8 +143,19 @@ impl Connector {
             Hop::Ildcp => return self.ildcp(from, &prepare),
             Hop::Peer(next) => next,
         };
-        let reservation = self.reserve(from, &next, prepare.amount())?;
-        let outcome = self.forward(&next, prepare).await;
+        // The forwarded expiry is known before the liquidity is reserved, so that the pending
+        // transfer lasts the whole hold; a packet with too little time is still refused R02 only
+        // after the balance check, in Rafiki's order (balance before reduce-expiry).
+        let now = Timestamp::now();
+        let expiry = self.forwarded_expiry(&prepare, now);
+        let hold = expiry
+            .as_ref()
+            .map_or(Duration::ZERO, |expiry| expiry.duration_since(now));
+        let reservation = self.reserve(from, &next, prepare.amount(), hold)?;
+        let outcome = match expiry {
+            Ok(expiry) => self.forward(&next, prepare, now, expiry).await,
+            Err(error) => Err(error),
+        };
         let fulfilled = matches!(outcome, Ok(Reply::Fulfill(_)));
         reservation.settle(fulfilled)?;
         outcome
@@ -133,15 +164,18 @@ impl Connector {
     fn route(&self, from: &Peer, prepare: &Prepare) -> Result<Hop, PacketError> {
         let destination = prepare.destination();
         if destination.scheme() == Scheme::Peer {
+            // IL-DCP is answered whatever the routes (Rafiki answers it only when a route covers
+            // `peer.config`); any other `peer.*` address is unknown, as in Rafiki, whose routes
+            // never cover them.
             if destination.as_str() == ILDCP_DESTINATION {
                 return Ok(Hop::Ildcp);
             }
-            return Err(PacketError::PeerProtocol(destination.to_string()));
+            return Err(PacketError::UnknownDestination(destination.to_string()));
         }
         self.instance
             .next_hop(from, destination)
             .map(Hop::Peer)
-            .ok_or_else(|| PacketError::Unreachable(destination.to_string()))
+            .ok_or_else(|| PacketError::UnknownDestination(destination.to_string()))
     }
 
     fn ildcp(&self, from: &Peer, prepare: &Prepare) -> Result<Reply, PacketError> {
@@ -157,13 +191,15 @@ impl Connector {
         Ok(Reply::Fulfill(response.to_fulfill()))
     }
 
-    /// Reserves the packet's amount from the incoming peer's liquidity. Zero-amount packets
-    /// (STREAM probes) move nothing, as in Rafiki.
+    /// Reserves the packet's amount from the incoming peer's liquidity, pending for at least as
+    /// long as the packet is held. Zero-amount packets (STREAM probes) move nothing, as in
+    /// Rafiki.
     fn reserve(
         &self,
         from: &Peer,
         next: &Peer,
         amount: u64,
+        hold: Duration,
     ) -> Result<Reservation<'_>, PacketError> {
         if amount == 0 {
             return Ok(Reservation {
@@ -171,8 +207,8 @@ impl Connector {
                 id: None,
             });
         }
-        // The transfer outlives the longest hold by a margin, so a reply never finds it lapsed.
-        let timeout_ms = (self.settings.max_hold + Duration::from_secs(1)).as_millis() as u64;
+        let timeout = self.settings.pending_transfer_timeout_for(hold);
+        let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
         match self
             .instance
             .reserve_packet(from.id, next.id, amount, timeout_ms)
@@ -190,21 +226,41 @@ impl Connector {
         }
     }
 
-    /// Shortens the expiry, sends the packet on, waits no longer than the new expiry, and checks
-    /// a Fulfill against the condition.
-    async fn forward(&self, next: &Peer, mut prepare: Prepare) -> Result<Reply, PacketError> {
-        let now = Timestamp::now();
+    /// The expiry of the packet sent on, as Rafiki's reduce-expiry middleware computes it:
+    /// `min(expiresAt - min_expiry_window, now + max_hold)`, refused R02 when the packet has
+    /// already expired or would leave the next hop less than `min_expiry_window`.
+    fn forwarded_expiry(
+        &self,
+        prepare: &Prepare,
+        now: Timestamp,
+    ) -> Result<Timestamp, PacketError> {
         let source_expiry = prepare.expires_at();
-        if source_expiry <= now {
-            return Err(PacketError::AlreadyExpired);
+        if source_expiry < now {
+            return Err(PacketError::AlreadyExpired { source_expiry, now });
         }
         let window = self.settings.min_expiry_window;
         let expiry = source_expiry
             .saturating_sub(window)
             .min(now.saturating_add(self.settings.max_hold));
-        if expiry.duration_since(now) < window {
-            return Err(PacketError::ExpiresTooSoon);
+        if expiry < now.saturating_add(window) {
+            return Err(PacketError::ExpiresTooSoon {
+                source_expiry,
+                required: now.saturating_add(window.saturating_mul(2)),
+                now,
+            });
         }
+        Ok(expiry)
+    }
+
+    /// Sends the packet on with its shortened expiry, waits no longer than that expiry, and
+    /// checks a Fulfill against the condition.
+    async fn forward(
+        &self,
+        next: &Peer,
+        mut prepare: Prepare,
+        now: Timestamp,
+        expiry: Timestamp,
+    ) -> Result<Reply, PacketError> {
         prepare.set_expires_at(expiry);
         let send = self.client.send(
             &next.outgoing.endpoint,
@@ -220,5 +276,37 @@ impl Connector {
             return Err(PacketError::WrongCondition);
         }
         Ok(reply)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hold_is_rafikis_thirty_seconds_whatever_the_two_phase_timeout() {
+        for two_phase in [1, 5, 30, 120] {
+            let settings = ConnectorSettings::new(Duration::from_secs(two_phase));
+            assert_eq!(settings.max_hold, Duration::from_secs(30), "{two_phase}");
+            assert_eq!(settings.min_expiry_window, Duration::from_secs(1));
+        }
+    }
+
+    #[test]
+    fn a_packets_transfer_lasts_its_hold_and_at_least_the_two_phase_timeout() {
+        let default = ConnectorSettings::new(Duration::from_secs(5));
+        let seconds = |s| Duration::from_secs(s);
+        assert_eq!(default.pending_transfer_timeout_for(seconds(0)), seconds(5));
+        assert_eq!(default.pending_transfer_timeout_for(seconds(3)), seconds(5));
+        assert_eq!(
+            default.pending_transfer_timeout_for(seconds(14)),
+            seconds(15)
+        );
+        assert_eq!(
+            default.pending_transfer_timeout_for(seconds(30)),
+            seconds(31)
+        );
+        let long = ConnectorSettings::new(seconds(60));
+        assert_eq!(long.pending_transfer_timeout_for(seconds(30)), seconds(60));
     }
 }

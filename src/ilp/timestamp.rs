@@ -133,6 +133,27 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// The form JavaScript's `Date.prototype.toISOString` gives for years 0000 to 9999,
+    /// `YYYY-MM-DDTHH:mm:ss.sssZ`: Rafiki's R02 messages carry timestamps this way.
+    pub fn to_iso_string(self) -> String {
+        let digits = self.encode();
+        // `encode` only ever writes ASCII digits.
+        let part =
+            |range: std::ops::Range<usize>| std::str::from_utf8(&digits[range]).unwrap_or("?");
+        format!(
+            "{}-{}-{}T{}:{}:{}.{}Z",
+            part(0..4),
+            part(4..6),
+            part(6..8),
+            part(8..10),
+            part(10..12),
+            part(12..14),
+            part(14..17)
+        )
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let digits = self.encode();
@@ -154,6 +175,19 @@ mod tests {
     fn decode(text: &str) -> Result<Timestamp, TimestampError> {
         let bytes: [u8; TIMESTAMP_LENGTH] = text.as_bytes().try_into().expect("17 bytes");
         Timestamp::decode(&bytes)
+    }
+
+    #[test]
+    fn iso_strings_are_javascripts_to_iso_string() {
+        // The two timestamps of ilp-connector's own R02 test (reference: rafiki.md §4.2).
+        assert_eq!(
+            decode("20150615235959999").unwrap().to_iso_string(),
+            "2015-06-15T23:59:59.999Z"
+        );
+        assert_eq!(
+            Timestamp::from_unix_millis(0).unwrap().to_iso_string(),
+            "1970-01-01T00:00:00.000Z"
+        );
     }
 
     #[test]

@@ -193,6 +193,23 @@ fn rejected(w: &mut PeeringWorld, code: String, by: String) {
     );
 }
 
+#[then(expr = "the reject message is {string}")]
+fn reject_message(w: &mut PeeringWorld, message: String) {
+    let Some(Reply::Reject(reject)) = &w.last_reply else {
+        panic!("expected a Reject, got {:?}", w.last_reply)
+    };
+    assert_eq!(reject.message(), message, "{reject:?}");
+}
+
+/// For messages that go on with timestamps (Rafiki's R02).
+#[then(expr = "the reject message starts with {string}")]
+fn reject_message_start(w: &mut PeeringWorld, start: String) {
+    let Some(Reply::Reject(reject)) = &w.last_reply else {
+        panic!("expected a Reject, got {:?}", w.last_reply)
+    };
+    assert!(reject.message().starts_with(&start), "{reject:?}");
+}
+
 #[then(expr = "the reject says {int} was received and at most {int} is allowed")]
 fn f08_data(w: &mut PeeringWorld, received: u64, maximum: u64) {
     let Some(Reply::Reject(reject)) = &w.last_reply else {
