@@ -29,6 +29,31 @@ fn install_packages() {
     );
 }
 
+/// Runs `node <script> <args...>` in `tests/interop/` off the async runtime, fails the test with
+/// node's output unless it succeeds, and returns the JSON values it printed, one per line.
+async fn run_node(script: &'static str, args: Vec<String>) -> Vec<Value> {
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .current_dir(interop_dir())
+            .arg(script)
+            .args(&args)
+            .output()
+            .expect("node runs")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "node {script} failed: {}\n{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
 #[tokio::test]
 async fn ilp_packet_npm_speaks_with_peerlab() {
     install_packages();
@@ -61,25 +86,8 @@ async fn ilp_packet_npm_speaks_with_peerlab() {
     }
 
     let connector = a.connector_url();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .current_dir(interop_dir())
-            .args(["ilp_packet.mjs", &connector, "js-token", "test.a.receiver"])
-            .output()
-            .expect("node runs")
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "node failed: {}\n{stdout}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let results: Vec<Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let args = [connector.as_str(), "js-token", "test.a.receiver"];
+    let results = run_node("ilp_packet.mjs", args.map(str::to_owned).to_vec()).await;
     let case = |name: &str| {
         results
             .iter()
@@ -163,26 +171,11 @@ async fn graphql_js_introspects_the_schema_and_validates_every_fixture() {
         .iter()
         .map(|folder| fixtures.join(folder).to_string_lossy().into_owned())
         .collect();
-    let url = node.graphql_url();
-    let script_folders = folders.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .current_dir(interop_dir())
-            .arg("graphql_schema.mjs")
-            .arg(&url)
-            .args(&script_folders)
-            .output()
-            .expect("node runs")
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "node failed: {}\n{stdout}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let result: Value = serde_json::from_str(stdout.trim()).unwrap();
+    let mut args = vec![node.graphql_url()];
+    args.extend(folders.iter().cloned());
+    let printed = run_node("graphql_schema.mjs", args).await;
+    assert_eq!(printed.len(), 1, "one result expected: {printed:?}");
+    let result = &printed[0];
     assert_eq!(result["introspectionStatus"], json!(200), "{result}");
     assert_eq!(result["failures"], json!([]), "{result}");
     let mut expected: Vec<String> = folders
@@ -215,31 +208,13 @@ async fn admin_requests_signed_as_rafikis_clients_sign_them_are_served() {
     let node = Node::start(config).await.unwrap();
     let url = node.graphql_url();
     let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/graphql/rafiki");
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .current_dir(interop_dir())
-            .args([
-                "admin_signature.mjs",
-                &url,
-                "rafiki-admin-secret",
-                OPERATOR_TENANT,
-                fixtures,
-            ])
-            .output()
-            .expect("node runs")
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "node failed: {}\n{stdout}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let results: Vec<Value> = stdout
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let args = [
+        url.as_str(),
+        "rafiki-admin-secret",
+        OPERATOR_TENANT,
+        fixtures,
+    ];
+    let results = run_node("admin_signature.mjs", args.map(str::to_owned).to_vec()).await;
     let cases: Vec<&str> = results
         .iter()
         .map(|r| r["case"].as_str().unwrap())
