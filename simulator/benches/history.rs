@@ -21,8 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::Request;
+use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -36,7 +35,7 @@ use serde_json::json;
 /// Packets in flight at once, as the packets bench's 16 connections.
 mod support;
 
-use support::bare_server;
+use support::{bare_server, post_packet};
 
 const SENDERS: u64 = 16;
 /// Progress is printed, and the rate measured, over windows of a tenth of the run.
@@ -101,19 +100,7 @@ async fn send_directly(http: &Client<HttpConnector, Full<Bytes>>, url: &str, cou
         let share = count / SENDERS + u64::from(sender < count % SENDERS);
         senders.spawn(async move {
             for _ in 0..share {
-                let request = Request::post(url.as_str())
-                    .header("authorization", "Bearer receiver-token")
-                    .header("content-type", "application/octet-stream")
-                    .body(Full::new(body.clone()))
-                    .expect("request");
-                let response = http.request(request).await.expect("receiver answers");
-                let reply = response
-                    .into_body()
-                    .collect()
-                    .await
-                    .expect("body")
-                    .to_bytes();
-                assert_eq!(reply.first(), Some(&13), "a Fulfill");
+                post_packet(&http, &url, "Bearer receiver-token", body.clone(), 13).await;
             }
         });
     }

@@ -21,8 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::Request;
+use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -32,7 +31,7 @@ use peerlab_simulator::{AdminClient, Network, PeerSettings};
 
 mod support;
 
-use support::bare_server;
+use support::{bare_server, post_packet};
 
 const CONNECTIONS: usize = 16;
 
@@ -65,25 +64,8 @@ async fn drive(url: &str, token: &str, body: Bytes, total: usize, reply_type: u8
         senders.spawn(async move {
             let mut latencies = Vec::with_capacity(count);
             for _ in 0..count {
-                let request = Request::post(&*url)
-                    .header("authorization", &*auth)
-                    .header("content-type", "application/octet-stream")
-                    .body(Full::new(body.clone()))
-                    .expect("request");
                 let sent = Instant::now();
-                let response = client.request(request).await.expect("answer");
-                assert!(response.status().is_success(), "HTTP {}", response.status());
-                let reply = response
-                    .into_body()
-                    .collect()
-                    .await
-                    .expect("body")
-                    .to_bytes();
-                assert_eq!(
-                    reply.first(),
-                    Some(&reply_type),
-                    "unexpected reply {reply:02x?}"
-                );
+                post_packet(&client, &url, &auth, body.clone(), reply_type).await;
                 latencies.push(sent.elapsed());
             }
             latencies

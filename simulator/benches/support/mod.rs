@@ -1,4 +1,5 @@
-//! What the benches share: the bare hyper server they measure against and forward to.
+//! What the benches share: the bare hyper server they measure against and forward to, and the
+//! one ILP-over-HTTP POST their load clients send.
 
 use std::net::SocketAddr;
 
@@ -7,6 +8,8 @@ use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
@@ -33,4 +36,34 @@ pub async fn bare_server(fixed: Option<Bytes>) -> SocketAddr {
         }
     });
     addr
+}
+
+/// POSTs `body` to `url` with `authorization` (a whole `Bearer ...` value) as ILP-over-HTTP does;
+/// the answer must be an HTTP success whose body starts with `reply_type` (13 a Fulfill, 12 an
+/// echoed Prepare).
+pub async fn post_packet(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    url: &str,
+    authorization: &str,
+    body: Bytes,
+    reply_type: u8,
+) {
+    let request = Request::post(url)
+        .header("authorization", authorization)
+        .header("content-type", "application/octet-stream")
+        .body(Full::new(body))
+        .expect("request");
+    let response = client.request(request).await.expect("answer");
+    assert!(response.status().is_success(), "HTTP {}", response.status());
+    let reply = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    assert_eq!(
+        reply.first(),
+        Some(&reply_type),
+        "unexpected reply {reply:02x?}"
+    );
 }
