@@ -383,3 +383,108 @@ async fn a_rate_limited_peer_gets_t05() {
     );
     network.shutdown().await;
 }
+
+/// A raw HTTP/1.1 peer that fulfills every packet (the preimage is the packet's data) and, when
+/// `linger` is given, closes each connection that long after answering, as a server with a short
+/// keep-alive timeout does. Answers how many connections it accepted.
+async fn closing_peer(
+    linger: Option<Duration>,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}/ilp", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buffer = Vec::new();
+                loop {
+                    // One request: the head, then Content-Length bytes of body.
+                    let mut chunk = [0u8; 4096];
+                    let (head_end, length) = loop {
+                        let text = String::from_utf8_lossy(&buffer).to_lowercase();
+                        if let Some(end) = text.find("\r\n\r\n") {
+                            let length = text[..end]
+                                .lines()
+                                .find_map(|l| l.strip_prefix("content-length:"))
+                                .and_then(|l| l.trim().parse::<usize>().ok())
+                                .unwrap_or(0);
+                            break (end + 4, length);
+                        }
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    while buffer.len() < head_end + length {
+                        match stream.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let body: Vec<u8> = buffer.drain(..head_end + length).skip(head_end).collect();
+                    let prepare = Prepare::decode(&body).unwrap();
+                    let preimage: [u8; 32] = prepare.data()[..32].try_into().unwrap();
+                    let fulfill = Fulfill::new(preimage, vec![]).unwrap().encode();
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: {}\r\n\r\n",
+                        fulfill.len()
+                    );
+                    if stream.write_all(head.as_bytes()).await.is_err()
+                        || stream.write_all(&fulfill).await.is_err()
+                    {
+                        return;
+                    }
+                    if let Some(linger) = linger {
+                        tokio::time::sleep(linger).await;
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (endpoint, accepted)
+}
+
+async fn pay_mock(s: &Setup) -> Reply {
+    s.send(&paying_prepare(
+        &Address::parse("test.mock.bob").unwrap(),
+        10,
+        Duration::from_secs(10),
+    ))
+    .await
+}
+
+/// Packets one after another to a keep-alive peer travel on one pooled connection.
+#[tokio::test]
+async fn packets_in_a_row_share_one_connection() {
+    let (endpoint, accepted) = closing_peer(None).await;
+    let s = setup(Some(&endpoint)).await;
+    for _ in 0..5 {
+        assert!(matches!(pay_mock(&s).await, Reply::Fulfill(_)));
+    }
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(s.client_liquidity().await, CREDIT - 50);
+    s.network.shutdown().await;
+}
+
+/// A peer that closes idle connections (a short keep-alive timeout): the next packet finds its
+/// pooled connection gone and goes on a new one, fulfilled, not T00.
+#[tokio::test]
+async fn a_connection_the_peer_closed_while_idle_is_replaced() {
+    let (endpoint, accepted) = closing_peer(Some(Duration::from_millis(20))).await;
+    let s = setup(Some(&endpoint)).await;
+    for _ in 0..4 {
+        assert!(matches!(pay_mock(&s).await, Reply::Fulfill(_)));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 4);
+    assert_eq!(s.client_liquidity().await, CREDIT - 40);
+    s.a().node().instance().audit().unwrap();
+    s.network.shutdown().await;
+}

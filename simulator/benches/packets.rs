@@ -38,12 +38,20 @@ const CONNECTIONS: usize = 16;
 /// Set in the environment of the processes this bench starts from its own executable.
 const ROLE: &str = "PEERLAB_BENCH_ROLE";
 
+#[derive(Clone, Copy)]
+struct ProcessCpu {
+    client: Duration,
+    server: Duration,
+    receiver: Option<Duration>,
+}
+
 struct Run {
     per_second: f64,
     p50: Duration,
     p99: Duration,
-    /// CPU time (user + system) the server process spent per request, when it runs apart.
-    server_cpu: Option<Duration>,
+    /// CPU time (user + system) per request of each process, when they run apart: the load
+    /// client, the server it sends to, and the receiver behind peerlab.
+    cpu: Option<ProcessCpu>,
 }
 
 /// Sends `total` POSTs of `body` to `url` over `CONNECTIONS` concurrent senders; every reply must
@@ -81,14 +89,25 @@ async fn drive(url: &str, token: &str, body: Bytes, total: usize, reply_type: u8
         per_second: total as f64 / elapsed.as_secs_f64(),
         p50: latencies[latencies.len() / 2],
         p99: latencies[latencies.len() * 99 / 100],
-        server_cpu: None,
+        cpu: None,
     }
 }
 
 fn print(name: &str, run: &Run) {
+    let micros = |cpu: Duration| cpu.as_secs_f64() * 1e6;
     let cpu = run
-        .server_cpu
-        .map(|cpu| format!("   server CPU {:>5.1} µs each", cpu.as_secs_f64() * 1e6))
+        .cpu
+        .map(|cpu| {
+            let receiver = cpu
+                .receiver
+                .map(|receiver| format!(" + receiver {:>4.1}", micros(receiver)))
+                .unwrap_or_default();
+            format!(
+                "   CPU µs each: client {:>4.1} + server {:>4.1}{receiver}",
+                micros(cpu.client),
+                micros(cpu.server)
+            )
+        })
         .unwrap_or_default();
     println!(
         "{name:<44} {:>9.0} /s   p50 {:>6.0} µs   p99 {:>6.0} µs{cpu}",
@@ -101,20 +120,20 @@ fn print(name: &str, run: &Run) {
 /// CPU time (user + system) a process has used so far, from `/proc/<pid>/stat`.
 fn cpu_time(pid: u32) -> Duration {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which may hold spaces) start at the last ')'.
-    let fields: Vec<u64> = stat
+    // Fields after the command name (which may hold spaces) start at the last ')': the state is
+    // the first of them, utime and stime (fields 14 and 15 of the file) the 12th and 13th.
+    let fields: Vec<&str> = stat
         .rsplit_once(')')
-        .map(|(_, rest)| {
-            rest.split_whitespace()
-                .filter_map(|f| f.parse().ok())
-                .collect()
-        })
+        .map(|(_, rest)| rest.split_whitespace().collect())
         .unwrap_or_default();
-    // utime and stime are fields 14 and 15 of the file: 11 and 12 after the state letter,
-    // which does not parse as a number and is skipped.
-    let ticks = fields.get(10).copied().unwrap_or(0) + fields.get(11).copied().unwrap_or(0);
+    let ticks = |index: usize| -> u64 {
+        fields
+            .get(index)
+            .and_then(|field| field.parse().ok())
+            .unwrap_or(0)
+    };
     // Linux reports them in USER_HZ, 100 per second on every architecture it supports.
-    Duration::from_millis(ticks * 10)
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
 
 fn main() {
@@ -316,20 +335,26 @@ fn start_node() -> (Process, String, String) {
 
 async fn out_of_process(total: usize) -> (Run, Run) {
     let (body, fulfill) = packet_and_fulfill();
-    let (_receiver, receiver_addr) = start_server(Some(&fulfill));
+    let (receiver, receiver_addr) = start_server(Some(&fulfill));
     let (echo, echo_addr) = start_server(None);
     let (node, graphql_url, connector_url) = start_node();
-    let (echo_pid, node_pid) = (echo.0.id(), node.0.id());
+    let (echo_pid, node_pid, receiver_pid) = (echo.0.id(), node.0.id(), receiver.0.id());
     let admin = AdminClient::new(&graphql_url).expect("admin client");
     set_up_instance(&admin, receiver_addr).await;
     let echo_url = format!("http://{echo_addr}/");
     let body_hex = hex::encode(&body);
     measure(
         |through_peerlab, count| {
-            let (url, token, reply_type, server) = if through_peerlab {
-                (connector_url.clone(), "client-token", "13", node_pid)
+            let (url, token, reply_type, server, receiver) = if through_peerlab {
+                (
+                    connector_url.clone(),
+                    "client-token",
+                    "13",
+                    node_pid,
+                    Some(receiver_pid),
+                )
             } else {
-                (echo_url.clone(), "x", "12", echo_pid)
+                (echo_url.clone(), "x", "12", echo_pid, None)
             };
             let env = vec![
                 ("PEERLAB_BENCH_URL", url),
@@ -340,22 +365,31 @@ async fn out_of_process(total: usize) -> (Run, Run) {
             ];
             async move {
                 tokio::task::spawn_blocking(move || {
-                    let cpu_before = cpu_time(server);
+                    let server_before = cpu_time(server);
+                    let receiver_before = receiver.map(cpu_time);
                     let mut client = start_role("drive", &env);
                     let line = first_line(&mut client);
                     let numbers: Vec<f64> = line
                         .split_whitespace()
                         .filter_map(|n| n.parse().ok())
                         .collect();
-                    let [per_second, p50, p99] = numbers[..] else {
+                    let [per_second, p50, p99, client_cpu] = numbers[..] else {
                         panic!("load client said {line:?}");
                     };
-                    let server_cpu = cpu_time(server).saturating_sub(cpu_before);
+                    let count = u32::try_from(count).unwrap_or(u32::MAX);
+                    let since =
+                        |pid: u32, before: Duration| cpu_time(pid).saturating_sub(before) / count;
                     Run {
                         per_second,
                         p50: Duration::from_secs_f64(p50 / 1e6),
                         p99: Duration::from_secs_f64(p99 / 1e6),
-                        server_cpu: Some(server_cpu / u32::try_from(count).unwrap_or(u32::MAX)),
+                        cpu: Some(ProcessCpu {
+                            client: Duration::from_secs_f64(client_cpu / 1e6) / count,
+                            server: since(server, server_before),
+                            receiver: receiver
+                                .zip(receiver_before)
+                                .map(|(pid, before)| since(pid, before)),
+                        }),
                     }
                 })
                 .await
@@ -384,9 +418,11 @@ fn serve_role() {
     });
 }
 
-/// The load client process: one run, printed as `<per second> <p50 µs> <p99 µs>`.
+/// The load client process: one run, printed as `<per second> <p50 µs> <p99 µs> <CPU µs>`, the
+/// last being the CPU time the run took in this process.
 fn drive_role() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let cpu_before = cpu_time(std::process::id());
     let run = runtime.block_on(drive(
         &env("PEERLAB_BENCH_URL"),
         &env("PEERLAB_BENCH_TOKEN"),
@@ -394,10 +430,12 @@ fn drive_role() {
         env("PEERLAB_BENCH_COUNT").parse().expect("count"),
         env("PEERLAB_BENCH_REPLY").parse().expect("reply type"),
     ));
+    let cpu = cpu_time(std::process::id()).saturating_sub(cpu_before);
     println!(
-        "{} {} {}",
+        "{} {} {} {}",
         run.per_second,
         run.p50.as_secs_f64() * 1e6,
-        run.p99.as_secs_f64() * 1e6
+        run.p99.as_secs_f64() * 1e6,
+        cpu.as_secs_f64() * 1e6
     );
 }
