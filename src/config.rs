@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::admin::signature::{DEFAULT_TTL_SECONDS, DEFAULT_VERSION, SignaturePolicy};
 
+use crate::connector::rates::{DEFAULT_RATES_LIFETIME, RateSource};
 use crate::http_server::ServerSettings;
 use crate::ilp::Address;
 
@@ -70,6 +71,10 @@ pub struct Config {
     /// `PACKET_RATE_LIMIT_PER_SECOND` (peerlab's own): packets per second accepted from each
     /// peer; unset means no limit (T05 when exceeded).
     pub packet_rate_limit_per_second: Option<u32>,
+    /// `EXCHANGE_RATES_URL` and `EXCHANGE_RATES_LIFETIME` (milliseconds, Rafiki's default
+    /// 15000): where rates for packets crossing assets come from; without a URL only assets of
+    /// the same code convert. Code (the simulator) may set a fixed table instead.
+    pub exchange_rates: RateSource,
     /// Connection cap and read timeouts of every listener. Not read from the environment: the
     /// defaults suit every use so far, and code (tests, the simulator) can change them.
     pub http: ServerSettings,
@@ -94,6 +99,7 @@ impl Config {
             two_phase_timeout: Duration::from_secs(5),
             bind_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
             packet_rate_limit_per_second: None,
+            exchange_rates: RateSource::None,
             http: ServerSettings::default(),
         }
     }
@@ -234,6 +240,36 @@ impl Config {
                 }
             },
         };
+        let rates_lifetime = match get("EXCHANGE_RATES_LIFETIME") {
+            None => DEFAULT_RATES_LIFETIME,
+            Some(value) => match value.trim().parse::<u64>() {
+                Ok(ms) if ms > 0 => Duration::from_millis(ms),
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "EXCHANGE_RATES_LIFETIME",
+                        value,
+                        reason: "expected milliseconds, at least 1".to_owned(),
+                    });
+                }
+            },
+        };
+        let exchange_rates = match get("EXCHANGE_RATES_URL") {
+            None => RateSource::None,
+            Some(value) => {
+                let url = parse_url("EXCHANGE_RATES_URL", value.clone())?;
+                if url.scheme() != "http" {
+                    return Err(ConfigError::Invalid {
+                        name: "EXCHANGE_RATES_URL",
+                        value,
+                        reason: "only http URLs are supported".to_owned(),
+                    });
+                }
+                RateSource::Url {
+                    url: url.to_string(),
+                    lifetime: rates_lifetime,
+                }
+            }
+        };
         let instance_name = get("INSTANCE_NAME").unwrap_or_else(|| "Rafiki".to_owned());
         if let Some(bad) = crate::text::forbidden_character(&instance_name) {
             return Err(ConfigError::Invalid {
@@ -263,6 +299,7 @@ impl Config {
             two_phase_timeout,
             bind_address,
             packet_rate_limit_per_second,
+            exchange_rates,
             http: ServerSettings::default(),
         })
     }
@@ -371,6 +408,48 @@ mod tests {
         assert_eq!(c.two_phase_timeout, Duration::from_secs(9));
         assert_eq!(c.bind_address.to_string(), "0.0.0.0");
         assert_eq!(c.packet_rate_limit_per_second, Some(100));
+    }
+
+    #[test]
+    fn exchange_rates_come_from_rafikis_url_with_its_lifetime() {
+        let c = config(&[
+            ("ILP_ADDRESS", "test.a"),
+            ("EXCHANGE_RATES_URL", "http://rates:8080/rates"),
+            ("EXCHANGE_RATES_LIFETIME", "60000"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.exchange_rates,
+            RateSource::Url {
+                url: "http://rates:8080/rates".to_owned(),
+                lifetime: Duration::from_secs(60)
+            }
+        );
+        let c = config(&[
+            ("ILP_ADDRESS", "test.a"),
+            ("EXCHANGE_RATES_URL", "http://r/"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.exchange_rates,
+            RateSource::Url {
+                url: "http://r/".to_owned(),
+                lifetime: DEFAULT_RATES_LIFETIME
+            }
+        );
+        assert_eq!(
+            config(&[("ILP_ADDRESS", "test.a")]).unwrap().exchange_rates,
+            RateSource::None
+        );
+        for (name, value) in [
+            ("EXCHANGE_RATES_URL", "https://rates/"),
+            ("EXCHANGE_RATES_URL", "not a url"),
+            ("EXCHANGE_RATES_LIFETIME", "0"),
+            ("EXCHANGE_RATES_LIFETIME", "soon"),
+        ] {
+            let error = config(&[("ILP_ADDRESS", "test.a"), (name, value)]).unwrap_err();
+            assert!(error.to_string().contains(name), "{error}");
+        }
     }
 
     #[test]

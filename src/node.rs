@@ -88,6 +88,7 @@ impl Node {
         );
         let mut settings = ConnectorSettings::new(config.two_phase_timeout);
         settings.rate_limit_per_second = config.packet_rate_limit_per_second;
+        settings.exchange_rates = config.exchange_rates;
         let connector = Arc::new(Connector::new(instance.clone(), settings));
         let (shutdown, _) = watch::channel(false);
         let mut servers = vec![

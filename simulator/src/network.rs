@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use peerlab::config::Config;
+use peerlab::connector::rates::{DEFAULT_RATES_LIFETIME, RateSource, RateTable};
 use peerlab::ilp::Address;
 use peerlab::node::{Node, StartError};
 use thiserror::Error;
@@ -19,6 +20,8 @@ pub enum NetworkError {
     Address { name: String, reason: String },
     #[error("instance {name}: invalid ILP connector URL {url:?}")]
     ConnectorUrl { name: String, url: String },
+    #[error("instance {name}: {reason}")]
+    Rates { name: String, reason: String },
     #[error("instance {name}: operator tenant id {tenant_id:?} is not a UUID")]
     TenantId { name: String, tenant_id: String },
     #[error("setting up {what}: {source}")]
@@ -296,6 +299,27 @@ impl Network {
     }
 }
 
+/// Where the instance's rates come from: its table, its URL, or neither (not both).
+fn exchange_rates(spec: &InstanceSpec) -> Result<RateSource, NetworkError> {
+    let invalid = |reason: String| NetworkError::Rates {
+        name: spec.name.clone(),
+        reason,
+    };
+    match (&spec.rates, &spec.exchange_rates_url) {
+        (Some(_), Some(_)) => Err(invalid(
+            "give either rates or exchange_rates_url, not both".to_owned(),
+        )),
+        (Some(rates), None) => RateTable::from_numbers(&rates.base, rates.rates.clone())
+            .map(RateSource::Table)
+            .map_err(|error| invalid(error.to_string())),
+        (None, Some(url)) => Ok(RateSource::Url {
+            url: url.clone(),
+            lifetime: DEFAULT_RATES_LIFETIME,
+        }),
+        (None, None) => Ok(RateSource::None),
+    }
+}
+
 async fn start_instance(spec: &InstanceSpec) -> Result<InstanceHandle, NetworkError> {
     let address = Address::parse(&spec.ilp_address).map_err(|e| NetworkError::Address {
         name: spec.name.clone(),
@@ -322,6 +346,7 @@ async fn start_instance(spec: &InstanceSpec) -> Result<InstanceHandle, NetworkEr
         })?);
     }
     config.auto_peering_server_port = spec.auto_peering_server_port;
+    config.exchange_rates = exchange_rates(spec)?;
     let node = Node::start(config)
         .await
         .map_err(|source| NetworkError::Start {

@@ -10,7 +10,7 @@ use thiserror::Error;
 /// The default topology, shipped in the binary.
 pub const DEFAULT_TOPOLOGY: &str = include_str!("../../fixtures/topologies/pair.toml");
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Topology {
     pub instances: Vec<InstanceSpec>,
@@ -20,7 +20,7 @@ pub struct Topology {
     pub peerings: Vec<PeeringSpec>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct InstanceSpec {
     pub name: String,
@@ -44,6 +44,20 @@ pub struct InstanceSpec {
     /// `ILP_CONNECTOR_URL`, when peers must be told something other than the bound address.
     #[serde(default)]
     pub ilp_connector_url: Option<String>,
+    /// Exchange rates for packets this instance forwards across assets, in Rafiki's format.
+    #[serde(default)]
+    pub rates: Option<RatesSpec>,
+    /// `EXCHANGE_RATES_URL`: fetch rates as Rafiki does (`GET <url>?base=<code>`) instead.
+    #[serde(default)]
+    pub exchange_rates_url: Option<String>,
+}
+
+/// Rates in Rafiki's format: one unit of `base` is worth `rates[code]` units of `code`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RatesSpec {
+    pub base: String,
+    pub rates: std::collections::BTreeMap<String, f64>,
 }
 
 impl InstanceSpec {

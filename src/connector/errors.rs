@@ -44,6 +44,13 @@ pub enum PacketError {
     },
     #[error("packet expired.")]
     TimedOut,
+    /// No exchange rate for the incoming and outgoing peers' assets (Rafiki's balance
+    /// middleware: `Exchange rate error: InvalidDestinationPrice`).
+    #[error("Exchange rate error: InvalidDestinationPrice")]
+    NoExchangeRate,
+    /// A nonzero amount that converts to nothing in the next hop's asset.
+    #[error("source amount too small to deliver anything at the exchange rate")]
+    ConvertsToZero,
     #[error("fulfillment did not match expected value.")]
     WrongCondition,
     /// The next hop refused the connection, answered a non-2xx status or something that is not
@@ -68,6 +75,8 @@ impl PacketError {
                 ErrorCode::R02InsufficientTimeout
             }
             Self::TimedOut => ErrorCode::R00TransferTimedOut,
+            Self::NoExchangeRate => ErrorCode::F07CannotReceive,
+            Self::ConvertsToZero => ErrorCode::R01InsufficientSourceAmount,
             Self::WrongCondition => ErrorCode::F05WrongCondition,
             Self::NextHop(_) | Self::Internal(_) => ErrorCode::T00InternalError,
         }

@@ -6,6 +6,7 @@ pub mod errors;
 pub mod http;
 pub mod pipeline;
 pub mod rate_limit;
+pub mod rates;
 
 pub use errors::PacketError;
 pub use pipeline::{Connector, ConnectorSettings};

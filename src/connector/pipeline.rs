@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use super::client::OutgoingClient;
 use super::errors::PacketError;
 use super::rate_limit::RateLimiter;
+use super::rates::{AssetUnit, ConversionError, ExchangeRates, RateSource};
 use crate::ilp::ildcp::{ILDCP_DESTINATION, is_ildcp_request};
 use crate::ilp::{Prepare, Reply, Scheme, Timestamp};
 use crate::instance::{Instance, LiquidityError, Peer};
@@ -38,6 +39,8 @@ pub struct ConnectorSettings {
     pub pending_transfer_timeout: Duration,
     /// Packets per second accepted from each peer; `None` means no limit.
     pub rate_limit_per_second: Option<u32>,
+    /// Rates for packets leaving in another asset than they came in.
+    pub exchange_rates: RateSource,
 }
 
 impl ConnectorSettings {
@@ -47,6 +50,7 @@ impl ConnectorSettings {
             max_hold: MAX_HOLD,
             pending_transfer_timeout: two_phase_timeout,
             rate_limit_per_second: None,
+            exchange_rates: RateSource::None,
         }
     }
 
@@ -64,6 +68,7 @@ pub struct Connector {
     client: OutgoingClient,
     settings: ConnectorSettings,
     rate_limiter: Option<RateLimiter>,
+    rates: ExchangeRates,
 }
 
 /// Where a packet goes after route lookup.
@@ -73,29 +78,29 @@ enum Hop {
     Peer(Arc<Peer>),
 }
 
-/// A packet's reservation of liquidity. Whatever happens to the packet, the reservation is
-/// posted or voided right away, even if the request that carried it is abandoned midway
-/// (dropping it voids it): liquidity is never held hostage until the pending transfer lapses.
+/// A packet's reservation of liquidity: none for a zero-amount packet, one transfer within an
+/// asset, two across assets. Whatever happens to the packet, the reservation is posted or voided
+/// right away, even if the request that carried it is abandoned midway (dropping it voids it):
+/// liquidity is never held hostage until the pending transfers lapse.
 struct Reservation<'a> {
     instance: &'a Instance,
-    id: Option<TransferId>,
+    ids: [Option<TransferId>; 2],
 }
 
 impl Reservation<'_> {
     fn settle(mut self, fulfilled: bool) -> Result<(), PacketError> {
-        match self.id.take() {
-            Some(id) => self
-                .instance
+        for id in self.ids.iter_mut().filter_map(Option::take) {
+            self.instance
                 .settle_packet(id, fulfilled)
-                .map_err(|e| PacketError::Internal(format!("settling {id}: {e}"))),
-            None => Ok(()),
+                .map_err(|e| PacketError::Internal(format!("settling {id}: {e}")))?;
         }
+        Ok(())
     }
 }
 
 impl Drop for Reservation<'_> {
     fn drop(&mut self) {
-        if let Some(id) = self.id.take() {
+        for id in self.ids.iter_mut().filter_map(Option::take) {
             let _ = self.instance.settle_packet(id, false);
         }
     }
@@ -105,6 +110,7 @@ impl Connector {
     pub fn new(instance: Arc<Instance>, settings: ConnectorSettings) -> Self {
         Self {
             rate_limiter: settings.rate_limit_per_second.map(RateLimiter::new),
+            rates: ExchangeRates::new(settings.exchange_rates.clone()),
             instance,
             client: OutgoingClient::default(),
             settings,
@@ -151,9 +157,13 @@ impl Connector {
         let hold = expiry
             .as_ref()
             .map_or(Duration::ZERO, |expiry| expiry.duration_since(now));
-        let reservation = self.reserve(from, &next, prepare.amount(), hold)?;
+        let outgoing_amount = self.outgoing_amount(from, &next, prepare.amount()).await?;
+        let reservation = self.reserve(from, &next, prepare.amount(), outgoing_amount, hold)?;
         let outcome = match expiry {
-            Ok(expiry) => self.forward(&next, prepare, now, expiry).await,
+            Ok(expiry) => {
+                self.forward(&next, prepare, outgoing_amount, now, expiry)
+                    .await
+            }
             Err(error) => Err(error),
         };
         let fulfilled = matches!(outcome, Ok(Reply::Fulfill(_)));
@@ -191,32 +201,87 @@ impl Connector {
         Ok(Reply::Fulfill(response.to_fulfill()))
     }
 
-    /// Reserves the packet's amount from the incoming peer's liquidity, pending for at least as
-    /// long as the packet is held. Zero-amount packets (STREAM probes) move nothing, as in
+    /// What the packet is worth in the next hop's asset: the same amount within an asset,
+    /// converted (rounded down) across assets, as Rafiki's balance middleware converts it.
+    async fn outgoing_amount(
+        &self,
+        from: &Peer,
+        next: &Peer,
+        amount: u64,
+    ) -> Result<u64, PacketError> {
+        if amount == 0 || from.asset_id == next.asset_id {
+            return Ok(amount);
+        }
+        let asset = |peer: &Peer| {
+            self.instance
+                .asset_including_deleted(peer.asset_id)
+                .ok_or_else(|| PacketError::Internal(format!("no asset for peer {}", peer.id)))
+        };
+        let (source, destination) = (asset(from)?, asset(next)?);
+        let converted = self
+            .rates
+            .convert(
+                amount,
+                AssetUnit {
+                    code: &source.code,
+                    scale: source.scale,
+                },
+                AssetUnit {
+                    code: &destination.code,
+                    scale: destination.scale,
+                },
+            )
+            .await
+            .map_err(|error| match error {
+                ConversionError::NoRate => PacketError::NoExchangeRate,
+                ConversionError::TooLarge { maximum } => PacketError::AmountTooLarge {
+                    received: amount,
+                    maximum,
+                },
+                ConversionError::Unavailable(detail) => PacketError::Internal(detail),
+            })?;
+        if converted == 0 {
+            return Err(PacketError::ConvertsToZero);
+        }
+        Ok(converted)
+    }
+
+    /// Reserves the packet's amount from the incoming peer's liquidity for the outgoing peer,
+    /// pending for at least as long as the packet is held: one transfer within an asset; across
+    /// assets one in each (into the source asset's liquidity, out of the destination asset's),
+    /// as Rafiki's accounting does. Zero-amount packets (STREAM probes) move nothing, as in
     /// Rafiki.
     fn reserve(
         &self,
         from: &Peer,
         next: &Peer,
         amount: u64,
+        outgoing_amount: u64,
         hold: Duration,
     ) -> Result<Reservation<'_>, PacketError> {
+        let mut reservation = Reservation {
+            instance: &self.instance,
+            ids: [None, None],
+        };
         if amount == 0 {
-            return Ok(Reservation {
-                instance: &self.instance,
-                id: None,
-            });
+            return Ok(reservation);
         }
         let timeout = self.settings.pending_transfer_timeout_for(hold);
         let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
-        match self
-            .instance
-            .reserve_packet(from.id, next.id, amount, timeout_ms)
-        {
-            Ok(id) => Ok(Reservation {
-                instance: &self.instance,
-                id: Some(id),
-            }),
+        let reserved = if from.asset_id == next.asset_id {
+            self.instance
+                .reserve_packet(from.id, next.id, amount, timeout_ms)
+                .map(|id| [Some(id), None])
+        } else {
+            self.instance
+                .reserve_exchange(from, next, amount, outgoing_amount, timeout_ms)
+                .map(|[incoming, outgoing]| [Some(incoming), Some(outgoing)])
+        };
+        match reserved {
+            Ok(ids) => {
+                reservation.ids = ids;
+                Ok(reservation)
+            }
             Err(LiquidityError::InsufficientBalance | LiquidityError::BalanceOverflow) => {
                 Err(PacketError::InsufficientLiquidity)
             }
@@ -258,10 +323,12 @@ impl Connector {
         &self,
         next: &Peer,
         mut prepare: Prepare,
+        amount: u64,
         now: Timestamp,
         expiry: Timestamp,
     ) -> Result<Reply, PacketError> {
         prepare.set_expires_at(expiry);
+        prepare.set_amount(amount);
         let send = self.client.send(
             &next.outgoing.endpoint,
             &next.outgoing.auth_token,

@@ -65,6 +65,13 @@ impl Accounting {
         self.ledger.create_transfer_until_ended(new)
     }
 
+    /// A packet's reservation across assets: several pending transfers, all or none.
+    pub(super) fn reserve_packet_legs(&mut self, news: &[NewTransfer]) -> Result<(), LedgerError> {
+        self.ledger
+            .create_transfers_until_ended(news)
+            .map_err(|failed| failed.error)
+    }
+
     pub(super) fn post(&mut self, id: TransferId) -> Result<(), LedgerError> {
         let transfer = self.ledger.post(id)?;
         self.ended(&transfer);

@@ -10,13 +10,14 @@ use crate::ilp::{Address, IldcpResponse};
 use crate::ledger::{AccountId, NewTransfer, Phase, TransferId, TransferKind};
 
 impl Instance {
-    /// The peer a packet from `from` to `destination` goes to next: the longest route prefix, in
-    /// the incoming peer's asset (peerlab has no exchange rates), never back to `from`.
+    /// The peer a packet from `from` to `destination` goes to next: the longest route prefix in
+    /// any asset, as in Rafiki (whose connector does not filter routes by asset), preferring a
+    /// peer in the incoming peer's asset among that prefix's routes; never back to `from`.
     pub fn next_hop(&self, from: &Peer, destination: &Address) -> Option<Arc<Peer>> {
         let state = self.lock();
         let route = state
             .routing
-            .next_hop(destination, Some(from.id), Some(from.asset_id))?;
+            .next_hop_preferring(destination, from.id, from.asset_id)?;
         state.peers.get(route.peer_id).cloned()
     }
 
@@ -43,6 +44,37 @@ impl Instance {
             },
         })?;
         Ok(id)
+    }
+
+    /// Reserves liquidity for a packet crossing from `from`'s asset to `to`'s: `amount` from the
+    /// incoming peer's account into its asset's liquidity account, and `outgoing_amount` from
+    /// the outgoing asset's liquidity account to the outgoing peer's, both pending for
+    /// `timeout_ms`, both or neither (Rafiki's accounting for a transfer between assets). Too
+    /// little liquidity in the outgoing asset is [`LiquidityError::InsufficientBalance`] too.
+    pub fn reserve_exchange(
+        &self,
+        from: &Peer,
+        to: &Peer,
+        amount: u64,
+        outgoing_amount: u64,
+        timeout_ms: u64,
+    ) -> Result<[TransferId; 2], LiquidityError> {
+        let ids = [TransferId::random(), TransferId::random()];
+        let leg = |id, debit: Uuid, credit: Uuid, amount| NewTransfer {
+            id,
+            debit_account: AccountId(debit),
+            credit_account: AccountId(credit),
+            amount,
+            kind: TransferKind::Transfer,
+            phase: Phase::Pending {
+                timeout_ms: Some(timeout_ms),
+            },
+        };
+        self.lock().accounting.reserve_packet_legs(&[
+            leg(ids[0], from.id, from.asset_id, amount),
+            leg(ids[1], to.asset_id, to.id, outgoing_amount),
+        ])?;
+        Ok(ids)
     }
 
     /// Posts (the packet was fulfilled) or voids (anything else) a packet's reservation.

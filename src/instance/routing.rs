@@ -69,6 +69,32 @@ impl RoutingTable {
     }
 }
 
+impl RoutingTable {
+    /// The next hop for a packet from `from_peer` in `asset_id`: the longest prefix with a route
+    /// in any asset (never back to `from_peer`); among that prefix's routes, the first in
+    /// `asset_id`, else the first in another asset (the packet is then converted).
+    pub fn next_hop_preferring(
+        &self,
+        destination: &Address,
+        from_peer: Uuid,
+        asset_id: Uuid,
+    ) -> Option<Route> {
+        let mut prefix = destination.as_str();
+        loop {
+            if let Some(routes) = self.routes.get(prefix) {
+                let mut candidates = routes.iter().filter(|route| route.peer_id != from_peer);
+                if let Some(first) = candidates.next() {
+                    let same_asset = std::iter::once(first)
+                        .chain(candidates)
+                        .find(|route| route.asset_id == asset_id);
+                    return Some(*same_asset.unwrap_or(first));
+                }
+            }
+            prefix = &prefix[..prefix.rfind('.')?];
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +148,37 @@ mod tests {
         assert_eq!(table.next_hop(&dest, None, Some(eur.asset_id)), Some(eur));
         assert_eq!(
             table.next_hop(&dest, Some(eur.peer_id), Some(eur.asset_id)),
+            None
+        );
+    }
+
+    #[test]
+    fn packets_prefer_their_own_asset_within_the_longest_prefix_only() {
+        let mut table = RoutingTable::new();
+        let (eur_long, usd_short, usd_long, from) = (route(), route(), route(), route());
+        table.add("test", usd_short);
+        table.add("test.bank", eur_long);
+        let dest = address("test.bank.alice");
+        // A longer prefix in another asset beats a shorter one in the packet's own asset.
+        assert_eq!(
+            table.next_hop_preferring(&dest, from.peer_id, usd_short.asset_id),
+            Some(eur_long)
+        );
+        let usd_long = Route {
+            asset_id: usd_short.asset_id,
+            ..usd_long
+        };
+        table.add("test.bank", usd_long);
+        assert_eq!(
+            table.next_hop_preferring(&dest, from.peer_id, usd_short.asset_id),
+            Some(usd_long)
+        );
+        assert_eq!(
+            table.next_hop_preferring(&dest, eur_long.peer_id, eur_long.asset_id),
+            Some(usd_long)
+        );
+        assert_eq!(
+            table.next_hop_preferring(&address("example.x"), from.peer_id, from.asset_id),
             None
         );
     }

@@ -163,6 +163,23 @@ impl Ledger {
         self.create(&new, Retention::UntilEnded, None)
     }
 
+    /// Creates transfers as [`Ledger::create_transfer_until_ended`] does, all or none: the first
+    /// that fails undoes those before it. A packet that crosses assets needs one in each asset's
+    /// ledger.
+    pub fn create_transfers_until_ended(
+        &mut self,
+        news: &[NewTransfer],
+    ) -> Result<(), LinkedBatchError> {
+        let mut undo = Vec::with_capacity(news.len() * 3);
+        for (index, new) in news.iter().enumerate() {
+            if let Err(error) = self.create(new, Retention::UntilEnded, Some(&mut undo)) {
+                self.roll_back(undo);
+                return Err(LinkedBatchError { index, error });
+            }
+        }
+        Ok(())
+    }
+
     /// Moves `amount` from the settlement account of `account`'s ledger into `account`, at once.
     pub fn deposit(
         &mut self,

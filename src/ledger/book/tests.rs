@@ -655,3 +655,41 @@ fn the_audit_catches_a_wrong_pending_count() {
         })
     );
 }
+
+#[test]
+fn transfers_kept_until_ended_are_created_all_or_none() {
+    let mut f = fixture();
+    let before = snapshot(&f.ledger);
+    let pending = Phase::Pending {
+        timeout_ms: Some(5_000),
+    };
+    let first = pay(TransferId::random(), f.alice, f.bob, 60, pending);
+    // The second leg is in another ledger, with nothing to pay from.
+    let second = pay(TransferId::random(), f.eur_peer, f.eur_peer, 1, pending);
+    assert_eq!(
+        f.ledger.create_transfers_until_ended(&[first, second]),
+        Err(LinkedBatchError {
+            index: 1,
+            error: LedgerError::SameAccounts
+        })
+    );
+    assert_eq!(snapshot(&f.ledger), before);
+    assert_eq!(f.ledger.pending_count(), 0);
+    // The rolled-back leg left an expiry behind; it must not touch anything.
+    assert!(f.ledger.advance_clock(LedgerTime(10_000)).is_empty());
+
+    let legs = [
+        pay(TransferId::random(), f.alice, f.bob, 60, pending),
+        pay(TransferId::random(), f.alice, f.bob, 40, pending),
+    ];
+    f.ledger.create_transfers_until_ended(&legs).unwrap();
+    assert_eq!(f.ledger.pending_count(), 2);
+    assert_eq!(f.ledger.balance(f.alice), Ok(0));
+    for leg in &legs {
+        let ended = f.ledger.post(leg.id).unwrap();
+        assert_eq!(ended.retention, Retention::UntilEnded);
+        assert!(f.ledger.transfer(leg.id).is_none(), "forgotten once ended");
+    }
+    assert_eq!(f.ledger.balance(f.bob), Ok(100));
+    f.ledger.audit().unwrap();
+}
