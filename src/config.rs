@@ -53,8 +53,11 @@ pub struct Config {
     pub enable_auto_peering: bool,
     /// `AUTO_PEERING_SERVER_PORT`.
     pub auto_peering_server_port: u16,
-    /// `OPEN_PAYMENTS_PORT`.
+    /// `OPEN_PAYMENTS_PORT`: wallet address documents and SPSP. 0 picks a free port.
     pub open_payments_port: u16,
+    /// `OPEN_PAYMENTS_URL`: the URL wallet addresses live under. When unset it is
+    /// `http://<bind address>:<Open Payments port>`, once the port is known.
+    pub open_payments_url: Option<Url>,
     /// `API_SECRET` (or Rafiki v2's `ADMIN_API_SECRET`): when set, admin requests must be
     /// signed with it.
     pub api_secret: Option<String>,
@@ -93,6 +96,7 @@ impl Config {
             enable_auto_peering: false,
             auto_peering_server_port: 0,
             open_payments_port: 0,
+            open_payments_url: None,
             api_secret: None,
             operator_tenant_id: None,
             signature_policy: SignaturePolicy::default(),
@@ -290,6 +294,9 @@ impl Config {
             enable_auto_peering,
             auto_peering_server_port: port("AUTO_PEERING_SERVER_PORT", 3005)?,
             open_payments_port: port("OPEN_PAYMENTS_PORT", 3003)?,
+            open_payments_url: get("OPEN_PAYMENTS_URL")
+                .map(|value| parse_url("OPEN_PAYMENTS_URL", value))
+                .transpose()?,
             api_secret,
             operator_tenant_id,
             signature_policy: SignaturePolicy {

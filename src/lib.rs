@@ -17,4 +17,5 @@ pub mod ilp;
 pub mod instance;
 pub mod ledger;
 pub mod node;
+pub mod openpayments;
 pub mod text;

@@ -18,6 +18,7 @@ use crate::connector::{self, Connector, ConnectorSettings};
 use crate::http_server;
 use crate::ilp::Address;
 use crate::instance::{Instance, InstanceSettings};
+use crate::openpayments::{self, http::OpenPayments};
 
 /// How long shutdown waits for open connections to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -30,7 +31,7 @@ pub enum StartError {
         addr: SocketAddr,
         source: io::Error,
     },
-    #[error("cannot build the connector URL from {0}")]
+    #[error("cannot build a URL to reach {0}")]
     ConnectorUrl(SocketAddr),
 }
 
@@ -43,6 +44,7 @@ pub struct Node {
     admin_addr: SocketAddr,
     connector_addr: SocketAddr,
     connector_url: Url,
+    open_payments_url: Url,
     shutdown: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
 }
@@ -55,6 +57,12 @@ impl Node {
         let connector_listener =
             bind(config.bind_address, config.connector_port, "CONNECTOR_PORT").await?;
         // Every port is bound before anything is served, so a failure leaves nothing running.
+        let open_payments_listener = bind(
+            config.bind_address,
+            config.open_payments_port,
+            "OPEN_PAYMENTS_PORT",
+        )
+        .await?;
         let auto_peering_listener = if config.enable_auto_peering {
             let port = config.auto_peering_server_port;
             Some(bind(config.bind_address, port, "AUTO_PEERING_SERVER_PORT").await?)
@@ -71,10 +79,16 @@ impl Node {
             Some(url) => url.clone(),
             None => reachable_url(connector_addr)?,
         };
+        let open_payments_addr = local_addr(&open_payments_listener, "OPEN_PAYMENTS_PORT")?;
+        let open_payments_url = match &config.open_payments_url {
+            Some(url) => url.clone(),
+            None => reachable_url(open_payments_addr)?,
+        };
 
         let instance = Arc::new(Instance::new(InstanceSettings {
             ilp_address: config.ilp_address.clone(),
             instance_name: config.instance_name.clone(),
+            open_payments_url: open_payments_url.clone(),
         }));
         let auto_peering = Arc::new(AutoPeering::new(instance.clone(), connector_url.clone()));
         let schema = admin::schema(instance.clone(), auto_peering.clone());
@@ -104,6 +118,12 @@ impl Node {
                 config.http,
                 shutdown.subscribe(),
             )),
+            tokio::spawn(http_server::serve_router(
+                open_payments_listener,
+                openpayments::http::router(OpenPayments::new(instance.clone())),
+                config.http,
+                shutdown.subscribe(),
+            )),
         ];
         if let Some(listener) = auto_peering_listener {
             servers.push(tokio::spawn(http_server::serve_router(
@@ -123,6 +143,7 @@ impl Node {
             admin_addr,
             connector_addr,
             connector_url,
+            open_payments_url,
             shutdown,
             servers,
         };
@@ -130,6 +151,7 @@ impl Node {
             ilp_address = %config.ilp_address,
             admin = %node.graphql_url(),
             connector = %node.connector_url,
+            open_payments = %node.open_payments_url,
             auto_peering = %node.auto_peering_url().unwrap_or_else(|| "off".to_owned()),
             "instance {} is up",
             config.instance_name
@@ -162,6 +184,11 @@ impl Node {
     /// The URL peers use to reach this connector (`ILP_CONNECTOR_URL`).
     pub fn connector_url(&self) -> &Url {
         &self.connector_url
+    }
+
+    /// The URL wallet addresses live under (`OPEN_PAYMENTS_URL`).
+    pub fn open_payments_url(&self) -> &Url {
+        &self.open_payments_url
     }
 
     pub fn connector_addr(&self) -> SocketAddr {

@@ -309,6 +309,7 @@ fn start_node() -> (Process, String, String) {
         .env("ILP_ADDRESS", "test.a")
         .env("ADMIN_PORT", "0")
         .env("CONNECTOR_PORT", "0")
+        .env("OPEN_PAYMENTS_PORT", "0")
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

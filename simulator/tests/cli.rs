@@ -115,6 +115,7 @@ fn node_logs_its_urls_serves_health_and_stops_on_sigterm() {
         .env("INSTANCE_NAME", "CLI")
         .env("ADMIN_PORT", "0")
         .env("CONNECTOR_PORT", "0")
+        .env("OPEN_PAYMENTS_PORT", "0")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -189,6 +190,7 @@ fn a_port_in_use_is_named_and_nothing_is_left_running() {
         ("ILP_ADDRESS", "test.a"),
         ("ADMIN_PORT", "0"),
         ("CONNECTOR_PORT", "0"),
+        ("OPEN_PAYMENTS_PORT", "0"),
         ("ENABLE_AUTO_PEERING", "true"),
         ("AUTO_PEERING_SERVER_PORT", &port),
     ]);

@@ -75,13 +75,15 @@ impl Instance {
         Ok(asset.clone())
     }
 
-    /// Deletes an asset no peer uses. Its accounts (and any balance) stay in the ledger.
+    /// Deletes an asset no peer or wallet address uses. Its accounts (and any balance) stay in the ledger.
     pub fn delete_asset(&self, id: &str) -> Result<Asset, AssetError> {
         let mut state = self.lock();
         let asset_id = find_active_mut(&mut state.assets, id)
             .ok_or(AssetError::UnknownAsset)?
             .id;
-        if state.peers.iter().any(|peer| peer.asset_id == asset_id) {
+        if state.peers.iter().any(|peer| peer.asset_id == asset_id)
+            || state.wallet_addresses.uses_asset(asset_id)
+        {
             return Err(AssetError::CannotDeleteInUseAsset);
         }
         let asset = find_active_mut(&mut state.assets, id).ok_or(AssetError::UnknownAsset)?;

@@ -1,5 +1,5 @@
 //! One connector instance's state and the services that change it: assets, peers, routing,
-//! liquidity.
+//! liquidity, wallet addresses.
 //!
 //! Everything lives behind one mutex. Every operation is microseconds of pure work on the ledger
 //! and a few maps, so a single lock keeps each operation atomic (no two withdrawals can both spend
@@ -15,6 +15,7 @@ mod packets;
 pub mod pagination;
 mod peers;
 pub mod routing;
+pub mod wallet_addresses;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -36,12 +37,17 @@ pub use model::{
 };
 pub use pagination::{Page, PageRequest, PaginationError, SortOrder};
 pub use routing::{Route, RoutingTable};
+pub use wallet_addresses::{
+    AdditionalProperty, NewWalletAddress, WalletAddress, WalletAddressError, WalletAddressUpdate,
+};
 
 /// Settings of an instance that its services need.
 #[derive(Debug, Clone)]
 pub struct InstanceSettings {
     pub ilp_address: Address,
     pub instance_name: String,
+    /// `OPEN_PAYMENTS_URL`: wallet addresses are URLs under it.
+    pub open_payments_url: url::Url,
 }
 
 /// A connector instance's in-memory state and services.
@@ -61,6 +67,7 @@ struct State {
     /// SHA-256 of each incoming token -> the peer that presents it.
     incoming_tokens: HashMap<[u8; 32], Uuid>,
     routing: RoutingTable,
+    wallet_addresses: wallet_addresses::WalletAddresses,
     next_ledger: u32,
 }
 

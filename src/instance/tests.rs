@@ -4,6 +4,7 @@ fn instance() -> Instance {
     Instance::new(InstanceSettings {
         ilp_address: Address::parse("test.cloud-nine-wallet").unwrap(),
         instance_name: "CLOUD-NINE".into(),
+        open_payments_url: "http://127.0.0.1:3003".parse().unwrap(),
     })
 }
 
@@ -518,4 +519,129 @@ fn an_expired_packet_transfer_is_counted_and_listed() {
     assert_eq!(answer.packet_debits.posted_count, 0);
     assert_eq!(instance.lock().accounting.ledger().transfers().count(), 2);
     instance.audit().unwrap();
+}
+
+mod wallet_addresses {
+    use super::*;
+
+    fn new(asset: &Asset, address: &str) -> NewWalletAddress {
+        NewWalletAddress {
+            asset_id: asset.id.to_string(),
+            address: address.into(),
+            public_name: Some("Alice".into()),
+            additional_properties: vec![],
+        }
+    }
+
+    #[test]
+    fn a_wallet_address_is_a_url_under_open_payments_with_its_own_account() {
+        let instance = instance();
+        let usd = usd(&instance);
+        let by_path = instance.create_wallet_address(new(&usd, "alice")).unwrap();
+        assert_eq!(by_path.url, "http://127.0.0.1:3003/alice");
+        let by_url = instance
+            .create_wallet_address(new(&usd, "http://127.0.0.1:3003/Shop/Bob"))
+            .unwrap();
+        assert_eq!(by_url.url, "http://127.0.0.1:3003/shop/bob");
+        assert_eq!(instance.wallet_address_balance(by_path.id), Some(0));
+        assert_eq!(
+            instance
+                .wallet_address_by_url("HTTP://127.0.0.1:3003/ALICE")
+                .map(|w| w.id),
+            Some(by_path.id)
+        );
+        assert_eq!(
+            instance.wallet_address(&by_url.id.to_string()).as_deref(),
+            Some(&*by_url)
+        );
+        let page = instance
+            .wallet_addresses_page(&PageRequest::default())
+            .unwrap();
+        assert_eq!(
+            page.items.iter().map(|w| w.id).collect::<Vec<_>>(),
+            vec![by_url.id, by_path.id]
+        );
+        instance.audit().unwrap();
+    }
+
+    #[test]
+    fn rafikis_refusals() {
+        let instance = instance();
+        let usd = usd(&instance);
+        instance.create_wallet_address(new(&usd, "alice")).unwrap();
+        for bad in [
+            "",
+            "/",
+            "http://127.0.0.1:3003/",
+            "http://elsewhere:3003/alice",
+            "https://127.0.0.1:3003/alice",
+            "bob/incoming-payments",
+            "bob/quotes/1",
+            "bob?x=1",
+        ] {
+            assert_eq!(
+                instance.create_wallet_address(new(&usd, bad)),
+                Err(WalletAddressError::InvalidUrl),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            instance.create_wallet_address(new(&usd, "ALICE")),
+            Err(WalletAddressError::DuplicateWalletAddress)
+        );
+        let mut unknown = new(&usd, "carol");
+        unknown.asset_id = Uuid::new_v4().to_string();
+        assert_eq!(
+            instance.create_wallet_address(unknown),
+            Err(WalletAddressError::UnknownAsset)
+        );
+        let mut long = new(&usd, "carol");
+        long.public_name = Some("x".repeat(256));
+        assert_eq!(
+            instance.create_wallet_address(long),
+            Err(WalletAddressError::PublicNameTooLong)
+        );
+    }
+
+    #[test]
+    fn updates_change_only_what_is_given_and_the_asset_stays_in_use() {
+        let instance = instance();
+        let usd = usd(&instance);
+        let mut with_properties = new(&usd, "alice");
+        with_properties.additional_properties = vec![
+            AdditionalProperty {
+                key: "iban".into(),
+                value: "NL00".into(),
+                visible_in_open_payments: false,
+            },
+            AdditionalProperty {
+                key: String::new(),
+                value: "dropped".into(),
+                visible_in_open_payments: true,
+            },
+        ];
+        let wallet = instance.create_wallet_address(with_properties).unwrap();
+        assert_eq!(wallet.additional_properties.len(), 1);
+        let updated = instance
+            .update_wallet_address(WalletAddressUpdate {
+                id: wallet.id.to_string(),
+                active: Some(false),
+                ..WalletAddressUpdate::default()
+            })
+            .unwrap();
+        assert!(!updated.active);
+        assert_eq!(updated.public_name.as_deref(), Some("Alice"));
+        assert_eq!(updated.additional_properties, wallet.additional_properties);
+        assert_eq!(
+            instance.update_wallet_address(WalletAddressUpdate {
+                id: Uuid::new_v4().to_string(),
+                ..WalletAddressUpdate::default()
+            }),
+            Err(WalletAddressError::UnknownWalletAddress)
+        );
+        assert_eq!(
+            instance.delete_asset(&usd.id.to_string()),
+            Err(AssetError::CannotDeleteInUseAsset)
+        );
+    }
 }

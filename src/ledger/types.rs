@@ -91,14 +91,16 @@ pub enum AccountKind {
     Settlement,
     /// A peer's liquidity: how much that peer may still send through us.
     PeerLiquidity,
+    /// A wallet address's balance: what it received and has not paid out or withdrawn.
+    WalletAddress,
 }
 
 impl AccountKind {
     pub fn limit(self) -> BalanceLimit {
         match self {
-            AccountKind::AssetLiquidity | AccountKind::PeerLiquidity => {
-                BalanceLimit::DebitsMustNotExceedCredits
-            }
+            AccountKind::AssetLiquidity
+            | AccountKind::PeerLiquidity
+            | AccountKind::WalletAddress => BalanceLimit::DebitsMustNotExceedCredits,
             AccountKind::Settlement => BalanceLimit::CreditsMustNotExceedDebits,
         }
     }

@@ -57,6 +57,9 @@ fn rule_of(kind: AccountKind) -> Rule {
         AccountKind::AssetLiquidity => Rule::DebitsWithinPostedCredits,
         // A peer's liquidity (LIQUIDITY_PEER).
         AccountKind::PeerLiquidity => Rule::DebitsWithinPostedCredits,
+        // A wallet address's balance (Rafiki's wallet address liquidity accounts): it can only
+        // pay out what it received.
+        AccountKind::WalletAddress => Rule::DebitsWithinPostedCredits,
         // The outside world (SETTLEMENT).
         AccountKind::Settlement => Rule::CreditsWithinPostedDebits,
     }
