@@ -77,7 +77,11 @@ impl Node {
             instance_name: config.instance_name.clone(),
         }));
         let auto_peering = Arc::new(AutoPeering::new(instance.clone(), connector_url.clone()));
-        let schema = admin::schema(instance.clone(), auto_peering.clone());
+        let schema = admin::schema(
+            instance.clone(),
+            auto_peering.clone(),
+            config.admin_api_dialect,
+        );
         let admin_app = admin::http::router(
             schema,
             admin::http::AdminAuth {

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
+use peerlab::admin::dialect::DialectSetting;
 use peerlab::ilp::Address;
 use serde::Deserialize;
 use thiserror::Error;
@@ -44,6 +45,9 @@ pub struct InstanceSpec {
     /// `ILP_CONNECTOR_URL`, when peers must be told something other than the bound address.
     #[serde(default)]
     pub ilp_connector_url: Option<String>,
+    /// `ADMIN_API_DIALECT`: `auto` (the default), `seed` or `v2`.
+    #[serde(default)]
+    pub admin_api_dialect: DialectSetting,
 }
 
 impl InstanceSpec {
@@ -181,6 +185,30 @@ mod tests {
         assert_eq!(topology.instances.len(), 2);
         assert_eq!(topology.peerings.len(), 1);
         assert_eq!(topology.assets[0].code, "USD");
+    }
+
+    #[test]
+    fn an_instance_may_force_an_admin_api_dialect() {
+        let topology = Topology::parse(
+            "[[instances]]\nname = \"a\"\nilp_address = \"test.a\"\nadmin_api_dialect = \"seed\"",
+        )
+        .unwrap();
+        assert_eq!(
+            topology.instances[0].admin_api_dialect,
+            DialectSetting::Seed
+        );
+        let topology =
+            Topology::parse("[[instances]]\nname = \"a\"\nilp_address = \"test.a\"").unwrap();
+        assert_eq!(
+            topology.instances[0].admin_api_dialect,
+            DialectSetting::Auto
+        );
+        assert!(
+            Topology::parse(
+                "[[instances]]\nname = \"a\"\nilp_address = \"test.a\"\nadmin_api_dialect = \"v3\""
+            )
+            .is_err()
+        );
     }
 
     #[test]
