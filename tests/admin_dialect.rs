@@ -9,6 +9,7 @@ use peerlab::admin::dialect::DialectSetting;
 use peerlab::config::Config;
 use peerlab::ilp::Address;
 use peerlab::node::Node;
+use peerlab_simulator::client::ClientError;
 use peerlab_simulator::topology::InstanceSpec;
 use peerlab_simulator::{AdminClient, Network, PeerSettings};
 use serde_json::{Value, json};
@@ -1226,6 +1227,23 @@ async fn in_auto_the_selection_of_each_mutation_field_decides() {
             .unwrap();
         today(&response);
     }
+    // The harness's client reads today's refusal as one.
+    let refused = admin
+        .client
+        .mutate(
+            "depositPeerLiquidity",
+            &fixture("rafiki/DepositPeerLiquidity"),
+            json!({"input": {"peerId": new_id(), "amount": "5", "id": new_id(), "idempotencyKey": new_id()}}),
+        )
+        .await;
+    assert!(
+        matches!(
+            &refused,
+            Err(ClientError::Refused { operation, code, message })
+                if operation == "depositPeerLiquidity" && code == "NOT_FOUND" && message == "unknown peer"
+        ),
+        "{refused:?}"
+    );
     // Any one of the seed era's fields, however it is selected.
     for (selection, fragment, expected) in [
         ("{ code }", "", json!({"code": "404"})),
