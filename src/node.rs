@@ -134,6 +134,7 @@ impl Node {
             admin = %node.graphql_url(),
             connector = %node.connector_url,
             auto_peering = %node.auto_peering_url().unwrap_or_else(|| "off".to_owned()),
+            admin_api_dialect = %config.admin_api_dialect,
             "instance {} is up",
             config.instance_name
         );
