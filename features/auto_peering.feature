@@ -46,19 +46,19 @@ Feature: Auto-peering
     And both instances have the asset USD with scale 2
     Then nothing answers on the auto-peering port of "Happy Life"
     When "Cloud Nine" peers with "Happy Life" by the URL of that port in USD
-    Then the answer is "400" "Peer URL is invalid or peer does not support auto-peering"
+    Then the answer is "400" "Peer URL is invalid or peer does not support auto-peering", today NOT_FOUND "Peer URL is invalid or peer does not support auto-peering"
     And "Cloud Nine" has 0 peers
 
   Scenario: An asset this instance does not have
     Given two fresh instances with auto-peering on, "Cloud Nine" at "test.cloud-nine-wallet" and "Happy Life" at "test.happy-life-bank"
     When "Cloud Nine" peers with "Happy Life" by its auto-peering URL with the asset id "b3dffeda-1e0e-47d4-82a3-69b1a622eeb9"
-    Then the answer is "404" "Unknown asset"
+    Then the answer is "404" "Unknown asset", today NOT_FOUND "Unknown asset"
 
   Scenario: An asset the peer does not have
     Given two fresh instances with auto-peering on, "Cloud Nine" at "test.cloud-nine-wallet" and "Happy Life" at "test.happy-life-bank"
     And "Cloud Nine" has created the asset EUR with scale 2
     When "Cloud Nine" peers with "Happy Life" by its auto-peering URL in EUR
-    Then the answer is "400" "Peer does not support asset"
+    Then the answer is "400" "Peer does not support asset", today BAD_USER_INPUT "Peer does not support asset"
     And "Cloud Nine" has 0 peers
     And "Happy Life" has 0 peers
 
@@ -66,14 +66,14 @@ Feature: Auto-peering
     Given two fresh instances with auto-peering on, "Cloud Nine" at "test.cloud-nine-wallet" and "Happy Life" at "test.happy-life-bank"
     And both instances have the asset USD with scale 2
     When "Cloud Nine" peers with "Happy Life" by the URL of its admin API in USD
-    Then the answer is "400" "Invalid peering request"
+    Then the answer is "400" "Invalid peering request", today BAD_USER_INPUT "Invalid peering request"
     And "Cloud Nine" has 0 peers
 
   Scenario: Our own ILP configuration is refused by the peer
     Given "Cloud Nine" with its connector URL misconfigured as "http://cloud..nine:3002" and "Happy Life" with auto-peering on
     And both instances have the asset USD with scale 2
     When "Cloud Nine" peers with "Happy Life" by its auto-peering URL in USD
-    Then the answer is "400" "The ILP configuration is misconfigured"
+    Then the answer is "400" "The ILP configuration is misconfigured", today BAD_USER_INPUT "The ILP configuration is misconfigured"
     And "Happy Life" has 0 peers
 
   Scenario: A deposit that cannot be made
@@ -82,7 +82,7 @@ Feature: Auto-peering
     When "Cloud Nine" peers with "Happy Life" by its auto-peering URL in USD, depositing 18446744073709551615
     Then the answer is "200" "ILP peer created or updated"
     When "Cloud Nine" peers with "Happy Life" by its auto-peering URL in USD, depositing 1
-    Then the answer is "400" "Could not deposit liquidity to peer"
+    Then the answer is "400" "Could not deposit liquidity to peer", today INTERNAL_SERVER_ERROR "Could not deposit liquidity to peer"
 
   Scenario Outline: The auto-peering server refuses bad requests and creates nothing
     Given two fresh instances with auto-peering on, "Cloud Nine" at "test.cloud-nine-wallet" and "Happy Life" at "test.happy-life-bank"

@@ -28,7 +28,7 @@ Feature: Peer and asset liquidity
     Then the answer is "200" "Added peer liquidity"
     And the liquidity "Cloud Nine" grants "Happy Life" in USD is 70
     When "Cloud Nine" deposits 80 into its peer "Happy Life" with idempotency key "deposit-1"
-    Then the answer is "409" "Incoming arguments are different than the original request for idempotencyKey: deposit-1"
+    Then the answer is "409" "Incoming arguments are different than the original request for idempotencyKey: deposit-1", today INTERNAL_SERVER_ERROR "Incoming arguments are different than the original request for idempotencyKey: deposit-1"
     And the liquidity "Cloud Nine" grants "Happy Life" in USD is 70
 
   Scenario Outline: The same idempotency key and transfer id with another <argument> is refused
@@ -36,7 +36,7 @@ Feature: Peer and asset liquidity
     When "Cloud Nine" deposits 70 into its peer "Happy Life" with idempotency key "deposit-1"
     Then the answer is "200" "Added peer liquidity"
     When "Cloud Nine" sends the same deposit again but with <change>
-    Then the answer is "409" "Incoming arguments are different than the original request for idempotencyKey: deposit-1"
+    Then the answer is "409" "Incoming arguments are different than the original request for idempotencyKey: deposit-1", today INTERNAL_SERVER_ERROR "Incoming arguments are different than the original request for idempotencyKey: deposit-1"
     And the liquidity "Cloud Nine" grants "Happy Life" in USD is 70
     And the liquidity "Cloud Nine" grants "test.other-bank" in USD is 0
 
@@ -47,25 +47,26 @@ Feature: Peer and asset liquidity
 
   Scenario Outline: Deposits that cannot be made are refused and change nothing
     When "Cloud Nine" adds liquidity to its peer "Happy Life" with <what>
-    Then the answer is "<code>" "<message>"
+    Then the answer is "<code>" "<message>", today <today> "<today's message>"
     And the answer's liquidity error is <error>
     And the liquidity "Cloud Nine" grants "Happy Life" in USD is 0
 
     Examples:
-      | what                  | code | message        | error         |
-      | an amount of 0        | 400  | Amount is zero | AmountZero    |
-      | an unknown peer id    | 404  | Unknown peer   | UnknownPeer   |
-      | the transfer id "abc" | 400  | Invalid id     | InvalidId     |
+      | what                  | code | message        | error       | today          | today's message         |
+      | an amount of 0        | 400  | Amount is zero | AmountZero  | FORBIDDEN      | Transfer amount is zero |
+      | an unknown peer id    | 404  | Unknown peer   | UnknownPeer | NOT_FOUND      | unknown peer            |
+      | the transfer id "abc" | 400  | Invalid id     | InvalidId   | BAD_USER_INPUT | Invalid transfer id     |
 
   Scenario: A transfer id is never used twice
     When "Cloud Nine" adds 10 of liquidity to its peer "Happy Life" with the transfer id "a09b730d-8610-4fda-98fa-ec7acb19c775"
     And "Cloud Nine" adds 20 of liquidity to its peer "Happy Life" with the transfer id "a09b730d-8610-4fda-98fa-ec7acb19c775"
-    Then the answer is "409" "Transfer exists"
+    Then the answer is "409" "Transfer exists", today DUPLICATE "Transfer already exists"
     And the liquidity "Cloud Nine" grants "Happy Life" in USD is 10
 
   Scenario Outline: Amounts that are not UInt64 are refused before anything runs
     When "Cloud Nine" adds liquidity to its peer "Happy Life" with the raw amount <amount>
     Then the request is refused with a GraphQL error mentioning "<reason>"
+    And the error's code is BAD_USER_INPUT
     And the liquidity "Cloud Nine" grants "Happy Life" in USD is 0
 
     Examples:
@@ -81,7 +82,8 @@ Feature: Peer and asset liquidity
     Then the answer is "200" "Added peer liquidity"
     And the liquidity "Cloud Nine" grants "Happy Life" in USD is 18446744073709551615
     When "Cloud Nine" adds 1 of liquidity to its peer "Happy Life" as the guide shows
-    Then the answer's liquidity error is BalanceOverflow
+    Then the answer is "400" "Balance would exceed the largest UInt64", today FORBIDDEN "Balance would exceed the largest UInt64"
+    And the answer's liquidity error is BalanceOverflow
     And the liquidity "Cloud Nine" grants "Happy Life" in USD is 18446744073709551615
 
   Scenario: Asset liquidity is the operator's own float

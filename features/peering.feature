@@ -37,37 +37,37 @@ Feature: Peering two instances through the admin API
   Scenario: A second peer for the same address and asset is refused
     Given "Cloud Nine" and "Happy Life" are peered in USD with scale 2
     When "Cloud Nine" creates another peer for "Happy Life" in USD accepting token "another-token"
-    Then the answer is "409" "duplicate peer found for same ILP address and asset"
+    Then the answer is "409" "duplicate peer found for same ILP address and asset", today DUPLICATE "duplicate peer found for same ILP address and asset"
     And "Cloud Nine" has 1 peer
 
   Scenario Outline: A peer with bad settings is refused and nothing is created
     Given both instances have the asset USD with scale 2
     When "Cloud Nine" creates a peer for "Happy Life" in USD with its <field> set to "<value>"
-    Then the answer is "<code>" "<message>"
+    Then the answer is "<code>" "<message>", today <today> "<message>"
     And "Cloud Nine" has 0 peers
 
     Examples:
-      | field              | value                    | code | message               |
-      | static ILP address | test.hello!              | 400  | invalid ILP address   |
-      | static ILP address | g                        | 400  | invalid ILP address   |
-      | endpoint           | ilp.othergreatwallet.com | 400  | invalid HTTP endpoint |
-      | endpoint           | http://.com              | 400  | invalid HTTP endpoint |
-      | endpoint           | ftp://peer.example       | 400  | invalid HTTP endpoint |
-      | asset id           | INSERT_ASSET_ID          | 400  | unknown asset         |
+      | field              | value                    | code | message               | today          |
+      | static ILP address | test.hello!              | 400  | invalid ILP address   | BAD_USER_INPUT |
+      | static ILP address | g                        | 400  | invalid ILP address   | BAD_USER_INPUT |
+      | endpoint           | ilp.othergreatwallet.com | 400  | invalid HTTP endpoint | BAD_USER_INPUT |
+      | endpoint           | http://.com              | 400  | invalid HTTP endpoint | BAD_USER_INPUT |
+      | endpoint           | ftp://peer.example       | 400  | invalid HTTP endpoint | BAD_USER_INPUT |
+      | asset id           | INSERT_ASSET_ID          | 400  | unknown asset         | NOT_FOUND      |
 
   Scenario: An incoming token another peer already uses is refused
     Given both instances have the asset USD with scale 2
     And "Cloud Nine" has a peer "g.othergreatwallet" in USD accepting token "shared-token"
     When "Cloud Nine" creates a peer for "Happy Life" in USD accepting token "shared-token"
-    Then the answer is "409" "duplicate incoming token"
+    Then the answer is "409" "duplicate incoming token", today DUPLICATE "duplicate incoming token"
     And "Cloud Nine" has 1 peer
 
   Scenario: Validation follows Rafiki's order: the address is checked before the endpoint and the asset
     Given both instances have the asset USD with scale 2
     When "Cloud Nine" creates a peer with address "test.hello!", endpoint "nope" and asset id "nope"
-    Then the answer is "400" "invalid ILP address"
+    Then the answer is "400" "invalid ILP address", today BAD_USER_INPUT "invalid ILP address"
     When "Cloud Nine" creates a peer with address "test.hello", endpoint "nope" and asset id "nope"
-    Then the answer is "400" "invalid HTTP endpoint"
+    Then the answer is "400" "invalid HTTP endpoint", today BAD_USER_INPUT "invalid HTTP endpoint"
 
   Scenario: Two peerings with one counterparty, in two assets
     Given both instances have the asset USD with scale 2
@@ -90,14 +90,14 @@ Feature: Peering two instances through the admin API
     Then the answer is "200" "Deleted ILP Peer"
     And "Cloud Nine" has 0 peers
     When "Cloud Nine" deletes its peer "Happy Life"
-    Then the answer is "404" "unknown peer"
+    Then the answer is "404" "unknown peer", today NOT_FOUND "unknown peer"
 
   Scenario: An asset in use cannot be deleted, and assets are unique by code and scale
     Given "Cloud Nine" and "Happy Life" are peered in USD with scale 2
     When "Cloud Nine" deletes the asset USD
-    Then the answer is "403" "Cannot delete! Asset in use."
+    Then the answer is "403" "Cannot delete! Asset in use.", today FORBIDDEN "Cannot delete! Asset in use."
     When "Cloud Nine" creates the asset USD with scale 2 as the guide shows
-    Then the answer is "409" "Asset already exists"
+    Then the answer is "409" "Asset already exists", today DUPLICATE "Asset already exists"
 
   Scenario: With an API secret, only signed admin requests are served
     Given two fresh instances whose admin APIs require signatures with the secret "s3cr3t"
@@ -121,7 +121,7 @@ Feature: Peering two instances through the admin API
     When "Cloud Nine" is sent a request naming the tenant "0f3e9b52-4a4e-4a61-8a64-6a4c5a1f2b11"
     Then the admin API answers HTTP 401
     When "Cloud Nine" is sent a request naming the tenant "438FA74A-FA7D-4317-9CED-DDE32ECE1787"
-    Then the answer is "409" "Asset already exists"
+    Then the answer is "409" "Asset already exists", today DUPLICATE "Asset already exists"
 
   Scenario: Without an API secret, unsigned requests are served
     When "Cloud Nine" is sent an unsigned request to create the asset USD

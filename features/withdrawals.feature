@@ -30,7 +30,7 @@ Feature: Two-phase withdrawals of peer liquidity
 
   Scenario: A withdrawal larger than the liquidity is refused
     When "Cloud Nine" creates the withdrawal "w1" of 10001 from its peer "Happy Life" as the guide shows
-    Then the answer is "403" "Insufficient balance"
+    Then the answer is "403" "Insufficient balance", today FORBIDDEN "Insufficient transfer balance"
     And the answer's liquidity error is InsufficientBalance
     And the liquidity "Cloud Nine" grants "Happy Life" in USD is 10000
 
@@ -38,25 +38,25 @@ Feature: Two-phase withdrawals of peer liquidity
     Given "Cloud Nine" has created the withdrawal "w1" of 100 from its peer "Happy Life"
     And "Cloud Nine" has <first> the withdrawal "w1"
     When "Cloud Nine" <second> the withdrawal "w1" as the guide shows
-    Then the answer is "409" "<message>"
+    Then the answer is "409" "<message>", today CONFLICT "<today's message>"
     And the answer's liquidity error is <error>
     And the liquidity "Cloud Nine" grants "Happy Life" in USD is <liquidity>
 
     Examples:
-      | first  | second | message                   | error         | liquidity |
-      | posted | posts  | Withdrawal already posted | AlreadyPosted | 9900      |
-      | voided | posts  | Withdrawal already voided | AlreadyVoided | 10000     |
-      | posted | voids  | Withdrawal already posted | AlreadyPosted | 9900      |
-      | voided | voids  | Withdrawal already voided | AlreadyVoided | 10000     |
+      | first  | second | message                   | error         | liquidity | today's message         |
+      | posted | posts  | Withdrawal already posted | AlreadyPosted | 9900      | Transfer already posted |
+      | voided | posts  | Withdrawal already voided | AlreadyVoided | 10000     | Transfer already voided |
+      | posted | voids  | Withdrawal already posted | AlreadyPosted | 9900      | Transfer already posted |
+      | voided | voids  | Withdrawal already voided | AlreadyVoided | 10000     | Transfer already voided |
 
   Scenario Outline: Posting a withdrawal that does not exist is refused
     When "Cloud Nine" posts the withdrawal with id "<id>"
-    Then the answer is "<code>" "<message>"
+    Then the answer is "<code>" "<message>", today <today> "<today's message>"
 
     Examples:
-      | id                                   | code | message            |
-      | 25e4ae5b-e844-49f6-89fa-34f33bc03278 | 404  | Unknown withdrawal |
-      | INSERT_WITHDRAWAL_ID                 | 400  | Invalid id         |
+      | id                                   | code | message            | today          | today's message     |
+      | 25e4ae5b-e844-49f6-89fa-34f33bc03278 | 404  | Unknown withdrawal | NOT_FOUND      | Unknown transfer    |
+      | INSERT_WITHDRAWAL_ID                 | 400  | Invalid id         | BAD_USER_INPUT | Invalid transfer id |
 
   Scenario: A withdrawal with a timeout expires and its liquidity returns
     When "Cloud Nine" creates the withdrawal "w1" of 2500 from its peer "Happy Life" that expires after 1 second
@@ -65,14 +65,14 @@ Feature: Two-phase withdrawals of peer liquidity
     When 1.2 seconds pass
     Then the liquidity "Cloud Nine" grants "Happy Life" in USD is 10000
     When "Cloud Nine" posts the withdrawal "w1" as the guide shows
-    Then the answer is "403" "Withdrawal already expired"
+    Then the answer is "403" "Withdrawal already expired", today FORBIDDEN "Transfer already expired"
 
   Scenario: A withdrawal with a timeout of 0 is single-phase
     When "Cloud Nine" creates the withdrawal "w1" of 1000 from its peer "Happy Life" that expires after 0 seconds
     Then the answer is "200" "Created peer liquidity withdrawal"
     And the liquidity "Cloud Nine" grants "Happy Life" in USD is 9000
     When "Cloud Nine" posts the withdrawal "w1" as the guide shows
-    Then the answer is "409" "Withdrawal already posted"
+    Then the answer is "409" "Withdrawal already posted", today CONFLICT "Transfer already posted"
 
   Scenario: Today's input form with an idempotency key posts once and replays
     Given "Cloud Nine" has created the withdrawal "w1" of 100 from its peer "Happy Life"
@@ -81,14 +81,14 @@ Feature: Two-phase withdrawals of peer liquidity
     When "Cloud Nine" posts the withdrawal "w1" with idempotency key "post-1"
     Then the answer is "200" "Posted Withdrawal"
     When "Cloud Nine" posts the withdrawal "w1" with idempotency key "post-2"
-    Then the answer is "409" "Withdrawal already posted"
+    Then the answer is "409" "Withdrawal already posted", today CONFLICT "Transfer already posted"
     And the liquidity "Cloud Nine" grants "Happy Life" in USD is 9900
 
   Scenario Outline: The same idempotency key and withdrawal id with another <argument> is refused
     When "Cloud Nine" creates the withdrawal "w1" of 100 from its peer "Happy Life" with idempotency key "withdraw-1"
     Then the answer is "200" "Created peer liquidity withdrawal"
     When "Cloud Nine" sends the same withdrawal again but with <change>
-    Then the answer is "409" "Incoming arguments are different than the original request for idempotencyKey: withdraw-1"
+    Then the answer is "409" "Incoming arguments are different than the original request for idempotencyKey: withdraw-1", today INTERNAL_SERVER_ERROR "Incoming arguments are different than the original request for idempotencyKey: withdraw-1"
     And the liquidity "Cloud Nine" grants "Happy Life" in USD is 9900
     # The first withdrawal stands as it was made: two-phase, with no expiry.
     When "Cloud Nine" posts the withdrawal "w1" as the guide shows

@@ -7,6 +7,7 @@ use thiserror::Error;
 use url::Url;
 use uuid::Uuid;
 
+use crate::admin::dialect::DialectSetting;
 use crate::admin::signature::{DEFAULT_TTL_SECONDS, DEFAULT_VERSION, SignaturePolicy};
 
 use crate::connector::rates::{DEFAULT_RATES_LIFETIME, RateSource};
@@ -66,6 +67,9 @@ pub struct Config {
     pub operator_tenant_id: Option<Uuid>,
     /// `ADMIN_API_SIGNATURE_TTL_SECONDS` and `ADMIN_API_SIGNATURE_VERSION`.
     pub signature_policy: SignaturePolicy,
+    /// `ADMIN_API_DIALECT`: how the admin API reports refusals (`auto`: per request, from the
+    /// fields it selects; `seed`: always payloads; `v2`: always GraphQL errors).
+    pub admin_api_dialect: DialectSetting,
     /// `TWO_PHASE_TIMEOUT_SECONDS`: the least time a packet's pending transfer stays pending;
     /// a packet held longer (up to Rafiki's 30 s) gets a transfer that lasts its hold.
     pub two_phase_timeout: Duration,
@@ -100,6 +104,7 @@ impl Config {
             api_secret: None,
             operator_tenant_id: None,
             signature_policy: SignaturePolicy::default(),
+            admin_api_dialect: DialectSetting::Auto,
             two_phase_timeout: Duration::from_secs(5),
             bind_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
             packet_rate_limit_per_second: None,
@@ -274,6 +279,14 @@ impl Config {
                 }
             }
         };
+        let admin_api_dialect = match get("ADMIN_API_DIALECT") {
+            None => DialectSetting::Auto,
+            Some(value) => value.parse().map_err(|()| ConfigError::Invalid {
+                name: "ADMIN_API_DIALECT",
+                value,
+                reason: format!("expected {}", DialectSetting::ALLOWED),
+            })?,
+        };
         let instance_name = get("INSTANCE_NAME").unwrap_or_else(|| "Rafiki".to_owned());
         if let Some(bad) = crate::text::forbidden_character(&instance_name) {
             return Err(ConfigError::Invalid {
@@ -303,6 +316,7 @@ impl Config {
                 ttl_seconds: signature_ttl,
                 version: signature_version,
             },
+            admin_api_dialect,
             two_phase_timeout,
             bind_address,
             packet_rate_limit_per_second,
@@ -364,6 +378,7 @@ mod tests {
         );
         assert_eq!(c.two_phase_timeout, Duration::from_secs(5));
         assert_eq!(c.bind_address, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert_eq!(c.admin_api_dialect, DialectSetting::Auto);
     }
 
     #[test]
@@ -387,8 +402,10 @@ mod tests {
             ("OPERATOR_TENANT_ID", "438FA74A-FA7D-4317-9CED-DDE32ECE1787"),
             ("ADMIN_API_SIGNATURE_TTL_SECONDS", "120"),
             ("ADMIN_API_SIGNATURE_VERSION", "2"),
+            ("ADMIN_API_DIALECT", "v2"),
         ])
         .unwrap();
+        assert_eq!(c.admin_api_dialect, DialectSetting::V2);
         assert_eq!(
             c.operator_tenant_id.map(|id| id.to_string()).as_deref(),
             Some("438fa74a-fa7d-4317-9ced-dde32ece1787")
@@ -591,6 +608,10 @@ mod tests {
                     ("ADMIN_API_SIGNATURE_VERSION", "v1"),
                 ],
                 "ADMIN_API_SIGNATURE_VERSION=\"v1\"",
+            ),
+            (
+                &[("ILP_ADDRESS", "test.a"), ("ADMIN_API_DIALECT", "rafiki")],
+                "ADMIN_API_DIALECT=\"rafiki\" is invalid: expected auto, seed or v2",
             ),
         ];
         for (vars, expected) in cases {

@@ -91,7 +91,11 @@ impl Node {
             open_payments_url: open_payments_url.clone(),
         }));
         let auto_peering = Arc::new(AutoPeering::new(instance.clone(), connector_url.clone()));
-        let schema = admin::schema(instance.clone(), auto_peering.clone());
+        let schema = admin::schema(
+            instance.clone(),
+            auto_peering.clone(),
+            config.admin_api_dialect,
+        );
         let admin_app = admin::http::router(
             schema,
             admin::http::AdminAuth {
@@ -153,6 +157,7 @@ impl Node {
             connector = %node.connector_url,
             open_payments = %node.open_payments_url,
             auto_peering = %node.auto_peering_url().unwrap_or_else(|| "off".to_owned()),
+            admin_api_dialect = %config.admin_api_dialect,
             "instance {} is up",
             config.instance_name
         );

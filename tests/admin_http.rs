@@ -374,8 +374,8 @@ async fn asset_lifecycle_with_rafikis_own_operations() {
         )
         .await
         .unwrap();
+    assert_eq!(updated.get("errors"), None, "{updated}");
     let payload = &updated["data"]["updateAsset"];
-    assert_eq!(payload["message"], json!("Updated Asset"));
     assert_eq!(payload["asset"]["withdrawalThreshold"], json!("5"));
     assert_eq!(
         payload["asset"]["liquidityThreshold"],
@@ -393,8 +393,9 @@ async fn asset_lifecycle_with_rafikis_own_operations() {
         .await
         .unwrap();
     assert_eq!(
-        withdrawn["data"]["createAssetLiquidityWithdrawal"]["message"],
-        json!("Created asset liquidity withdrawal")
+        withdrawn["data"],
+        json!({"createAssetLiquidityWithdrawal": {"success": true}}),
+        "{withdrawn}"
     );
     let posted = client
         .request(
@@ -422,14 +423,20 @@ async fn asset_lifecycle_with_rafikis_own_operations() {
         .await
         .unwrap();
     assert_eq!(
-        deleted["data"]["deleteAsset"]["message"],
-        json!("Asset deleted")
+        deleted["data"]["deleteAsset"]["asset"],
+        json!({"id": id, "code": "JPY", "scale": 6}),
+        "{deleted}"
     );
     let gone = client
         .request(&operation("rafiki/GetAsset"), json!({"id": id}))
         .await
         .unwrap();
     assert_eq!(gone["data"]["asset"], json!(null));
+    assert_eq!(
+        gone["errors"][0]["message"],
+        json!("Asset not found"),
+        "{gone}"
+    );
     node.instance().audit().unwrap();
     node.shutdown().await;
 }
@@ -447,8 +454,9 @@ async fn balances(client: &AdminClient) -> Value {
 }
 
 /// An idempotency key stands for one set of arguments. Sent again with the same key and the same
-/// transfer id but one argument changed, a liquidity mutation is refused with Rafiki's 409 and
-/// changes nothing; sent again unchanged, it replays the first result without running again.
+/// transfer id but one argument changed, a liquidity mutation is refused with Rafiki's message
+/// (a 409 payload to a seed-era selection, an error to today's) and changes nothing; sent again
+/// unchanged, it replays the first result without running again.
 #[tokio::test]
 async fn an_idempotency_key_with_one_argument_changed_is_refused_and_changes_nothing() {
     let (node, client) = node().await;
@@ -519,18 +527,32 @@ async fn an_idempotency_key_with_one_argument_changed_is_refused_and_changes_not
                 .request(&query, json!({ "input": changed }))
                 .await
                 .unwrap();
-            let payload = &refused["data"][field];
-            assert_eq!(
-                (&payload["code"], &payload["success"], &payload["message"]),
-                (
-                    &json!("409"),
-                    &json!(false),
-                    &json!(format!(
-                        "Incoming arguments are different than the original request for idempotencyKey: {key}"
-                    ))
-                ),
-                "{field} with another {argument}: {refused}"
+            let message = format!(
+                "Incoming arguments are different than the original request for idempotencyKey: {key}"
             );
+            if fixture.starts_with("seed/") {
+                let payload = &refused["data"][field];
+                assert_eq!(
+                    (&payload["code"], &payload["success"], &payload["message"]),
+                    (&json!("409"), &json!(false), &json!(message)),
+                    "{field} with another {argument}: {refused}"
+                );
+            } else {
+                // Today's Rafiki throws it without a code, which Apollo reports as this one.
+                assert_eq!(
+                    (
+                        &refused["data"],
+                        &refused["errors"][0]["message"],
+                        &refused["errors"][0]["extensions"]["code"]
+                    ),
+                    (
+                        &json!({ field: null }),
+                        &json!(message),
+                        &json!("INTERNAL_SERVER_ERROR")
+                    ),
+                    "{field} with another {argument}: {refused}"
+                );
+            }
             assert_eq!(
                 balances(&client).await,
                 after_first,

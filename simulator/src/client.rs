@@ -177,7 +177,9 @@ impl AdminClient {
         serde_json::from_str(&response.body).map_err(|_| ClientError::NotJson(response.body))
     }
 
-    /// Runs a mutation and returns its payload, or the refusal it reported.
+    /// Runs a mutation and returns its payload, or the refusal it reported: in the seed era's
+    /// payload (`code` and `message` selected), or as today's Rafiki reports it, an error at the
+    /// mutation's path with `extensions.code` (then `code` is that, e.g. `NOT_FOUND`).
     pub async fn mutate(
         &self,
         field: &str,
@@ -186,10 +188,25 @@ impl AdminClient {
     ) -> Result<Value, ClientError> {
         let response = self.request(query, variables).await?;
         if let Some(errors) = response.get("errors") {
+            let first = &errors[0];
+            if let (true, Some(code)) = (
+                first["path"] == json!([field]),
+                first["extensions"]["code"].as_str(),
+            ) {
+                return Err(ClientError::Refused {
+                    operation: field.to_owned(),
+                    code: code.to_owned(),
+                    message: first["message"].as_str().unwrap_or("?").to_owned(),
+                });
+            }
             return Err(ClientError::GraphQl(errors.to_string()));
         }
         let payload = response["data"][field].clone();
-        if payload["success"] != Value::Bool(true) {
+        // A payload without `success` (today's `{ peer { ... } }`) succeeded: it has no error.
+        if payload
+            .get("success")
+            .is_some_and(|success| success != &Value::Bool(true))
+        {
             return Err(ClientError::Refused {
                 operation: field.to_owned(),
                 code: payload["code"].as_str().unwrap_or("?").to_owned(),

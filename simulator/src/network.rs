@@ -347,6 +347,7 @@ async fn start_instance(spec: &InstanceSpec) -> Result<InstanceHandle, NetworkEr
     }
     config.auto_peering_server_port = spec.auto_peering_server_port;
     config.exchange_rates = exchange_rates(spec)?;
+    config.admin_api_dialect = spec.admin_api_dialect;
     let node = Node::start(config)
         .await
         .map_err(|source| NetworkError::Start {

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
+use peerlab::admin::dialect::DialectSetting;
 use peerlab::ilp::Address;
 use serde::Deserialize;
 use thiserror::Error;
@@ -50,6 +51,9 @@ pub struct InstanceSpec {
     /// `EXCHANGE_RATES_URL`: fetch rates as Rafiki does (`GET <url>?base=<code>`) instead.
     #[serde(default)]
     pub exchange_rates_url: Option<String>,
+    /// `ADMIN_API_DIALECT`: `auto` (the default), `seed` or `v2`.
+    #[serde(default)]
+    pub admin_api_dialect: DialectSetting,
 }
 
 /// Rates in Rafiki's format: one unit of `base` is worth `rates[code]` units of `code`.
@@ -195,6 +199,30 @@ mod tests {
         assert_eq!(topology.instances.len(), 2);
         assert_eq!(topology.peerings.len(), 1);
         assert_eq!(topology.assets[0].code, "USD");
+    }
+
+    #[test]
+    fn an_instance_may_force_an_admin_api_dialect() {
+        let topology = Topology::parse(
+            "[[instances]]\nname = \"a\"\nilp_address = \"test.a\"\nadmin_api_dialect = \"seed\"",
+        )
+        .unwrap();
+        assert_eq!(
+            topology.instances[0].admin_api_dialect,
+            DialectSetting::Seed
+        );
+        let topology =
+            Topology::parse("[[instances]]\nname = \"a\"\nilp_address = \"test.a\"").unwrap();
+        assert_eq!(
+            topology.instances[0].admin_api_dialect,
+            DialectSetting::Auto
+        );
+        assert!(
+            Topology::parse(
+                "[[instances]]\nname = \"a\"\nilp_address = \"test.a\"\nadmin_api_dialect = \"v3\""
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -253,7 +253,8 @@ async fn graphql(
             );
         }
     }
-    let response = state.schema.execute(request).await;
+    let mut response = state.schema.execute(request).await;
+    null_data_after_failed_root_field(&mut response);
     let mut encoded = CappedBuffer::default();
     match serde_json::to_writer(&mut encoded, &response) {
         Ok(()) => ([(header::CONTENT_TYPE, "application/json")], encoded.bytes).into_response(),
@@ -268,6 +269,25 @@ async fn graphql(
             StatusCode::INTERNAL_SERVER_ERROR,
             "could not encode the response",
         ),
+    }
+}
+
+/// GraphQL's null propagation at the root, which async-graphql leaves undone: it leaves a field
+/// that failed out of `data`, where GraphQL (and Apollo Server) make it null, and a non-null
+/// one's null makes `data` null. The admin API's nullable fields give null themselves when they
+/// report an error (`dialect::report_nullable`), so a root field missing beside an error failed
+/// without a value: a non-null field refused today's way, or input that did not parse. Either
+/// way `data` is null, as Apollo Server answers.
+fn null_data_after_failed_root_field(response: &mut async_graphql::Response) {
+    let async_graphql::Value::Object(fields) = &response.data else {
+        return;
+    };
+    let failed_without_value = response.errors.iter().any(|error| {
+        matches!(error.path.as_slice(),
+            [async_graphql::PathSegment::Field(key)] if !fields.contains_key(key.as_str()))
+    });
+    if failed_without_value {
+        response.data = async_graphql::Value::Null;
     }
 }
 

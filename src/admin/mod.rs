@@ -2,8 +2,11 @@
 //!
 //! One schema serves both of Rafiki's eras: the seed document's `addPeerLiquidity` and payloads
 //! with `code`, `success`, `message`, and today's `depositPeerLiquidity` with `input` objects and
-//! `idempotencyKey` (see design.md, "The admin API dialect").
+//! `idempotencyKey`. A refusal is reported the way the client's era did: as a payload when the
+//! selection asks for `code` or `message`, else as a GraphQL error ([`dialect`]; design.md, "The
+//! admin API dialect").
 
+pub mod dialect;
 pub mod graphiql;
 pub mod guard;
 pub mod http;
@@ -28,13 +31,18 @@ pub use query::QueryRoot;
 
 pub type AdminSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
-/// The schema, serving `instance` (and peering by URL through `auto_peering`). Depth, cost and
-/// aliases are limited by [`guard`] before a request reaches it, not by async-graphql's own
-/// limits, which would count introspection too.
-pub fn schema(instance: Arc<Instance>, auto_peering: Arc<AutoPeering>) -> AdminSchema {
+/// The schema, serving `instance` (and peering by URL through `auto_peering`), reporting refusals
+/// as `dialect` says. Depth, cost and aliases are limited by [`guard`] before a request reaches
+/// it, not by async-graphql's own limits, which would count introspection too.
+pub fn schema(
+    instance: Arc<Instance>,
+    auto_peering: Arc<AutoPeering>,
+    dialect: dialect::DialectSetting,
+) -> AdminSchema {
     Schema::build(QueryRoot, MutationRoot, EmptySubscription)
         .data(instance)
         .data(auto_peering)
+        .data(dialect)
         .data(idempotency::IdempotencyStore::default())
         .disable_suggestions()
         .finish()

@@ -1,61 +1,62 @@
 //! Mutations: a thin skin over the instance's services. Each one turns its input into a service
-//! call, runs it under its `idempotencyKey`, and shapes the result into the seed era's payload.
+//! call, runs it under its `idempotencyKey`, and reports the result in the dialect its selection
+//! asks for (a refusal as the seed era's payload, or as today's GraphQL error).
 
 use std::sync::Arc;
 
 use async_graphql::{Context, Object};
 use serde::Serialize;
 
-use super::idempotency::{IdempotencyError, IdempotencyStore};
-use super::outcome::Outcome;
+use super::dialect;
+use super::idempotency::IdempotencyStore;
+use super::outcome::{ArgumentError, Outcome, Refusal};
 use super::types::*;
 use crate::autopeer::{AutoPeering, PeerByUrl};
-use crate::instance::{self, HttpUpdate, Instance, NewAsset, NewPeer, PeerUpdate, WithdrawalMode};
+use crate::instance::{HttpUpdate, Instance, NewAsset, NewPeer, PeerUpdate, WithdrawalMode};
 
 pub struct MutationRoot;
 
+/// What a mutation's operation gives: its payload, or why it was refused.
+type Done<T> = Result<T, Refusal>;
+
 /// Runs `operation` on the instance under `key`. `name` identifies the operation whatever alias
-/// the client called (`addPeerLiquidity` and `depositPeerLiquidity` are one operation).
+/// the client called (`addPeerLiquidity` and `depositPeerLiquidity` are one operation). Only
+/// successes are remembered, so a replay is the same in either dialect.
 fn idempotent<T: Payload>(
     ctx: &Context<'_>,
     name: &str,
     key: Option<&str>,
     input: &impl Serialize,
-    operation: impl FnOnce(&Instance) -> T,
-) -> T {
+    operation: impl FnOnce(&Instance) -> Done<T>,
+) -> Done<T> {
     let instance = ctx.data_unchecked::<Arc<Instance>>();
     let store = ctx.data_unchecked::<IdempotencyStore>();
     let arguments = serde_json::to_string(input).unwrap_or_default();
     store
-        .run(key, format!("{name}:{arguments}"), T::succeeded, || {
+        .run(key, format!("{name}:{arguments}"), Done::is_ok, || {
             operation(instance)
         })
-        .unwrap_or_else(|refused| T::from_outcome(refusal(&refused)))
-}
-
-/// A mutation refused for its key, as a seed-era payload.
-fn refusal(error: &IdempotencyError) -> Outcome {
-    let code = match error {
-        IdempotencyError::KeyReused(_) => "409",
-        IdempotencyError::KeyTooLong { .. } => "400",
-    };
-    Outcome::failed(code, error.to_string())
+        .unwrap_or_else(|refused| Err(refused.into()))
 }
 
 /// A successful payload carrying `set`'s entity.
-fn ok<T: Payload>(message: &str, set: impl FnOnce(&mut T)) -> T {
+fn ok<T: Payload>(message: &str, set: impl FnOnce(&mut T)) -> Done<T> {
     let mut payload = T::from_outcome(Outcome::ok(message));
     set(&mut payload);
-    payload
+    Ok(payload)
 }
 
-fn liquidity(
-    result: Result<(), instance::LiquidityError>,
+/// A liquidity operation's payload; `refusal` maps its error (see [`Refusal::peer_deposit`]).
+fn liquidity<E>(
+    result: Result<(), E>,
     message: &str,
-) -> LiquidityMutationResponse {
+    refusal: impl FnOnce(E) -> Refusal,
+) -> Done<LiquidityMutationResponse> {
     match result {
-        Ok(()) => LiquidityMutationResponse::from_outcome(Outcome::ok(message)),
-        Err(error) => LiquidityMutationResponse::from_outcome(error.into()),
+        Ok(()) => Ok(LiquidityMutationResponse::from_outcome(Outcome::ok(
+            message,
+        ))),
+        Err(error) => Err(refusal(error)),
     }
 }
 
@@ -71,16 +72,11 @@ fn http_update(http: HttpInput) -> HttpUpdate {
 fn pick_withdrawal_id(
     argument: Option<String>,
     input_id: Option<String>,
-) -> Result<String, LiquidityMutationResponse> {
+) -> Result<String, ArgumentError> {
     match (argument, input_id) {
-        (Some(a), Some(b)) if a != b => Err(LiquidityMutationResponse::from_outcome(
-            Outcome::failed("400", "withdrawalId and input.withdrawalId differ"),
-        )),
+        (Some(a), Some(b)) if a != b => Err(ArgumentError::WithdrawalIdsDiffer),
         (Some(id), _) | (None, Some(id)) => Ok(id),
-        (None, None) => Err(LiquidityMutationResponse::from_outcome(Outcome::failed(
-            "400",
-            "withdrawalId is required",
-        ))),
+        (None, None) => Err(ArgumentError::WithdrawalIdMissing),
     }
 }
 
@@ -90,13 +86,15 @@ impl MutationRoot {
         input: &impl Serialize,
         key: Option<&str>,
         (id, peer_id, amount): (&str, &str, u64),
-    ) -> LiquidityMutationResponse {
-        idempotent(ctx, "depositPeerLiquidity", key, input, |instance| {
+    ) -> async_graphql::Result<Option<LiquidityMutationResponse>> {
+        let result = idempotent(ctx, "depositPeerLiquidity", key, input, |instance| {
             liquidity(
                 instance.deposit_peer_liquidity(id, peer_id, amount),
                 "Added peer liquidity",
+                Refusal::peer_deposit,
             )
-        })
+        });
+        dialect::report_nullable(ctx, result)
     }
 
     fn deposit_asset(
@@ -104,13 +102,31 @@ impl MutationRoot {
         input: &impl Serialize,
         key: Option<&str>,
         (id, asset_id, amount): (&str, &str, u64),
-    ) -> LiquidityMutationResponse {
-        idempotent(ctx, "depositAssetLiquidity", key, input, |instance| {
+    ) -> async_graphql::Result<Option<LiquidityMutationResponse>> {
+        let result = idempotent(ctx, "depositAssetLiquidity", key, input, |instance| {
             liquidity(
                 instance.deposit_asset_liquidity(id, asset_id, amount),
                 "Added asset liquidity",
+                Refusal::from,
             )
-        })
+        });
+        dialect::report_nullable(ctx, result)
+    }
+
+    /// Posts or voids a withdrawal named by `withdrawal_id` (seed era) or `input_id` (today).
+    fn resolve_withdrawal(
+        ctx: &Context<'_>,
+        name: &str,
+        (withdrawal_id, input_id, key): (Option<String>, Option<String>, Option<String>),
+        operation: impl FnOnce(&Instance, &str) -> Done<LiquidityMutationResponse>,
+    ) -> async_graphql::Result<Option<LiquidityMutationResponse>> {
+        let result = match pick_withdrawal_id(withdrawal_id, input_id) {
+            Ok(id) => idempotent(ctx, name, key.as_deref(), &id, |instance| {
+                operation(instance, &id)
+            }),
+            Err(error) => Err(error.into()),
+        };
+        dialect::report_nullable(ctx, result)
     }
 }
 
@@ -120,9 +136,9 @@ impl MutationRoot {
         &self,
         ctx: &Context<'_>,
         input: CreateAssetInput,
-    ) -> AssetMutationResponse {
+    ) -> async_graphql::Result<AssetMutationResponse> {
         let key = input.idempotency_key.clone();
-        idempotent(ctx, "createAsset", key.as_deref(), &input, |instance| {
+        let result = idempotent(ctx, "createAsset", key.as_deref(), &input, |instance| {
             let new = NewAsset {
                 code: input.code.clone(),
                 scale: input.scale.0,
@@ -133,9 +149,10 @@ impl MutationRoot {
                 Ok(asset) => ok("Created Asset", |p: &mut AssetMutationResponse| {
                     p.asset = Some(Asset(asset))
                 }),
-                Err(error) => AssetMutationResponse::from_outcome(error.into()),
+                Err(error) => Err(error.into()),
             }
-        })
+        });
+        dialect::report(ctx, result)
     }
 
     /// Sets both thresholds; one left out becomes null, as in Rafiki.
@@ -143,9 +160,9 @@ impl MutationRoot {
         &self,
         ctx: &Context<'_>,
         input: UpdateAssetInput,
-    ) -> AssetMutationResponse {
+    ) -> async_graphql::Result<AssetMutationResponse> {
         let key = input.idempotency_key.clone();
-        idempotent(ctx, "updateAsset", key.as_deref(), &input, |instance| {
+        let result = idempotent(ctx, "updateAsset", key.as_deref(), &input, |instance| {
             let updated = instance.update_asset(
                 &input.id,
                 input.withdrawal_threshold.map(|t| t.0),
@@ -155,9 +172,10 @@ impl MutationRoot {
                 Ok(asset) => ok("Updated Asset", |p: &mut AssetMutationResponse| {
                     p.asset = Some(Asset(asset))
                 }),
-                Err(error) => AssetMutationResponse::from_outcome(error.into()),
+                Err(error) => Err(error.into()),
             }
-        })
+        });
+        dialect::report(ctx, result)
     }
 
     /// Refused while a peer uses the asset.
@@ -165,20 +183,22 @@ impl MutationRoot {
         &self,
         ctx: &Context<'_>,
         input: DeleteAssetInput,
-    ) -> DeleteAssetMutationResponse {
+    ) -> async_graphql::Result<DeleteAssetMutationResponse> {
         let key = input.idempotency_key.clone();
-        idempotent(
-            ctx,
-            "deleteAsset",
-            key.as_deref(),
-            &input,
-            |instance| match instance.delete_asset(&input.id) {
-                Ok(asset) => ok("Asset deleted", |p: &mut DeleteAssetMutationResponse| {
-                    p.asset = Some(Asset(asset))
-                }),
-                Err(error) => DeleteAssetMutationResponse::from_outcome(error.into()),
-            },
-        )
+        let result =
+            idempotent(
+                ctx,
+                "deleteAsset",
+                key.as_deref(),
+                &input,
+                |instance| match instance.delete_asset(&input.id) {
+                    Ok(asset) => ok("Asset deleted", |p: &mut DeleteAssetMutationResponse| {
+                        p.asset = Some(Asset(asset))
+                    }),
+                    Err(error) => Err(error.into()),
+                },
+            );
+        dialect::report(ctx, result)
     }
 
     /// The seed era's name for `depositAssetLiquidity`.
@@ -186,37 +206,27 @@ impl MutationRoot {
         &self,
         ctx: &Context<'_>,
         input: AddAssetLiquidityInput,
-    ) -> Option<LiquidityMutationResponse> {
+    ) -> async_graphql::Result<Option<LiquidityMutationResponse>> {
         let args = (input.id.as_str(), input.asset_id.as_str(), input.amount.0);
-        Some(Self::deposit_asset(
-            ctx,
-            &input,
-            input.idempotency_key.as_deref(),
-            args,
-        ))
+        Self::deposit_asset(ctx, &input, input.idempotency_key.as_deref(), args)
     }
 
     async fn deposit_asset_liquidity(
         &self,
         ctx: &Context<'_>,
         input: DepositAssetLiquidityInput,
-    ) -> Option<LiquidityMutationResponse> {
+    ) -> async_graphql::Result<Option<LiquidityMutationResponse>> {
         let args = (input.id.as_str(), input.asset_id.as_str(), input.amount.0);
-        Some(Self::deposit_asset(
-            ctx,
-            &input,
-            input.idempotency_key.as_deref(),
-            args,
-        ))
+        Self::deposit_asset(ctx, &input, input.idempotency_key.as_deref(), args)
     }
 
     async fn create_asset_liquidity_withdrawal(
         &self,
         ctx: &Context<'_>,
         input: CreateAssetLiquidityWithdrawalInput,
-    ) -> Option<LiquidityMutationResponse> {
+    ) -> async_graphql::Result<Option<LiquidityMutationResponse>> {
         let key = input.idempotency_key.clone();
-        Some(idempotent(
+        let result = idempotent(
             ctx,
             "createAssetLiquidityWithdrawal",
             key.as_deref(),
@@ -231,18 +241,20 @@ impl MutationRoot {
                         mode,
                     ),
                     "Created asset liquidity withdrawal",
+                    Refusal::from,
                 )
             },
-        ))
+        );
+        dialect::report_nullable(ctx, result)
     }
 
     async fn create_peer(
         &self,
         ctx: &Context<'_>,
         input: CreatePeerInput,
-    ) -> CreatePeerMutationResponse {
+    ) -> async_graphql::Result<CreatePeerMutationResponse> {
         let key = input.idempotency_key.clone();
-        idempotent(ctx, "createPeer", key.as_deref(), &input, |instance| {
+        let result = idempotent(ctx, "createPeer", key.as_deref(), &input, |instance| {
             let http = http_update(input.http.clone());
             let new = NewPeer {
                 static_ilp_address: input.static_ilp_address.clone(),
@@ -260,9 +272,10 @@ impl MutationRoot {
                 Ok(peer) => ok("Created ILP Peer", |p: &mut CreatePeerMutationResponse| {
                     p.peer = Some(Peer(peer))
                 }),
-                Err(error) => CreatePeerMutationResponse::from_outcome(error.into()),
+                Err(error) => Err(error.into()),
             }
-        })
+        });
+        dialect::report(ctx, result)
     }
 
     /// Peers with another instance by its auto-peering URL alone: addresses, connector URLs and
@@ -271,7 +284,7 @@ impl MutationRoot {
         &self,
         ctx: &Context<'_>,
         input: CreateOrUpdatePeerByUrlInput,
-    ) -> CreateOrUpdatePeerByUrlMutationResponse {
+    ) -> async_graphql::Result<CreateOrUpdatePeerByUrlMutationResponse> {
         let deposits: Vec<u64> = [
             input.liquidity_to_deposit,
             input.initial_liquidity,
@@ -282,10 +295,7 @@ impl MutationRoot {
         .map(|amount| amount.0)
         .collect();
         if deposits.windows(2).any(|pair| pair[0] != pair[1]) {
-            return CreateOrUpdatePeerByUrlMutationResponse::from_outcome(Outcome::failed(
-                "400",
-                "liquidityToDeposit, initialLiquidity and addedLiquidity name one deposit; they differ",
-            ));
+            return dialect::report(ctx, Err(ArgumentError::DepositsDiffer.into()));
         }
         let request = PeerByUrl {
             peer_url: input.peer_url.clone(),
@@ -307,29 +317,28 @@ impl MutationRoot {
                     "ILP peer created or updated",
                     |p: &mut CreateOrUpdatePeerByUrlMutationResponse| p.peer = Some(Peer(peer)),
                 ),
-                Err(error) => CreateOrUpdatePeerByUrlMutationResponse::from_outcome(error.into()),
+                Err(error) => Err(error.into()),
             }
         };
-        store
+        let result = store
             .run_async(
                 input.idempotency_key.as_deref(),
                 fingerprint,
-                |p| p.succeeded(),
+                Done::is_ok,
                 operation,
             )
             .await
-            .unwrap_or_else(|refused| {
-                CreateOrUpdatePeerByUrlMutationResponse::from_outcome(refusal(&refused))
-            })
+            .unwrap_or_else(|refused| Err(refused.into()));
+        dialect::report(ctx, result)
     }
 
     async fn update_peer(
         &self,
         ctx: &Context<'_>,
         input: UpdatePeerInput,
-    ) -> UpdatePeerMutationResponse {
+    ) -> async_graphql::Result<UpdatePeerMutationResponse> {
         let key = input.idempotency_key.clone();
-        idempotent(ctx, "updatePeer", key.as_deref(), &input, |instance| {
+        let result = idempotent(ctx, "updatePeer", key.as_deref(), &input, |instance| {
             let update = PeerUpdate {
                 id: input.id.clone(),
                 static_ilp_address: input.static_ilp_address.clone(),
@@ -343,27 +352,29 @@ impl MutationRoot {
                 Ok(peer) => ok("Updated ILP Peer", |p: &mut UpdatePeerMutationResponse| {
                     p.peer = Some(Peer(peer))
                 }),
-                Err(error) => UpdatePeerMutationResponse::from_outcome(error.into()),
+                Err(error) => Err(error.into()),
             }
-        })
+        });
+        dialect::report(ctx, result)
     }
 
     async fn delete_peer(
         &self,
         ctx: &Context<'_>,
         input: DeletePeerInput,
-    ) -> DeletePeerMutationResponse {
+    ) -> async_graphql::Result<DeletePeerMutationResponse> {
         let key = input.idempotency_key.clone();
-        idempotent(
+        let result = idempotent(
             ctx,
             "deletePeer",
             key.as_deref(),
             &input,
             |instance| match instance.delete_peer(&input.id) {
                 Ok(_) => ok("Deleted ILP Peer", |_: &mut DeletePeerMutationResponse| {}),
-                Err(error) => DeletePeerMutationResponse::from_outcome(error.into()),
+                Err(error) => Err(error.into()),
             },
-        )
+        );
+        dialect::report(ctx, result)
     }
 
     /// The seed era's name for `depositPeerLiquidity`.
@@ -371,37 +382,27 @@ impl MutationRoot {
         &self,
         ctx: &Context<'_>,
         input: AddPeerLiquidityInput,
-    ) -> Option<LiquidityMutationResponse> {
+    ) -> async_graphql::Result<Option<LiquidityMutationResponse>> {
         let args = (input.id.as_str(), input.peer_id.as_str(), input.amount.0);
-        Some(Self::deposit_peer(
-            ctx,
-            &input,
-            input.idempotency_key.as_deref(),
-            args,
-        ))
+        Self::deposit_peer(ctx, &input, input.idempotency_key.as_deref(), args)
     }
 
     async fn deposit_peer_liquidity(
         &self,
         ctx: &Context<'_>,
         input: DepositPeerLiquidityInput,
-    ) -> Option<LiquidityMutationResponse> {
+    ) -> async_graphql::Result<Option<LiquidityMutationResponse>> {
         let args = (input.id.as_str(), input.peer_id.as_str(), input.amount.0);
-        Some(Self::deposit_peer(
-            ctx,
-            &input,
-            input.idempotency_key.as_deref(),
-            args,
-        ))
+        Self::deposit_peer(ctx, &input, input.idempotency_key.as_deref(), args)
     }
 
     async fn create_peer_liquidity_withdrawal(
         &self,
         ctx: &Context<'_>,
         input: CreatePeerLiquidityWithdrawalInput,
-    ) -> Option<LiquidityMutationResponse> {
+    ) -> async_graphql::Result<Option<LiquidityMutationResponse>> {
         let key = input.idempotency_key.clone();
-        Some(idempotent(
+        let result = idempotent(
             ctx,
             "createPeerLiquidityWithdrawal",
             key.as_deref(),
@@ -416,9 +417,11 @@ impl MutationRoot {
                         mode,
                     ),
                     "Created peer liquidity withdrawal",
+                    Refusal::from,
                 )
             },
-        ))
+        );
+        dialect::report_nullable(ctx, result)
     }
 
     /// Commits a two-phase withdrawal; takes `withdrawalId` (seed era) or `input` (today).
@@ -427,19 +430,22 @@ impl MutationRoot {
         ctx: &Context<'_>,
         withdrawal_id: Option<String>,
         input: Option<PostLiquidityWithdrawalInput>,
-    ) -> Option<LiquidityMutationResponse> {
-        let key = input.as_ref().and_then(|i| i.idempotency_key.clone());
-        let id = match pick_withdrawal_id(withdrawal_id, input.map(|i| i.withdrawal_id)) {
-            Ok(id) => id,
-            Err(refused) => return Some(refused),
-        };
-        Some(idempotent(
+    ) -> async_graphql::Result<Option<LiquidityMutationResponse>> {
+        let (input_id, key) = input
+            .map(|i| (Some(i.withdrawal_id), i.idempotency_key))
+            .unwrap_or_default();
+        Self::resolve_withdrawal(
             ctx,
             "postLiquidityWithdrawal",
-            key.as_deref(),
-            &id,
-            |instance| liquidity(instance.post_withdrawal(&id), "Posted Withdrawal"),
-        ))
+            (withdrawal_id, input_id, key),
+            |instance, id| {
+                liquidity(
+                    instance.post_withdrawal(id),
+                    "Posted Withdrawal",
+                    Refusal::from,
+                )
+            },
+        )
     }
 
     /// Cancels a two-phase withdrawal; takes `withdrawalId` (seed era) or `input` (today).
@@ -448,18 +454,21 @@ impl MutationRoot {
         ctx: &Context<'_>,
         withdrawal_id: Option<String>,
         input: Option<VoidLiquidityWithdrawalInput>,
-    ) -> Option<LiquidityMutationResponse> {
-        let key = input.as_ref().and_then(|i| i.idempotency_key.clone());
-        let id = match pick_withdrawal_id(withdrawal_id, input.map(|i| i.withdrawal_id)) {
-            Ok(id) => id,
-            Err(refused) => return Some(refused),
-        };
-        Some(idempotent(
+    ) -> async_graphql::Result<Option<LiquidityMutationResponse>> {
+        let (input_id, key) = input
+            .map(|i| (Some(i.withdrawal_id), i.idempotency_key))
+            .unwrap_or_default();
+        Self::resolve_withdrawal(
             ctx,
             "voidLiquidityWithdrawal",
-            key.as_deref(),
-            &id,
-            |instance| liquidity(instance.void_withdrawal(&id), "Voided Withdrawal"),
-        ))
+            (withdrawal_id, input_id, key),
+            |instance, id| {
+                liquidity(
+                    instance.void_withdrawal(id),
+                    "Voided Withdrawal",
+                    Refusal::from,
+                )
+            },
+        )
     }
 }

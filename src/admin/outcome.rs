@@ -1,10 +1,15 @@
-//! The one place where service results become the seed era's payload fields: `code` (an HTTP-like
-//! status as a string), `success`, `message`, and for liquidity the `error` enum.
+//! The one place where what the services refuse becomes what a client reads, in both of Rafiki's
+//! dialects: every service error maps to a [`Refusal`], which carries the seed era's payload
+//! fields (`code`, an HTTP-like status as a string, `message`, and for liquidity the `error`
+//! enum) and today's GraphQL error (a message and `extensions.code`). The resolvers only choose
+//! which of the two to render (`super::dialect`).
 
-use async_graphql::Enum;
+use async_graphql::{Enum, ErrorExtensions};
+use thiserror::Error;
 
+use super::idempotency::IdempotencyError;
 use crate::autopeer::AutoPeeringError;
-use crate::instance::{AssetError, LiquidityError, PeerError};
+use crate::instance::{AssetError, LiquidityError, PaginationError, PeerError};
 
 /// Rafiki's `LiquidityError` enum, with the values peerlab adds for refusals Rafiki's old API could
 /// not express (an expired withdrawal, a bad timeout, a balance beyond UInt64).
@@ -29,6 +34,37 @@ pub enum LiquidityErrorCode {
     BalanceOverflow,
 }
 
+/// Today's `extensions.code` values (Rafiki's `GraphQLErrorCode`, reference/rafiki.md §1.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    BadUserInput,
+    Duplicate,
+    Forbidden,
+    InternalServerError,
+    NotFound,
+    Conflict,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::Duplicate => "DUPLICATE",
+            Self::Forbidden => "FORBIDDEN",
+            Self::InternalServerError => "INTERNAL_SERVER_ERROR",
+            Self::NotFound => "NOT_FOUND",
+            Self::Conflict => "CONFLICT",
+        }
+    }
+}
+
+/// A GraphQL error with today's `extensions.code`.
+pub fn graphql_error(message: impl Into<String>, code: ErrorCode) -> async_graphql::Error {
+    async_graphql::Error::new(message).extend_with(|_, extensions| {
+        extensions.set("code", code.as_str());
+    })
+}
+
 /// The common fields of every mutation payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
@@ -47,78 +83,250 @@ impl Outcome {
             liquidity_error: None,
         }
     }
+}
 
-    pub fn failed(code: &'static str, message: impl Into<String>) -> Self {
+/// A mutation (or lookup) refused, as each dialect reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The seed era's payload `code`: `"400"`, `"404"`, `"409"`...
+    pub seed_code: &'static str,
+    pub seed_message: String,
+    /// Today's `extensions.code`.
+    pub v2_code: ErrorCode,
+    pub v2_message: String,
+    /// The seed era's `error` field of liquidity payloads.
+    pub liquidity_error: Option<LiquidityErrorCode>,
+}
+
+impl Refusal {
+    fn new(
+        (seed_code, seed_message): (&'static str, impl Into<String>),
+        (v2_code, v2_message): (ErrorCode, impl Into<String>),
+    ) -> Self {
         Self {
-            code,
-            success: false,
-            message: message.into(),
+            seed_code,
+            seed_message: seed_message.into(),
+            v2_code,
+            v2_message: v2_message.into(),
             liquidity_error: None,
         }
     }
-}
 
-impl From<AssetError> for Outcome {
-    fn from(error: AssetError) -> Self {
-        let code = match error {
-            AssetError::UnknownAsset => "404",
-            AssetError::DuplicateAsset => "409",
-            AssetError::CannotDeleteInUseAsset => "403",
-            AssetError::InvalidCode => "400",
-            AssetError::Internal(_) => "500",
-        };
-        Outcome::failed(code, error.to_string())
+    /// The same message in both dialects.
+    fn same_message(seed_code: &'static str, v2_code: ErrorCode, message: String) -> Self {
+        Self::new((seed_code, message.clone()), (v2_code, message))
     }
-}
 
-impl From<PeerError> for Outcome {
-    fn from(error: PeerError) -> Self {
-        let code = match error {
-            PeerError::DuplicateIncomingToken | PeerError::DuplicatePeer => "409",
-            PeerError::UnknownPeer => "404",
-            PeerError::InvalidStaticIlpAddress
-            | PeerError::ReservedStaticIlpAddress
-            | PeerError::InvalidHttpEndpoint
-            | PeerError::UnknownAsset
-            | PeerError::InvalidInitialLiquidity
-            | PeerError::InvalidRoute
-            | PeerError::InvalidToken
-            | PeerError::NameTooLong
-            | PeerError::InvalidName => "400",
-        };
-        Outcome::failed(code, error.to_string())
-    }
-}
-
-impl From<LiquidityError> for Outcome {
-    fn from(error: LiquidityError) -> Self {
-        use LiquidityErrorCode as E;
-        let (code, enum_value) = match error {
-            LiquidityError::AlreadyPosted => ("409", Some(E::AlreadyPosted)),
-            LiquidityError::AlreadyVoided => ("409", Some(E::AlreadyVoided)),
-            LiquidityError::TransferExpired => ("403", Some(E::TransferExpired)),
-            LiquidityError::AmountZero => ("400", Some(E::AmountZero)),
-            LiquidityError::InsufficientBalance => ("403", Some(E::InsufficientBalance)),
-            LiquidityError::InvalidId => ("400", Some(E::InvalidId)),
-            LiquidityError::TransferExists => ("409", Some(E::TransferExists)),
-            LiquidityError::UnknownAsset => ("404", Some(E::UnknownAsset)),
-            LiquidityError::UnknownPeer => ("404", Some(E::UnknownPeer)),
-            LiquidityError::UnknownTransfer => ("404", Some(E::UnknownTransfer)),
-            LiquidityError::InvalidTimeout => ("400", Some(E::InvalidTimeout)),
-            LiquidityError::BalanceOverflow => ("400", Some(E::BalanceOverflow)),
-            LiquidityError::Internal(_) => ("500", None),
-        };
+    /// The seed era's payload fields.
+    pub fn seed_outcome(&self) -> Outcome {
         Outcome {
-            liquidity_error: enum_value,
-            ..Outcome::failed(code, error.to_string())
+            code: self.seed_code,
+            success: false,
+            message: self.seed_message.clone(),
+            liquidity_error: self.liquidity_error,
+        }
+    }
+
+    /// Today's GraphQL error.
+    pub fn v2_error(&self) -> async_graphql::Error {
+        graphql_error(self.v2_message.clone(), self.v2_code)
+    }
+
+    /// `depositPeerLiquidity` / `addPeerLiquidity`: Rafiki's resolver looks the peer up through
+    /// the peer service, so an unknown peer is the PeerError's lower-case `unknown peer` there,
+    /// where `createPeerLiquidityWithdrawal` says `Unknown peer` (reference/rafiki.md §1.4).
+    pub fn peer_deposit(error: LiquidityError) -> Self {
+        match error {
+            LiquidityError::UnknownPeer => Self {
+                v2_message: PeerError::UnknownPeer.to_string(),
+                ..Self::from(error)
+            },
+            _ => Self::from(error),
         }
     }
 }
 
-impl From<AutoPeeringError> for Outcome {
+impl From<AssetError> for Refusal {
+    fn from(error: AssetError) -> Self {
+        use ErrorCode as C;
+        let seed = error.to_string();
+        match error {
+            // Rafiki's AssetError says `Asset not found`; the seed era said `Unknown asset`.
+            AssetError::UnknownAsset => Self::new(("404", seed), (C::NotFound, "Asset not found")),
+            AssetError::DuplicateAsset => Self::same_message("409", C::Duplicate, seed),
+            AssetError::CannotDeleteInUseAsset => Self::same_message("403", C::Forbidden, seed),
+            AssetError::InvalidCode => Self::same_message("400", C::BadUserInput, seed),
+            AssetError::Internal(_) => Self::same_message("500", C::InternalServerError, seed),
+        }
+    }
+}
+
+impl From<PeerError> for Refusal {
+    fn from(error: PeerError) -> Self {
+        use ErrorCode as C;
+        let (seed_code, v2_code) = match error {
+            PeerError::DuplicateIncomingToken | PeerError::DuplicatePeer => ("409", C::Duplicate),
+            PeerError::UnknownPeer => ("404", C::NotFound),
+            // The seed era answered 400 for an unknown asset here; today it is NOT_FOUND.
+            PeerError::UnknownAsset => ("400", C::NotFound),
+            PeerError::InvalidStaticIlpAddress
+            | PeerError::InvalidHttpEndpoint
+            | PeerError::InvalidInitialLiquidity => ("400", C::BadUserInput),
+            // peerlab's own refusals of input Rafiki accepts.
+            PeerError::ReservedStaticIlpAddress
+            | PeerError::InvalidRoute
+            | PeerError::InvalidToken
+            | PeerError::NameTooLong
+            | PeerError::InvalidName => ("400", C::BadUserInput),
+        };
+        Self::same_message(seed_code, v2_code, error.to_string())
+    }
+}
+
+impl From<LiquidityError> for Refusal {
+    fn from(error: LiquidityError) -> Self {
+        use ErrorCode as C;
+        use LiquidityErrorCode as E;
+        // The seed era's wording is the error's own; today's is Rafiki's TransferError and
+        // LiquidityError maps (reference/rafiki.md §1.5).
+        let (seed_code, enum_value, v2_code, v2_message) = match error {
+            LiquidityError::AlreadyPosted => (
+                "409",
+                Some(E::AlreadyPosted),
+                C::Conflict,
+                "Transfer already posted",
+            ),
+            LiquidityError::AlreadyVoided => (
+                "409",
+                Some(E::AlreadyVoided),
+                C::Conflict,
+                "Transfer already voided",
+            ),
+            LiquidityError::TransferExpired => (
+                "403",
+                Some(E::TransferExpired),
+                C::Forbidden,
+                "Transfer already expired",
+            ),
+            LiquidityError::AmountZero => (
+                "400",
+                Some(E::AmountZero),
+                C::Forbidden,
+                "Transfer amount is zero",
+            ),
+            LiquidityError::InsufficientBalance => (
+                "403",
+                Some(E::InsufficientBalance),
+                C::Forbidden,
+                "Insufficient transfer balance",
+            ),
+            LiquidityError::InvalidId => (
+                "400",
+                Some(E::InvalidId),
+                C::BadUserInput,
+                "Invalid transfer id",
+            ),
+            LiquidityError::TransferExists => (
+                "409",
+                Some(E::TransferExists),
+                C::Duplicate,
+                "Transfer already exists",
+            ),
+            LiquidityError::UnknownAsset => {
+                ("404", Some(E::UnknownAsset), C::NotFound, "Unknown asset")
+            }
+            LiquidityError::UnknownPeer => {
+                ("404", Some(E::UnknownPeer), C::NotFound, "Unknown peer")
+            }
+            LiquidityError::UnknownTransfer => (
+                "404",
+                Some(E::UnknownTransfer),
+                C::NotFound,
+                "Unknown transfer",
+            ),
+            LiquidityError::InvalidTimeout => (
+                "400",
+                Some(E::InvalidTimeout),
+                C::BadUserInput,
+                "Invalid transfer timeout provided",
+            ),
+            // peerlab's own: Rafiki's ledgers have no such limit to meet. A balance, so FORBIDDEN
+            // as Rafiki's balance refusals are.
+            LiquidityError::BalanceOverflow => (
+                "400",
+                Some(E::BalanceOverflow),
+                C::Forbidden,
+                "Balance would exceed the largest UInt64",
+            ),
+            LiquidityError::Internal(_) => {
+                return Self::same_message("500", C::InternalServerError, error.to_string());
+            }
+        };
+        Self {
+            liquidity_error: enum_value,
+            ..Self::new((seed_code, error.to_string()), (v2_code, v2_message))
+        }
+    }
+}
+
+impl From<AutoPeeringError> for Refusal {
     fn from(error: AutoPeeringError) -> Self {
-        let code = if error.status() == 404 { "404" } else { "400" };
-        Outcome::failed(code, error.to_string())
+        use ErrorCode as C;
+        let seed_code = if error.status() == 404 { "404" } else { "400" };
+        // Rafiki's AutoPeeringError code map (reference/rafiki.md §3).
+        let v2_code = match error {
+            AutoPeeringError::InvalidIlpConfiguration
+            | AutoPeeringError::PeerUnsupportedAsset
+            | AutoPeeringError::InvalidPeeringRequest => C::BadUserInput,
+            AutoPeeringError::InvalidPeerIlpConfiguration | AutoPeeringError::LiquidityError => {
+                C::InternalServerError
+            }
+            AutoPeeringError::UnknownAsset | AutoPeeringError::InvalidPeerUrl => C::NotFound,
+        };
+        Self::same_message(seed_code, v2_code, error.to_string())
+    }
+}
+
+impl From<IdempotencyError> for Refusal {
+    fn from(error: IdempotencyError) -> Self {
+        match error {
+            // Rafiki's middleware throws this without a code, which Apollo reports as
+            // INTERNAL_SERVER_ERROR.
+            IdempotencyError::KeyReused(_) => {
+                Self::same_message("409", ErrorCode::InternalServerError, error.to_string())
+            }
+            IdempotencyError::KeyTooLong { .. } => {
+                Self::same_message("400", ErrorCode::BadUserInput, error.to_string())
+            }
+        }
+    }
+}
+
+/// Arguments that contradict each other, refused before any service runs (peerlab's own: each
+/// comes from accepting more than one era's way of saying something).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum ArgumentError {
+    #[error("withdrawalId and input.withdrawalId differ")]
+    WithdrawalIdsDiffer,
+    #[error("withdrawalId is required")]
+    WithdrawalIdMissing,
+    #[error(
+        "liquidityToDeposit, initialLiquidity and addedLiquidity name one deposit; they differ"
+    )]
+    DepositsDiffer,
+}
+
+impl From<ArgumentError> for Refusal {
+    fn from(error: ArgumentError) -> Self {
+        Self::same_message("400", ErrorCode::BadUserInput, error.to_string())
+    }
+}
+
+/// A page asked for wrongly. Rafiki throws plain errors (INTERNAL_SERVER_ERROR) with these
+/// messages; they are the client's mistakes, so peerlab says BAD_USER_INPUT.
+impl From<PaginationError> for Refusal {
+    fn from(error: PaginationError) -> Self {
+        Self::same_message("400", ErrorCode::BadUserInput, error.to_string())
     }
 }
 
@@ -126,40 +334,101 @@ impl From<AutoPeeringError> for Outcome {
 mod tests {
     use super::*;
 
+    fn seed(refusal: Refusal) -> (&'static str, String, Option<LiquidityErrorCode>) {
+        let outcome = refusal.seed_outcome();
+        assert!(!outcome.success);
+        (outcome.code, outcome.message, outcome.liquidity_error)
+    }
+
+    fn v2(refusal: Refusal) -> (&'static str, String) {
+        (refusal.v2_code.as_str(), refusal.v2_message)
+    }
+
     #[test]
     fn seed_era_messages_and_codes() {
-        let unknown_peer = Outcome::from(LiquidityError::UnknownPeer);
         assert_eq!(
+            seed(LiquidityError::UnknownPeer.into()),
             (
-                unknown_peer.code,
-                unknown_peer.success,
-                unknown_peer.message.as_str()
+                "404",
+                "Unknown peer".into(),
+                Some(LiquidityErrorCode::UnknownPeer)
+            )
+        );
+        assert_eq!(
+            seed(LiquidityError::AlreadyPosted.into()),
+            (
+                "409",
+                "Withdrawal already posted".into(),
+                Some(LiquidityErrorCode::AlreadyPosted)
+            )
+        );
+        assert_eq!(
+            seed(LiquidityError::InsufficientBalance.into()).1,
+            "Insufficient balance"
+        );
+        assert_eq!(
+            seed(PeerError::DuplicatePeer.into()),
+            (
+                "409",
+                "duplicate peer found for same ILP address and asset".into(),
+                None
+            )
+        );
+        assert_eq!(
+            seed(AssetError::DuplicateAsset.into()),
+            ("409", "Asset already exists".into(), None)
+        );
+        // The quirk of today's deposit does not reach the seed era's payload.
+        assert_eq!(
+            seed(Refusal::peer_deposit(LiquidityError::UnknownPeer)).1,
+            "Unknown peer"
+        );
+    }
+
+    #[test]
+    fn todays_messages_and_codes() {
+        let cases: [(Refusal, (&str, &str)); 8] = [
+            (
+                LiquidityError::TransferExists.into(),
+                ("DUPLICATE", "Transfer already exists"),
             ),
-            ("404", false, "Unknown peer")
-        );
-        assert_eq!(
-            unknown_peer.liquidity_error,
-            Some(LiquidityErrorCode::UnknownPeer)
-        );
-        let posted = Outcome::from(LiquidityError::AlreadyPosted);
-        assert_eq!(
-            (posted.code, posted.message.as_str()),
-            ("409", "Withdrawal already posted")
-        );
-        let insufficient = Outcome::from(LiquidityError::InsufficientBalance);
-        assert_eq!(
-            (insufficient.code, insufficient.message.as_str()),
-            ("403", "Insufficient balance")
-        );
-        let duplicate = Outcome::from(PeerError::DuplicatePeer);
-        assert_eq!(
-            (duplicate.code, duplicate.message.as_str()),
-            ("409", "duplicate peer found for same ILP address and asset")
-        );
-        let asset = Outcome::from(AssetError::DuplicateAsset);
-        assert_eq!(
-            (asset.code, asset.message.as_str()),
-            ("409", "Asset already exists")
-        );
+            (
+                LiquidityError::AlreadyVoided.into(),
+                ("CONFLICT", "Transfer already voided"),
+            ),
+            (
+                LiquidityError::AmountZero.into(),
+                ("FORBIDDEN", "Transfer amount is zero"),
+            ),
+            (
+                Refusal::peer_deposit(LiquidityError::UnknownPeer),
+                ("NOT_FOUND", "unknown peer"),
+            ),
+            (
+                AssetError::UnknownAsset.into(),
+                ("NOT_FOUND", "Asset not found"),
+            ),
+            (
+                PeerError::UnknownAsset.into(),
+                ("NOT_FOUND", "unknown asset"),
+            ),
+            (
+                AutoPeeringError::InvalidPeerUrl.into(),
+                (
+                    "NOT_FOUND",
+                    "Peer URL is invalid or peer does not support auto-peering",
+                ),
+            ),
+            (
+                IdempotencyError::KeyReused("k".into()).into(),
+                (
+                    "INTERNAL_SERVER_ERROR",
+                    "Incoming arguments are different than the original request for idempotencyKey: k",
+                ),
+            ),
+        ];
+        for (refusal, (code, message)) in cases {
+            assert_eq!(v2(refusal), (code, message.to_owned()));
+        }
     }
 }

@@ -4,16 +4,23 @@ use std::sync::Arc;
 
 use async_graphql::{Context, Object, Result};
 
+use super::dialect;
+use super::outcome::{ErrorCode, Refusal, graphql_error};
 use super::scalars::UInt8;
 use super::types::{
     AccountingTransferConnection, Asset, AssetsConnection, Peer, PeersConnection, SortOrder,
 };
-use crate::instance::{Instance, PageRequest};
+use crate::instance::{AssetError, Instance, PageRequest, PaginationError, PeerError};
 
 pub struct QueryRoot;
 
 fn instance<'a>(ctx: &Context<'a>) -> &'a Arc<Instance> {
     ctx.data_unchecked::<Arc<Instance>>()
+}
+
+/// A page asked for wrongly, as a GraphQL error.
+fn page_error(error: PaginationError) -> async_graphql::Error {
+    Refusal::from(error).v2_error()
 }
 
 fn page_request(
@@ -34,9 +41,13 @@ fn page_request(
 
 #[Object(name = "Query")]
 impl QueryRoot {
-    /// An asset by id; null when there is none.
-    async fn asset(&self, ctx: &Context<'_>, id: String) -> Option<Asset> {
-        instance(ctx).asset(&id).map(Asset)
+    /// An asset by id. When there is none: the error "Asset not found" (NOT_FOUND), as Rafiki
+    /// answers today; null when `ADMIN_API_DIALECT=seed`.
+    async fn asset(&self, ctx: &Context<'_>, id: String) -> Result<Option<Asset>> {
+        match instance(ctx).asset(&id) {
+            Some(asset) => Ok(Some(Asset(asset))),
+            None => dialect::not_found(ctx, AssetError::UnknownAsset.into()),
+        }
     }
 
     async fn asset_by_code_and_scale(
@@ -61,12 +72,19 @@ impl QueryRoot {
         sort_order: Option<SortOrder>,
     ) -> Result<AssetsConnection> {
         let request = page_request(after, before, first, last, sort_order);
-        Ok(instance(ctx).assets_page(&request)?.into())
+        Ok(instance(ctx)
+            .assets_page(&request)
+            .map_err(page_error)?
+            .into())
     }
 
-    /// A peer by id; null when there is none.
-    async fn peer(&self, ctx: &Context<'_>, id: String) -> Option<Peer> {
-        instance(ctx).peer(&id).map(Peer)
+    /// A peer by id. When there is none: the error "unknown peer" (NOT_FOUND), as Rafiki answers
+    /// today; null when `ADMIN_API_DIALECT=seed`.
+    async fn peer(&self, ctx: &Context<'_>, id: String) -> Result<Option<Peer>> {
+        match instance(ctx).peer(&id) {
+            Some(peer) => Ok(Some(Peer(peer))),
+            None => dialect::not_found(ctx, PeerError::UnknownPeer.into()),
+        }
     }
 
     /// The peer packets to this address in this asset go to (longest route prefix).
@@ -92,7 +110,10 @@ impl QueryRoot {
         sort_order: Option<SortOrder>,
     ) -> Result<PeersConnection> {
         let request = page_request(after, before, first, last, sort_order);
-        Ok(instance(ctx).peers_page(&request)?.into())
+        Ok(instance(ctx)
+            .peers_page(&request)
+            .map_err(page_error)?
+            .into())
     }
 
     /// Transfers that debited and that credited an account (a peer's or an asset's id), at most
@@ -114,7 +135,12 @@ impl QueryRoot {
         let limit = match limit {
             None => 20,
             Some(n) if (0..=1000).contains(&n) => n as usize,
-            Some(_) => return Err("limit must be between 0 and 1000".into()),
+            Some(_) => {
+                return Err(graphql_error(
+                    "limit must be between 0 and 1000",
+                    ErrorCode::BadUserInput,
+                ));
+            }
         };
         Ok(instance(ctx).accounting_transfers(&id, limit).into())
     }

@@ -1,8 +1,17 @@
 //! Rafiki's custom scalars. `UInt64` takes a JSON number or a string of digits and is always
 //! returned as a string (JavaScript cannot hold every u64 as a number); `UInt8` takes 0 to 255.
+//! A value either refuses is the client's mistake: its error carries `extensions.code`
+//! `BAD_USER_INPUT`, as Rafiki's scalars' errors do.
 
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
 use serde::Serialize;
+
+use super::outcome::ErrorCode;
+
+/// A refused input value, with today's code for the client's mistakes.
+fn refused<T: async_graphql::InputType>(reason: &str) -> InputValueError<T> {
+    InputValueError::custom(reason).with_extension("code", ErrorCode::BadUserInput.as_str())
+}
 
 /// An unsigned 64-bit amount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -25,7 +34,7 @@ impl ScalarType for UInt64 {
             Value::String(text) => parse_digits(text.trim()),
             _ => Err("Input must be a number or a string of digits."),
         };
-        parsed.map(UInt64).map_err(InputValueError::custom)
+        parsed.map(UInt64).map_err(refused)
     }
 
     fn to_value(&self) -> Value {
@@ -58,7 +67,7 @@ impl ScalarType for UInt8 {
         };
         n.and_then(|n| u8::try_from(n).ok())
             .map(UInt8)
-            .ok_or_else(|| InputValueError::custom("Provided value is not a UInt8."))
+            .ok_or_else(|| refused("Provided value is not a UInt8."))
     }
 
     fn to_value(&self) -> Value {

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use serde::Serialize;
 
-use super::outcome::{LiquidityErrorCode, Outcome};
+use super::outcome::{LiquidityErrorCode, Outcome, Refusal};
 use super::scalars::{UInt8, UInt64};
 use crate::instance::{self, Instance, Page};
 
@@ -111,7 +111,7 @@ impl Peer {
         instance
             .asset_including_deleted(self.0.asset_id)
             .map(Asset)
-            .ok_or_else(|| "Asset not found".into())
+            .ok_or_else(|| Refusal::from(instance::AssetError::UnknownAsset).v2_error())
     }
     async fn static_ilp_address(&self) -> &str {
         self.0.static_ilp_address.as_str()
@@ -404,7 +404,6 @@ pub struct VoidLiquidityWithdrawalInput {
 /// A mutation payload: the seed era's `code`, `success`, `message` and the entity.
 pub trait Payload: Clone + Send + Sync + 'static {
     fn from_outcome(outcome: Outcome) -> Self;
-    fn succeeded(&self) -> bool;
 }
 
 macro_rules! payload {
@@ -412,8 +411,15 @@ macro_rules! payload {
         $(#[$doc])*
         #[derive(Debug, Clone, SimpleObject)]
         pub struct $name {
+            /// The seed era's status, as a string: "200", or "400", "404", "409"... for a
+            /// refusal. Selecting `code` or `message` asks for the seed era's dialect: a refusal
+            /// comes back as this payload. Without them, a refusal is a GraphQL error with
+            /// today's message and `extensions.code`, and `data` is null, as Rafiki reports it.
+            /// An instance's `ADMIN_API_DIALECT` (`seed` or `v2`) may force either way.
             pub code: String,
             pub success: bool,
+            /// The seed era's message ("Created ILP Peer", "Unknown peer"...). Selecting it asks
+            /// for the seed era's dialect, as `code` does.
             pub message: String,
             $(pub $field: $ty,)*
         }
@@ -426,10 +432,6 @@ macro_rules! payload {
                     message: outcome.message,
                     $($field: Default::default(),)*
                 }
-            }
-
-            fn succeeded(&self) -> bool {
-                self.success
             }
         }
     };
@@ -445,9 +447,18 @@ payload!(DeletePeerMutationResponse {});
 /// The payload of every liquidity mutation.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct LiquidityMutationResponse {
+    /// The seed era's status, as a string: "200", or "400", "404", "409"... for a refusal.
+    /// Selecting `code`, `message` or `error` asks for the seed era's dialect: a refusal comes
+    /// back as this payload. Without them, a refusal is a GraphQL error with today's message and
+    /// `extensions.code`, and the mutation's value is null, as Rafiki reports it. An instance's
+    /// `ADMIN_API_DIALECT` (`seed` or `v2`) may force either way.
     pub code: String,
     pub success: bool,
+    /// The seed era's message ("Added peer liquidity", "Transfer exists"...). Selecting it asks
+    /// for the seed era's dialect, as `code` does.
     pub message: String,
+    /// The seed era's reason for a refusal. Selecting it asks for the seed era's dialect, as
+    /// `code` does.
     pub error: Option<LiquidityErrorCode>,
 }
 
@@ -459,10 +470,6 @@ impl Payload for LiquidityMutationResponse {
             message: outcome.message,
             error: outcome.liquidity_error,
         }
-    }
-
-    fn succeeded(&self) -> bool {
-        self.success
     }
 }
 

@@ -1,7 +1,13 @@
 //! The state of one scenario: two fresh instances, the ids the scenario created, and the last
 //! answer the admin API gave.
+//!
+//! The features run twice, once per way of reading refusals ([`Dialect`]): the world gives each
+//! mutation the selection of that dialect's clients, so the instances answer refusals as payloads
+//! or as GraphQL errors, and the steps read them that way.
 
 use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use peerlab::admin::signature;
@@ -30,7 +36,7 @@ pub struct PeeringWorld {
     /// The last HTTP answer and, when it was JSON, its body.
     pub last_status: Option<u16>,
     pub last_response: Option<Value>,
-    /// Payloads of requests sent at the same time.
+    /// Responses to requests sent at the same time.
     pub concurrent: Vec<Value>,
     /// The instance the packet-sending client is a peer of.
     pub client_of: Option<String>,
@@ -40,6 +46,109 @@ pub struct PeeringWorld {
     /// Instance -> the auto-peering port it was configured with.
     pub auto_peering_ports: HashMap<String, u16>,
     pub last_reply: Option<Reply>,
+}
+
+/// How this run of the features reads refusals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// As the seed document's clients do: mutations select `code`, `success` and `message`, and a
+    /// refusal is a payload.
+    Seed,
+    /// As today's Rafiki clients do: mutations select neither `code` nor `message` (nor `error`),
+    /// and a refusal is a GraphQL error with today's message and `extensions.code`.
+    V2,
+}
+
+impl fmt::Display for Dialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Dialect::Seed => "as the seed document's clients do (payloads)",
+            Dialect::V2 => "as today's Rafiki clients do (GraphQL errors)",
+        })
+    }
+}
+
+/// Set before each run of the features, read by every scenario of the run.
+static READS_V2: AtomicBool = AtomicBool::new(false);
+
+pub fn set_dialect(dialect: Dialect) {
+    READS_V2.store(dialect == Dialect::V2, Ordering::SeqCst);
+}
+
+pub fn dialect() -> Dialect {
+    if READS_V2.load(Ordering::SeqCst) {
+        Dialect::V2
+    } else {
+        Dialect::Seed
+    }
+}
+
+/// The payload fields only the seed era has.
+const SEED_FIELDS: [&str; 3] = ["code", "message", "error"];
+
+/// The mutations whose schema type is nullable: refused today's way, their field is null and
+/// `data` is not (the others make `data` null).
+const NULLABLE_MUTATIONS: [&str; 8] = [
+    "addPeerLiquidity",
+    "depositPeerLiquidity",
+    "addAssetLiquidity",
+    "depositAssetLiquidity",
+    "createPeerLiquidityWithdrawal",
+    "createAssetLiquidityWithdrawal",
+    "postLiquidityWithdrawal",
+    "voidLiquidityWithdrawal",
+];
+
+pub fn is_nullable_mutation(field: &str) -> bool {
+    NULLABLE_MUTATIONS.contains(&field)
+}
+
+/// `query` with the mutation payload's selection of this run's dialect's clients: in the seed
+/// dialect `code`, `success` and `message` are added to the payload's fields (selecting a field
+/// twice is allowed), in today's the seed-only fields are taken out of them. Queries are left as
+/// they are. Braces inside arguments (input objects) are not selections and are skipped.
+pub fn for_dialect(query: &str) -> String {
+    if !query.trim_start().starts_with("mutation") {
+        return query.to_owned();
+    }
+    let mut out = String::with_capacity(query.len() + 24);
+    let (mut depth, mut parens) = (0usize, 0usize);
+    let mut chars = query.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '(' => parens += 1,
+            ')' => parens = parens.saturating_sub(1),
+            '{' if parens == 0 => {
+                depth += 1;
+                out.push(c);
+                // Depth 2 is the first root field's payload selection.
+                if depth == 2 && dialect() == Dialect::Seed {
+                    out.push_str(" code success message ");
+                }
+                continue;
+            }
+            '}' if parens == 0 => depth = depth.saturating_sub(1),
+            c if depth == 2 && parens == 0 && (c.is_ascii_alphabetic() || c == '_') => {
+                let mut name = String::from(c);
+                while let Some(&next) = chars.peek() {
+                    if !(next.is_ascii_alphanumeric() || next == '_') {
+                        break;
+                    }
+                    name.push(next);
+                    chars.next();
+                }
+                let aliased = out.trim_end().ends_with(':')
+                    || chars.clone().find(|c| !c.is_whitespace()) == Some(':');
+                if !(dialect() == Dialect::V2 && SEED_FIELDS.contains(&name.as_str()) && !aliased) {
+                    out.push_str(&name);
+                }
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The text of a GraphQL operation under `fixtures/graphql/`.
@@ -181,8 +290,9 @@ impl PeeringWorld {
 
     /// Sends a GraphQL request to `instance`, signed when the instances have a secret, and keeps
     /// the answer as "the answer".
+    /// A mutation gets the selection of this run's dialect ([`for_dialect`]).
     pub async fn send(&mut self, instance: &str, query: &str, variables: Value) -> Value {
-        let body = json!({ "query": query, "variables": variables });
+        let body = json!({ "query": for_dialect(query), "variables": variables });
         let signature = self
             .secret
             .as_ref()
@@ -308,9 +418,15 @@ impl PeeringWorld {
         json
     }
 
-    /// The payload of the last mutation (the only field under `data`).
+    /// The last response.
+    pub fn response(&self) -> &Value {
+        self.last_response.as_ref().expect("an answer")
+    }
+
+    /// The payload of the last mutation (the only field under `data`), which must have been
+    /// answered without GraphQL errors.
     pub fn answer(&self) -> Value {
-        let response = self.last_response.as_ref().expect("an answer");
+        let response = self.response();
         assert!(
             response.get("errors").is_none(),
             "the request failed with GraphQL errors: {response}"
@@ -318,6 +434,53 @@ impl PeeringWorld {
         let data = response["data"].as_object().expect("data in the answer");
         assert_eq!(data.len(), 1, "one field in {response}");
         data.values().next().cloned().unwrap_or(Value::Null)
+    }
+
+    /// The payload of the last mutation if it has one: a refusal has none when it is reported as
+    /// a GraphQL error.
+    pub fn payload(&self) -> Option<Value> {
+        let response = self.response();
+        if response.get("errors").is_some() {
+            return None;
+        }
+        response["data"]
+            .as_object()
+            .and_then(|data| data.values().next().cloned())
+    }
+
+    /// Asserts that the last mutation was refused in this run's dialect, and how: the seed era's
+    /// payload `code` and `message`, or today's error `message` and `extensions.code`, at the
+    /// mutation's path, with `data` shaped as Apollo Server shapes it.
+    pub fn assert_refused(&self, seed: (&str, &str), today: (&str, &str)) {
+        let response = self.response();
+        match dialect() {
+            Dialect::Seed => {
+                let answer = self.answer();
+                assert_eq!(
+                    (&answer["code"], &answer["message"], &answer["success"]),
+                    (&json!(seed.0), &json!(seed.1), &json!(false)),
+                    "the seed era's refusal in {answer}"
+                );
+            }
+            Dialect::V2 => {
+                let errors = response["errors"].as_array().expect("errors in the answer");
+                assert_eq!(errors.len(), 1, "one error in {response}");
+                let error = &errors[0];
+                assert_eq!(
+                    (&error["message"], &error["extensions"]["code"]),
+                    (&json!(today.1), &json!(today.0)),
+                    "today's refusal in {response}"
+                );
+                let field = error["path"][0].as_str().expect("the mutation's path");
+                assert_eq!(error["path"], json!([field]), "{response}");
+                let data = if is_nullable_mutation(field) {
+                    json!({ field: null })
+                } else {
+                    Value::Null
+                };
+                assert_eq!(response["data"], data, "data in {response}");
+            }
+        }
     }
 
     /// Sends a mutation and insists it succeeded; returns its payload.

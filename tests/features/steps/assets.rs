@@ -8,10 +8,11 @@ pub async fn create_asset(w: &mut PeeringWorld, instance: &str, code: &str, scal
     let variables = json!({ "input": { "code": code, "scale": scale } });
     w.send(instance, &operation("seed/CreateAsset"), variables)
         .await;
-    let answer = w.answer();
-    if let Some(id) = answer["asset"]["id"].as_str() {
-        w.assets
-            .insert((instance.to_owned(), code.to_owned()), id.to_owned());
+    let created = w
+        .payload()
+        .and_then(|answer| answer["asset"]["id"].as_str().map(str::to_owned));
+    if let Some(id) = created {
+        w.assets.insert((instance.to_owned(), code.to_owned()), id);
     }
 }
 

@@ -4,11 +4,11 @@ use cucumber::when;
 use peerlab::admin::signature;
 use serde_json::json;
 
-use crate::world::{PeeringWorld, now_ms, operation};
+use crate::world::{PeeringWorld, for_dialect, now_ms, operation};
 
 fn create_usd() -> serde_json::Value {
     json!({
-        "query": operation("seed/CreateAsset"),
+        "query": for_dialect(&operation("seed/CreateAsset")),
         "variables": { "input": { "code": "USD", "scale": 2 } },
     })
 }

@@ -44,13 +44,16 @@ async fn create_peer(
         json!({ "input": input }),
     )
     .await;
-    if let Some(id) = w.answer()["peer"]["id"].as_str() {
+    let created = w
+        .payload()
+        .and_then(|answer| answer["peer"]["id"].as_str().map(str::to_owned));
+    if let Some(id) = created {
         let key = (
             instance.to_owned(),
             counterparty.to_owned(),
             code.to_owned(),
         );
-        w.peers.insert(key, id.to_owned());
+        w.peers.insert(key, id);
     }
 }
 

@@ -1,7 +1,7 @@
 use cucumber::{given, then, when};
 use serde_json::{Value, json};
 
-use crate::world::{PeeringWorld, new_id, operation};
+use crate::world::{Dialect, PeeringWorld, dialect, for_dialect, new_id, operation};
 
 /// The id for a scenario's withdrawal label, made up the first time it is named.
 fn withdrawal_id(w: &mut PeeringWorld, label: &str) -> String {
@@ -23,7 +23,7 @@ struct Extras<'a> {
 }
 
 /// Sends the guide's CreatePeerLiquidityWithdrawal for the labelled withdrawal, with
-/// `timeoutSeconds` and `idempotencyKey` when given; returns the payload.
+/// `timeoutSeconds` and `idempotencyKey` when given.
 async fn create_withdrawal(
     w: &mut PeeringWorld,
     instance: &str,
@@ -31,7 +31,7 @@ async fn create_withdrawal(
     amount: u64,
     counterparty: &str,
     extras: Extras<'_>,
-) -> Value {
+) {
     let peer = w.only_peer_id(instance, counterparty);
     let id = withdrawal_id(w, label);
     let mut variables = guide_withdrawal(&peer, amount, &id);
@@ -43,7 +43,6 @@ async fn create_withdrawal(
     }
     let query = operation("seed/CreatePeerLiquidityWithdrawal");
     w.send(instance, &query, variables).await;
-    w.answer()
 }
 
 #[when(
@@ -75,7 +74,7 @@ async fn has_created_withdrawal(
     amount: u64,
     counterparty: String,
 ) {
-    let answer = create_withdrawal(
+    create_withdrawal(
         w,
         &instance,
         &label,
@@ -84,6 +83,7 @@ async fn has_created_withdrawal(
         Extras::default(),
     )
     .await;
+    let answer = w.answer();
     assert_eq!(answer["success"], json!(true), "{answer}");
 }
 
@@ -212,7 +212,7 @@ async fn concurrent_withdrawals(
 ) {
     let peer = w.only_peer_id(&instance, &counterparty);
     let admin = w.instance(&instance).admin().clone();
-    let query = operation("seed/CreatePeerLiquidityWithdrawal");
+    let query = for_dialect(&operation("seed/CreatePeerLiquidityWithdrawal"));
     let mut requests = tokio::task::JoinSet::new();
     for _ in 0..count {
         let (admin, query) = (admin.clone(), query.clone());
@@ -222,8 +222,7 @@ async fn concurrent_withdrawals(
     w.concurrent.clear();
     while let Some(done) = requests.join_next().await {
         let response = done.expect("request task").expect("admin API reachable");
-        w.concurrent
-            .push(response["data"]["createPeerLiquidityWithdrawal"].clone());
+        w.concurrent.push(response);
     }
 }
 
@@ -232,13 +231,20 @@ fn concurrent_outcome(w: &mut PeeringWorld, succeeded: usize) {
     let ok = w
         .concurrent
         .iter()
-        .filter(|p| p["success"] == json!(true))
+        .filter(|r| r["data"]["createPeerLiquidityWithdrawal"]["success"] == json!(true))
         .count();
-    let refused = w
-        .concurrent
-        .iter()
-        .filter(|p| p["error"] == json!("InsufficientBalance"))
-        .count();
+    let insufficient = |response: &&Value| match dialect() {
+        Dialect::Seed => {
+            response["data"]["createPeerLiquidityWithdrawal"]["error"]
+                == json!("InsufficientBalance")
+        }
+        Dialect::V2 => {
+            response["data"] == json!({ "createPeerLiquidityWithdrawal": null })
+                && response["errors"][0]["message"] == json!("Insufficient transfer balance")
+                && response["errors"][0]["extensions"]["code"] == json!("FORBIDDEN")
+        }
+    };
+    let refused = w.concurrent.iter().filter(insufficient).count();
     assert_eq!(ok, succeeded, "{:?}", w.concurrent);
     assert_eq!(ok + refused, w.concurrent.len(), "{:?}", w.concurrent);
 }
