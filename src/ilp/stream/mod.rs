@@ -1,0 +1,10 @@
+//! STREAM (RFC 0029) on the wire: packets and frames, their encryption, fulfillments, and the
+//! stateless derivation of receiving addresses and shared secrets. Pure code: no I/O and no
+//! clock; the only outside input is the operating system's random generator, for nonces and
+//! tokens.
+//!
+//! - [`crypto`]: key derivation, fulfillment and condition, the AES-256-GCM envelope.
+
+pub mod crypto;
+
+pub use crypto::{DecryptError, SharedSecret, SharedSecretLengthError, random_condition};
