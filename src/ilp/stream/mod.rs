@@ -4,7 +4,15 @@
 //! tokens.
 //!
 //! - [`crypto`]: key derivation, fulfillment and condition, the AES-256-GCM envelope.
+//! - [`frame`]: every frame type and the close error codes.
+//! - [`packet`]: the STREAM packet, plain and encrypted.
 
 pub mod crypto;
+pub mod frame;
+pub mod packet;
 
 pub use crypto::{DecryptError, SharedSecret, SharedSecretLengthError, random_condition};
+pub use frame::{Frame, StreamErrorCode};
+pub use packet::{
+    MAX_PLAINTEXT_LENGTH, STREAM_VERSION, StreamDecodeError, StreamPacket, StreamPacketError,
+};
