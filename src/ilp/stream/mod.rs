@@ -6,13 +6,19 @@
 //! - [`crypto`]: key derivation, fulfillment and condition, the AES-256-GCM envelope.
 //! - [`frame`]: every frame type and the close error codes.
 //! - [`packet`]: the STREAM packet, plain and encrypted.
+//! - [`server_secret`]: receiving addresses and shared secrets from one server secret.
 
 pub mod crypto;
 pub mod frame;
 pub mod packet;
+pub mod server_secret;
 
 pub use crypto::{DecryptError, SharedSecret, SharedSecretLengthError, random_condition};
 pub use frame::{Frame, StreamErrorCode};
 pub use packet::{
     MAX_PLAINTEXT_LENGTH, STREAM_VERSION, StreamDecodeError, StreamPacket, StreamPacketError,
+};
+pub use server_secret::{
+    ConnectionDetails, Credentials, CredentialsError, IncomingConnection, ReceiptSecrets,
+    ServerSecret, TokenError,
 };
