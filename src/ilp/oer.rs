@@ -251,7 +251,10 @@ mod tests {
             (255, &[0x01, 0xff]),
             (256, &[0x02, 0x01, 0x00]),
             (16_384, &[0x02, 0x40, 0x00]),
-            ((1 << 53) - 1, &[0x07, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+            (
+                (1 << 53) - 1,
+                &[0x07, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+            ),
             (
                 u64::MAX,
                 &[0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
@@ -260,7 +263,11 @@ mod tests {
         for (value, bytes) in cases {
             assert_eq!(encode_var_uint(value), bytes, "encoding {value}");
             assert_eq!(var_uint_size(value), bytes.len());
-            assert_eq!(Reader::new(bytes).read_var_uint(), Ok(value), "decoding {value}");
+            assert_eq!(
+                Reader::new(bytes).read_var_uint(),
+                Ok(value),
+                "decoding {value}"
+            );
         }
     }
 

@@ -3,8 +3,8 @@
 //! reach the decrypter, the plaintext decoder or the connection-token parser.
 
 use peerlab::ilp::stream::{
-    ConnectionDetails, DecryptError, Frame, ServerSecret, SharedSecret,
-    StreamErrorCode, StreamPacket, StreamPacketError, TokenError,
+    ConnectionDetails, DecryptError, Frame, ServerSecret, SharedSecret, StreamErrorCode,
+    StreamPacket, StreamPacketError, TokenError,
 };
 use peerlab::ilp::{Address, PacketType};
 use proptest::prelude::*;
@@ -85,10 +85,8 @@ fn frame() -> impl Strategy<Value = Frame> {
             stream_id,
             max_offset
         }),
-        (uint(), bytes()).prop_map(|(stream_id, receipt)| Frame::StreamReceipt {
-            stream_id,
-            receipt
-        }),
+        (uint(), bytes())
+            .prop_map(|(stream_id, receipt)| Frame::StreamReceipt { stream_id, receipt }),
     ]
 }
 

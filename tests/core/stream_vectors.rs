@@ -202,12 +202,17 @@ fn expected_packet(fields: &mut Fields) -> StreamPacket {
 fn stream_packets_decode_to_their_fields_and_reencode_to_their_bytes() {
     let mut file = load("packets.toml");
     let packets = entries(&mut file, "packet");
-    assert_eq!(packets.len(), 55, "the 53 RFC fixtures and the plaintexts of C and D");
+    assert_eq!(
+        packets.len(),
+        55,
+        "the 53 RFC fixtures and the plaintexts of C and D"
+    );
     let mut frame_types_seen = std::collections::BTreeSet::new();
     for mut fields in packets {
         let bytes = fields.hex("hex");
         let expected = expected_packet(&mut fields);
-        let decoded = StreamPacket::decode(&bytes).unwrap_or_else(|e| panic!("{}: {e}", fields.name));
+        let decoded =
+            StreamPacket::decode(&bytes).unwrap_or_else(|e| panic!("{}: {e}", fields.name));
         assert_eq!(decoded, expected, "{}", fields.name);
         let canonical = fields.optional_hex("canonical_hex").unwrap_or(bytes);
         assert_eq!(
@@ -299,7 +304,10 @@ fn key_derivations_fulfillments_and_conditions_match_the_vectors() {
         assert_eq!(prepare.destination().as_str(), fields.str("destination"));
         let secret = SharedSecret::new(fields.hex32("shared_secret"));
         let stream = StreamPacket::decrypt(&secret, prepare.data()).expect("opens");
-        assert_eq!(hex::encode(stream.encode()), hex::encode(fields.hex("stream_packet")));
+        assert_eq!(
+            hex::encode(stream.encode()),
+            hex::encode(fields.hex("stream_packet"))
+        );
         assert_eq!(stream.ilp_packet_type, PacketType::Prepare);
         let fulfillment = secret.fulfillment(prepare.data());
         assert_eq!(fulfillment, fields.hex32("fulfillment"), "{}", fields.name);
@@ -317,7 +325,11 @@ fn key_derivations_fulfillments_and_conditions_match_the_vectors() {
         fields.done();
     }
     assert_eq!(prepares, 2);
-    assert!(file.is_empty(), "unread tables: {:?}", file.keys().collect::<Vec<_>>());
+    assert!(
+        file.is_empty(),
+        "unread tables: {:?}",
+        file.keys().collect::<Vec<_>>()
+    );
 }
 
 /// Addresses, secrets and Prepares the JS receiver generated and accepted: peerlab's receiver
@@ -361,11 +373,18 @@ fn js_receiving_addresses_are_recognised_and_their_prepares_fulfilled() {
         };
         assert_eq!(prepare.destination(), &destination);
         let stream = StreamPacket::decrypt(&shared_secret, prepare.data()).expect("opens");
-        assert_eq!(hex::encode(stream.encode()), hex::encode(fields.hex("stream_packet")));
+        assert_eq!(
+            hex::encode(stream.encode()),
+            hex::encode(fields.hex("stream_packet"))
+        );
         let fulfillment = shared_secret.fulfillment(prepare.data());
         assert_eq!(fulfillment, fields.hex32("fulfillment"), "{}", fields.name);
         assert_eq!(&condition_for(&fulfillment), prepare.execution_condition());
         fields.done();
     }
-    assert!(file.is_empty(), "unread keys: {:?}", file.keys().collect::<Vec<_>>());
+    assert!(
+        file.is_empty(),
+        "unread keys: {:?}",
+        file.keys().collect::<Vec<_>>()
+    );
 }

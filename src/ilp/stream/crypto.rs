@@ -220,7 +220,10 @@ mod tests {
     fn every_length_below_the_overhead_is_too_short() {
         let sealed = encrypt(&KEY, b"");
         for len in 0..ENCRYPTION_OVERHEAD {
-            assert_eq!(decrypt(&KEY, &sealed[..len]), Err(DecryptError::TooShort(len)));
+            assert_eq!(
+                decrypt(&KEY, &sealed[..len]),
+                Err(DecryptError::TooShort(len))
+            );
         }
     }
 

@@ -164,7 +164,10 @@ impl Frame {
 
     /// Decodes the contents of a frame of type `frame_type`: `Ok(None)` for a type this
     /// implementation does not know, which the caller skips.
-    pub(super) fn decode_contents(frame_type: u8, contents: &[u8]) -> Result<Option<Self>, OerError> {
+    pub(super) fn decode_contents(
+        frame_type: u8,
+        contents: &[u8],
+    ) -> Result<Option<Self>, OerError> {
         let mut r = Reader::new(contents);
         let frame = match frame_type {
             CONNECTION_CLOSE => Frame::ConnectionClose {
@@ -238,9 +241,8 @@ impl Frame {
         match self {
             Frame::ConnectionClose { message, .. } => 1 + octets(message.len()),
             Frame::ConnectionNewAddress { source_account } => octets(source_account.len()),
-            Frame::ConnectionMaxData { max_offset } | Frame::ConnectionDataBlocked { max_offset } => {
-                uint(*max_offset)
-            }
+            Frame::ConnectionMaxData { max_offset }
+            | Frame::ConnectionDataBlocked { max_offset } => uint(*max_offset),
             Frame::ConnectionMaxStreamId { max_stream_id }
             | Frame::ConnectionStreamIdBlocked { max_stream_id } => uint(*max_stream_id),
             Frame::ConnectionAssetDetails {
@@ -273,9 +275,7 @@ impl Frame {
                 stream_id,
                 max_offset,
             } => uint(*stream_id) + uint(*max_offset),
-            Frame::StreamReceipt { stream_id, receipt } => {
-                uint(*stream_id) + octets(receipt.len())
-            }
+            Frame::StreamReceipt { stream_id, receipt } => uint(*stream_id) + octets(receipt.len()),
         }
     }
 
@@ -297,7 +297,8 @@ impl Frame {
             Frame::ConnectionNewAddress { source_account } => {
                 oer::write_var_octets(w, source_account.as_bytes());
             }
-            Frame::ConnectionMaxData { max_offset } | Frame::ConnectionDataBlocked { max_offset } => {
+            Frame::ConnectionMaxData { max_offset }
+            | Frame::ConnectionDataBlocked { max_offset } => {
                 oer::write_var_uint(w, *max_offset);
             }
             Frame::ConnectionMaxStreamId { max_stream_id }
@@ -381,7 +382,10 @@ mod tests {
             assert_eq!(StreamErrorCode::from_byte(byte).byte(), byte);
         }
         assert_eq!(StreamErrorCode::from_byte(1), StreamErrorCode::NoError);
-        assert_eq!(StreamErrorCode::from_byte(9), StreamErrorCode::ApplicationError);
+        assert_eq!(
+            StreamErrorCode::from_byte(9),
+            StreamErrorCode::ApplicationError
+        );
         assert_eq!(StreamErrorCode::from_byte(0), StreamErrorCode::Other(0));
         assert_eq!(StreamErrorCode::from_byte(255), StreamErrorCode::Other(255));
     }
@@ -411,9 +415,15 @@ mod tests {
         contents.extend_from_slice(&two_to_the_64);
         contents.extend_from_slice(&[0x01, 0x00]);
         for frame_type in [STREAM_MAX_MONEY, STREAM_MONEY_BLOCKED] {
-            let frame = Frame::decode_contents(frame_type, &contents).unwrap().unwrap();
-            let (Frame::StreamMaxMoney { receive_max: limit, .. }
-            | Frame::StreamMoneyBlocked { send_max: limit, .. }) = frame
+            let frame = Frame::decode_contents(frame_type, &contents)
+                .unwrap()
+                .unwrap();
+            let (Frame::StreamMaxMoney {
+                receive_max: limit, ..
+            }
+            | Frame::StreamMoneyBlocked {
+                send_max: limit, ..
+            }) = frame
             else {
                 panic!("decoded {frame:?}");
             };

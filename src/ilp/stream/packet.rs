@@ -216,7 +216,9 @@ mod tests {
             })
         );
         // Two frames would fit in the 4 bytes left, but only one (of an unknown type) is there.
-        let short = [0x01, 0x0c, 0x01, 0x00, 0x01, 0x00, 0x01, 0x02, 0x42, 0x02, 0xaa, 0xbb];
+        let short = [
+            0x01, 0x0c, 0x01, 0x00, 0x01, 0x00, 0x01, 0x02, 0x42, 0x02, 0xaa, 0xbb,
+        ];
         assert_eq!(
             StreamPacket::decode(&short),
             Err(StreamDecodeError::Oer(OerError::UnexpectedEnd {

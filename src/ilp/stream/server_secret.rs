@@ -241,7 +241,10 @@ mod tests {
             }),
         };
         let credentials = secret.generate_credentials(&details).unwrap();
-        assert_eq!(credentials.address_suffix, URL_SAFE_NO_PAD.encode(&credentials.token));
+        assert_eq!(
+            credentials.address_suffix,
+            URL_SAFE_NO_PAD.encode(&credentials.token)
+        );
         let incoming = secret
             .connection_for(&receiver(), &destination(&credentials.address_suffix))
             .unwrap();
@@ -253,7 +256,9 @@ mod tests {
     #[test]
     fn segments_after_the_token_are_allowed() {
         let secret = ServerSecret::new([1; 32]);
-        let credentials = secret.generate_credentials(&ConnectionDetails::default()).unwrap();
+        let credentials = secret
+            .generate_credentials(&ConnectionDetails::default())
+            .unwrap();
         let longer = destination(&format!("{}.extra.more", credentials.address_suffix));
         let incoming = secret.connection_for(&receiver(), &longer).unwrap();
         assert_eq!(incoming.shared_secret, credentials.shared_secret);
@@ -263,8 +268,12 @@ mod tests {
     #[test]
     fn each_connection_gets_its_own_token_and_secret() {
         let secret = ServerSecret::new([1; 32]);
-        let first = secret.generate_credentials(&ConnectionDetails::default()).unwrap();
-        let second = secret.generate_credentials(&ConnectionDetails::default()).unwrap();
+        let first = secret
+            .generate_credentials(&ConnectionDetails::default())
+            .unwrap();
+        let second = secret
+            .generate_credentials(&ConnectionDetails::default())
+            .unwrap();
         assert_ne!(first.token, second.token);
         assert_ne!(first.shared_secret, second.shared_secret);
     }
@@ -273,7 +282,9 @@ mod tests {
     fn another_servers_token_is_not_ours() {
         let ours = ServerSecret::new([1; 32]);
         let theirs = ServerSecret::new([2; 32]);
-        let credentials = theirs.generate_credentials(&ConnectionDetails::default()).unwrap();
+        let credentials = theirs
+            .generate_credentials(&ConnectionDetails::default())
+            .unwrap();
         assert_eq!(
             ours.connection_for(&receiver(), &destination(&credentials.address_suffix)),
             Err(TokenError::NotOurs(DecryptError::Unauthentic))
@@ -283,7 +294,9 @@ mod tests {
     #[test]
     fn a_changed_token_is_not_ours() {
         let secret = ServerSecret::new([1; 32]);
-        let credentials = secret.generate_credentials(&ConnectionDetails::default()).unwrap();
+        let credentials = secret
+            .generate_credentials(&ConnectionDetails::default())
+            .unwrap();
         let mut token = credentials.token.clone();
         token[30] ^= 0x80;
         let suffix = URL_SAFE_NO_PAD.encode(&token);
@@ -352,7 +365,10 @@ mod tests {
 
     #[test]
     fn secrets_are_never_printed() {
-        assert_eq!(format!("{:?}", ServerSecret::new([7; 32])), "ServerSecret(..)");
+        assert_eq!(
+            format!("{:?}", ServerSecret::new([7; 32])),
+            "ServerSecret(..)"
+        );
         let receipt = ReceiptSecrets {
             nonce: [0; 16],
             secret: [0xab; 32],
