@@ -1,10 +1,12 @@
-//! Interledger wire formats: ILPv4 packets, addresses, error codes and IL-DCP. Pure code, no I/O.
+//! Interledger wire formats: ILPv4 packets, addresses, error codes, IL-DCP and STREAM. Pure code,
+//! no I/O.
 
 pub mod address;
 pub mod error_code;
 pub mod ildcp;
 pub mod oer;
 pub mod packet;
+pub mod stream;
 pub mod timestamp;
 
 pub use address::{Address, AddressError, Scheme};

@@ -1,4 +1,5 @@
-//! Canonical OER primitives (RFC 0030): a bounds-checked reader and a writer.
+//! Canonical OER primitives (RFC 0030): a bounds-checked reader and a writer, including the
+//! variable-length unsigned integers (VarUInt) STREAM uses.
 //!
 //! The reader never allocates: it hands out sub-slices of its input, and every length is checked
 //! against the bytes that are actually there before anything is sliced. That is what makes decoding
@@ -17,6 +18,10 @@ pub enum OerError {
     IndefiniteLength,
     #[error("length prefix has {0} length bytes; at most 8 are allowed")]
     LengthTooLong(u8),
+    #[error("variable-length integer has no bytes")]
+    EmptyVarUInt,
+    #[error("variable-length integer is larger than 64 bits")]
+    VarUIntTooLarge,
 }
 
 /// Reads OER values from a byte slice, front to back.
@@ -98,6 +103,33 @@ impl<'a> Reader<'a> {
         let len = self.read_length()?;
         self.read_bytes(len)
     }
+
+    /// Reads a VarUInt: a length-prefixed big-endian unsigned integer. Leading zero bytes are
+    /// accepted (RFC 0030 lets decoders accept non-canonical forms, and oer-utils does); a value
+    /// above `u64::MAX` is [`OerError::VarUIntTooLarge`].
+    pub fn read_var_uint(&mut self) -> Result<u64, OerError> {
+        self.read_var_uint_saturating()?
+            .ok_or(OerError::VarUIntTooLarge)
+    }
+
+    /// Reads a VarUInt whose value may exceed 64 bits: `None` when it does. For the fields where
+    /// STREAM lets a receiver clamp such a value to `u64::MAX` (RFC 0029 §5.1.4).
+    pub fn read_var_uint_saturating(&mut self) -> Result<Option<u64>, OerError> {
+        let bytes = self.read_var_octets()?;
+        if bytes.is_empty() {
+            return Err(OerError::EmptyVarUInt);
+        }
+        let leading_zeros = bytes.iter().take_while(|byte| **byte == 0).count();
+        let significant = &bytes[leading_zeros..];
+        if significant.len() > 8 {
+            return Ok(None);
+        }
+        Ok(Some(
+            significant
+                .iter()
+                .fold(0u64, |acc, byte| (acc << 8) | u64::from(*byte)),
+        ))
+    }
 }
 
 /// Number of bytes the length determinant for `len` takes.
@@ -131,6 +163,25 @@ pub fn write_length(out: &mut Vec<u8>, len: usize) {
 pub fn write_var_octets(out: &mut Vec<u8>, bytes: &[u8]) {
     write_length(out, bytes.len());
     out.extend_from_slice(bytes);
+}
+
+/// Number of content bytes of the canonical VarUInt for `value`: minimal, but at least one
+/// (zero is `01 00`).
+fn var_uint_content_len(value: u64) -> usize {
+    (value.checked_ilog2().unwrap_or(0) / 8 + 1) as usize
+}
+
+/// Number of bytes the canonical VarUInt for `value` takes, prefix included.
+pub fn var_uint_size(value: u64) -> usize {
+    1 + var_uint_content_len(value)
+}
+
+/// Appends the canonical VarUInt for `value`.
+pub fn write_var_uint(out: &mut Vec<u8>, value: u64) {
+    let len = var_uint_content_len(value);
+    // At most 8 content bytes: the short-form prefix always suffices.
+    out.push(len as u8);
+    out.extend_from_slice(&value.to_be_bytes()[8 - len..]);
 }
 
 #[cfg(test)]
@@ -185,6 +236,64 @@ mod tests {
             Reader::new(&[0x89, 1, 2, 3, 4, 5, 6, 7, 8, 9]).read_length(),
             Err(OerError::LengthTooLong(9))
         );
+    }
+
+    fn encode_var_uint(value: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        write_var_uint(&mut out, value);
+        out
+    }
+
+    #[test]
+    fn var_uints_are_minimal_and_round_trip() {
+        let cases: [(u64, &[u8]); 6] = [
+            (0, &[0x01, 0x00]),
+            (255, &[0x01, 0xff]),
+            (256, &[0x02, 0x01, 0x00]),
+            (16_384, &[0x02, 0x40, 0x00]),
+            (
+                (1 << 53) - 1,
+                &[0x07, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+            ),
+            (
+                u64::MAX,
+                &[0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+            ),
+        ];
+        for (value, bytes) in cases {
+            assert_eq!(encode_var_uint(value), bytes, "encoding {value}");
+            assert_eq!(var_uint_size(value), bytes.len());
+            assert_eq!(
+                Reader::new(bytes).read_var_uint(),
+                Ok(value),
+                "decoding {value}"
+            );
+        }
+    }
+
+    #[test]
+    fn var_uints_above_64_bits_are_too_large_or_saturate() {
+        let two_to_the_64 = [0x09, 0x01, 0, 0, 0, 0, 0, 0, 0, 0];
+        assert_eq!(
+            Reader::new(&two_to_the_64).read_var_uint(),
+            Err(OerError::VarUIntTooLarge)
+        );
+        assert_eq!(
+            Reader::new(&two_to_the_64).read_var_uint_saturating(),
+            Ok(None)
+        );
+        // Leading zeros are not significant: nine bytes can still hold a 64-bit value.
+        let padded = [0x09, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+        assert_eq!(Reader::new(&padded).read_var_uint(), Ok(u64::MAX));
+        assert_eq!(Reader::new(&[0x02, 0x00, 0x05]).read_var_uint(), Ok(5));
+        assert_eq!(
+            Reader::new(&[0x00]).read_var_uint(),
+            Err(OerError::EmptyVarUInt)
+        );
+        assert!(matches!(
+            Reader::new(&[0x03, 0x01]).read_var_uint(),
+            Err(OerError::UnexpectedEnd { .. })
+        ));
     }
 
     #[test]

@@ -33,7 +33,8 @@ pub enum PacketType {
 }
 
 impl PacketType {
-    fn from_byte(byte: u8) -> Option<Self> {
+    /// The packet type a type byte names, if any.
+    pub fn from_byte(byte: u8) -> Option<Self> {
         match byte {
             12 => Some(Self::Prepare),
             13 => Some(Self::Fulfill),

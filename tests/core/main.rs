@@ -4,6 +4,8 @@
 mod codec_properties;
 mod ledger_model;
 mod packet_vectors;
+mod stream_properties;
+mod stream_vectors;
 
 /// Proptest case count: `PROPTEST_CASES` when set, else `default`.
 pub fn proptest_cases(default: u32) -> u32 {
