@@ -13,6 +13,7 @@ use crate::admin::signature::{DEFAULT_TTL_SECONDS, DEFAULT_VERSION, SignaturePol
 use crate::connector::rates::{DEFAULT_RATES_LIFETIME, RateSource};
 use crate::http_server::ServerSettings;
 use crate::ilp::Address;
+use crate::ilp::stream::ServerSecret;
 
 /// A variable that is missing or cannot be used. The message names the variable.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -82,6 +83,9 @@ pub struct Config {
     /// 15000): where rates for packets crossing assets come from; without a URL only assets of
     /// the same code convert. Code (the simulator) may set a fixed table instead.
     pub exchange_rates: RateSource,
+    /// `STREAM_SECRET`: base64 of 32 bytes, from which STREAM receiving addresses and shared
+    /// secrets derive; random when unset (receiving addresses then last as long as the process).
+    pub stream_secret: ServerSecret,
     /// Connection cap and read timeouts of every listener. Not read from the environment: the
     /// defaults suit every use so far, and code (tests, the simulator) can change them.
     pub http: ServerSettings,
@@ -109,6 +113,7 @@ impl Config {
             bind_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
             packet_rate_limit_per_second: None,
             exchange_rates: RateSource::None,
+            stream_secret: ServerSecret::random(),
             http: ServerSettings::default(),
         }
     }
@@ -287,6 +292,17 @@ impl Config {
                 reason: format!("expected {}", DialectSetting::ALLOWED),
             })?,
         };
+        let stream_secret = match get("STREAM_SECRET") {
+            None => ServerSecret::random(),
+            Some(value) => {
+                parse_stream_secret(value.trim()).ok_or_else(|| ConfigError::Invalid {
+                    name: "STREAM_SECRET",
+                    value: "(hidden)".to_owned(),
+                    reason: "expected 32 bytes in base64, as `openssl rand -base64 32` makes"
+                        .to_owned(),
+                })?
+            }
+        };
         let instance_name = get("INSTANCE_NAME").unwrap_or_else(|| "Rafiki".to_owned());
         if let Some(bad) = crate::text::forbidden_character(&instance_name) {
             return Err(ConfigError::Invalid {
@@ -321,9 +337,21 @@ impl Config {
             bind_address,
             packet_rate_limit_per_second,
             exchange_rates,
+            stream_secret,
             http: ServerSettings::default(),
         })
     }
+}
+
+/// 32 bytes in standard or URL-safe base64, padded or not.
+fn parse_stream_secret(value: &str) -> Option<ServerSecret> {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let bytes = STANDARD
+        .decode(value)
+        .or_else(|_| URL_SAFE_NO_PAD.decode(value.trim_end_matches('=')))
+        .ok()?;
+    Some(ServerSecret::new(bytes.try_into().ok()?))
 }
 
 fn parse_url(name: &'static str, value: String) -> Result<Url, ConfigError> {

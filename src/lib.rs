@@ -18,4 +18,5 @@ pub mod instance;
 pub mod ledger;
 pub mod node;
 pub mod openpayments;
+pub mod stream;
 pub mod text;

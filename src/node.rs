@@ -107,6 +107,7 @@ impl Node {
         let mut settings = ConnectorSettings::new(config.two_phase_timeout);
         settings.rate_limit_per_second = config.packet_rate_limit_per_second;
         settings.exchange_rates = config.exchange_rates;
+        settings.stream_secret = config.stream_secret.clone();
         let connector = Arc::new(Connector::new(instance.clone(), settings));
         let (shutdown, _) = watch::channel(false);
         let mut servers = vec![
@@ -124,7 +125,10 @@ impl Node {
             )),
             tokio::spawn(http_server::serve_router(
                 open_payments_listener,
-                openpayments::http::router(OpenPayments::new(instance.clone())),
+                openpayments::http::router(OpenPayments::new(
+                    instance.clone(),
+                    connector.receiver().clone(),
+                )),
                 config.http,
                 shutdown.subscribe(),
             )),

@@ -48,6 +48,9 @@ pub enum PacketError {
     /// middleware: `Exchange rate error: InvalidDestinationPrice`).
     #[error("Exchange rate error: InvalidDestinationPrice")]
     NoExchangeRate,
+    /// A packet for a receiving address that cannot be opened: F02 or F06, empty message.
+    #[error("{0}")]
+    Receive(crate::stream::ReceiveError),
     /// A nonzero amount that converts to nothing in the next hop's asset.
     #[error("source amount too small to deliver anything at the exchange rate")]
     ConvertsToZero,
@@ -76,6 +79,7 @@ impl PacketError {
             }
             Self::TimedOut => ErrorCode::R00TransferTimedOut,
             Self::NoExchangeRate => ErrorCode::F07CannotReceive,
+            Self::Receive(error) => error.code(),
             Self::ConvertsToZero => ErrorCode::R01InsufficientSourceAmount,
             Self::WrongCondition => ErrorCode::F05WrongCondition,
             Self::NextHop(_) | Self::Internal(_) => ErrorCode::T00InternalError,

@@ -5,14 +5,18 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use uuid::Uuid;
+
 use super::client::OutgoingClient;
 use super::errors::PacketError;
 use super::rate_limit::RateLimiter;
 use super::rates::{AssetUnit, ConversionError, ExchangeRates, RateSource};
 use crate::ilp::ildcp::{ILDCP_DESTINATION, is_ildcp_request};
+use crate::ilp::stream::ServerSecret;
 use crate::ilp::{Prepare, Reply, Scheme, Timestamp};
 use crate::instance::{Instance, LiquidityError, Peer};
 use crate::ledger::TransferId;
+use crate::stream::{ReceiveError, ReceiveTarget, StreamReceiver};
 
 /// Rafiki's `minExpirationWindow`: taken off each forwarded packet's expiry.
 pub const MIN_EXPIRY_WINDOW: Duration = Duration::from_secs(1);
@@ -41,6 +45,8 @@ pub struct ConnectorSettings {
     pub rate_limit_per_second: Option<u32>,
     /// Rates for packets leaving in another asset than they came in.
     pub exchange_rates: RateSource,
+    /// `STREAM_SECRET`: this instance's receiving addresses derive from it.
+    pub stream_secret: ServerSecret,
 }
 
 impl ConnectorSettings {
@@ -51,6 +57,7 @@ impl ConnectorSettings {
             pending_transfer_timeout: two_phase_timeout,
             rate_limit_per_second: None,
             exchange_rates: RateSource::None,
+            stream_secret: ServerSecret::random(),
         }
     }
 
@@ -69,12 +76,15 @@ pub struct Connector {
     settings: ConnectorSettings,
     rate_limiter: Option<RateLimiter>,
     rates: ExchangeRates,
+    receiver: StreamReceiver,
 }
 
 /// Where a packet goes after route lookup.
 enum Hop {
     /// Answered here: an IL-DCP request.
     Ildcp,
+    /// Answered here: a STREAM packet for one of this instance's receiving addresses.
+    Receive,
     Peer(Arc<Peer>),
 }
 
@@ -111,6 +121,7 @@ impl Connector {
         Self {
             rate_limiter: settings.rate_limit_per_second.map(RateLimiter::new),
             rates: ExchangeRates::new(settings.exchange_rates.clone()),
+            receiver: StreamReceiver::new(settings.stream_secret.clone()),
             instance,
             client: OutgoingClient::default(),
             settings,
@@ -119,6 +130,11 @@ impl Connector {
 
     pub fn instance(&self) -> &Arc<Instance> {
         &self.instance
+    }
+
+    /// The STREAM receiver whose addresses this connector answers (SPSP hands them out).
+    pub fn receiver(&self) -> &StreamReceiver {
+        &self.receiver
     }
 
     /// Handles a Prepare from `from`. Every failure here becomes a Reject triggered by this
@@ -147,6 +163,7 @@ impl Connector {
         }
         let next = match hop {
             Hop::Ildcp => return self.ildcp(from, &prepare),
+            Hop::Receive => return self.receive(from, &prepare).await,
             Hop::Peer(next) => next,
         };
         // The forwarded expiry is known before the liquidity is reserved, so that the pending
@@ -182,10 +199,67 @@ impl Connector {
             }
             return Err(PacketError::UnknownDestination(destination.to_string()));
         }
+        if StreamReceiver::is_for_us(&self.instance.settings().ilp_address, destination) {
+            return Ok(Hop::Receive);
+        }
         self.instance
             .next_hop(from, destination)
             .map(Hop::Peer)
             .ok_or_else(|| PacketError::UnknownDestination(destination.to_string()))
+    }
+
+    /// Answers a packet for one of this instance's receiving addresses, as a STREAM receiver:
+    /// Fulfill (crediting the wallet address, converted into its asset) when the condition is the
+    /// connection's and at least what the sender asked for arrived; otherwise F99 with the
+    /// encrypted STREAM reply. Zero-amount packets with the right condition are fulfilled and
+    /// move nothing.
+    async fn receive(&self, from: &Peer, prepare: &Prepare) -> Result<Reply, PacketError> {
+        let own_address = &self.instance.settings().ilp_address;
+        let opened = self
+            .receiver
+            .open(own_address, prepare)
+            .map_err(PacketError::Receive)?;
+        let ReceiveTarget::WalletAddress(wallet_id) = opened.target;
+        let wallet = self
+            .instance
+            .wallet_address_by_id(wallet_id)
+            .filter(|wallet| wallet.active)
+            .ok_or(PacketError::Receive(ReceiveError::UnknownToken))?;
+        let asset = self
+            .instance
+            .asset_including_deleted(wallet.asset_id)
+            .ok_or_else(|| PacketError::Internal(format!("no asset {}", wallet.asset_id)))?;
+        let arrived = self
+            .convert(prepare.amount(), from.asset_id, wallet.asset_id)
+            .await?;
+        let reply_asset = (asset.code.as_str(), asset.scale);
+        if !opened.accepts(arrived) {
+            return Ok(Reply::Reject(opened.reject(
+                own_address,
+                arrived,
+                reply_asset,
+            )));
+        }
+        if prepare.expires_at() < Timestamp::now() {
+            return Err(PacketError::AlreadyExpired {
+                source_expiry: prepare.expires_at(),
+                now: Timestamp::now(),
+            });
+        }
+        let fulfill = opened
+            .fulfill(arrived, reply_asset)
+            .ok_or_else(|| PacketError::Internal("fulfillment vanished".to_owned()))?;
+        if prepare.amount() > 0 {
+            self.instance
+                .receive_packet(from, &wallet, prepare.amount(), arrived)
+                .map_err(|error| match error {
+                    LiquidityError::InsufficientBalance | LiquidityError::BalanceOverflow => {
+                        PacketError::InsufficientLiquidity
+                    }
+                    error => PacketError::Internal(format!("crediting {wallet_id}: {error}")),
+                })?;
+        }
+        Ok(Reply::Fulfill(fulfill))
     }
 
     fn ildcp(&self, from: &Peer, prepare: &Prepare) -> Result<Reply, PacketError> {
@@ -209,15 +283,21 @@ impl Connector {
         next: &Peer,
         amount: u64,
     ) -> Result<u64, PacketError> {
-        if amount == 0 || from.asset_id == next.asset_id {
+        self.convert(amount, from.asset_id, next.asset_id).await
+    }
+
+    /// `amount` of one asset in another: unchanged within an asset, else converted (rounded
+    /// down) as Rafiki's balance middleware converts it.
+    async fn convert(&self, amount: u64, from: Uuid, to: Uuid) -> Result<u64, PacketError> {
+        if amount == 0 || from == to {
             return Ok(amount);
         }
-        let asset = |peer: &Peer| {
+        let asset = |id: Uuid| {
             self.instance
-                .asset_including_deleted(peer.asset_id)
-                .ok_or_else(|| PacketError::Internal(format!("no asset for peer {}", peer.id)))
+                .asset_including_deleted(id)
+                .ok_or_else(|| PacketError::Internal(format!("no asset {id}")))
         };
-        let (source, destination) = (asset(from)?, asset(next)?);
+        let (source, destination) = (asset(from)?, asset(to)?);
         let converted = self
             .rates
             .convert(

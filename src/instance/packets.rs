@@ -5,7 +5,10 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::{AccountTransfers, Instance, LiquidityError, Peer, parse_id};
+use super::{AccountTransfers, Instance, LiquidityError, Peer, WalletAddress, parse_id};
+
+/// How long a received packet's transfers could stay pending: they are posted in the same step.
+const RECEIVE_HOLD_MS: u64 = 1_000;
 use crate::ilp::{Address, IldcpResponse};
 use crate::ledger::{AccountId, NewTransfer, Phase, TransferId, TransferKind};
 
@@ -75,6 +78,44 @@ impl Instance {
             leg(ids[1], to.asset_id, to.id, outgoing_amount),
         ])?;
         Ok(ids)
+    }
+
+    /// Credits a wallet address with a packet its STREAM receiver fulfills: `amount` from the
+    /// incoming peer's account, `arrived` (the same, or converted into the wallet address's
+    /// asset) into the wallet address's account; across assets through both assets' liquidity
+    /// accounts. All or nothing, recorded as packet transfers.
+    pub fn receive_packet(
+        &self,
+        from: &Peer,
+        wallet: &WalletAddress,
+        amount: u64,
+        arrived: u64,
+    ) -> Result<(), LiquidityError> {
+        let leg = |debit: Uuid, credit: Uuid, amount| NewTransfer {
+            id: TransferId::random(),
+            debit_account: AccountId(debit),
+            credit_account: AccountId(credit),
+            amount,
+            kind: TransferKind::Transfer,
+            // Posted at once below; pending only so that both legs go in, or neither.
+            phase: Phase::Pending {
+                timeout_ms: Some(RECEIVE_HOLD_MS),
+            },
+        };
+        let legs = if from.asset_id == wallet.asset_id {
+            vec![leg(from.id, wallet.id, amount)]
+        } else {
+            vec![
+                leg(from.id, from.asset_id, amount),
+                leg(wallet.asset_id, wallet.id, arrived),
+            ]
+        };
+        let mut state = self.lock();
+        state.accounting.reserve_packet_legs(&legs)?;
+        for leg in &legs {
+            state.accounting.post(leg.id)?;
+        }
+        Ok(())
     }
 
     /// Posts (the packet was fulfilled) or voids (anything else) a packet's reservation.

@@ -181,6 +181,10 @@ impl Instance {
         self.lock().wallet_addresses.by_id.get(&id).cloned()
     }
 
+    pub fn wallet_address_by_id(&self, id: Uuid) -> Option<Arc<WalletAddress>> {
+        self.lock().wallet_addresses.by_id.get(&id).cloned()
+    }
+
     /// The wallet address at `url` (compared lower-cased, as Rafiki stores them).
     pub fn wallet_address_by_url(&self, url: &str) -> Option<Arc<WalletAddress>> {
         let url = url.trim().to_lowercase();

@@ -1,27 +1,33 @@
 //! `GET <wallet address URL>`: the wallet address document (`application/json`) as Rafiki's
-//! Open Payments resource server answers it; 404 for an unknown or inactive wallet address.
+//! Open Payments resource server answers it, or, when `Accept` asks for
+//! `application/spsp4+json`, SPSP: a fresh STREAM receiving address and shared secret whose
+//! payments credit the wallet address. 404 for an unknown or inactive wallet address.
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{OriginalUri, State};
-use axum::http::{Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use url::Url;
 
 use crate::instance::{Instance, WalletAddress};
+use crate::stream::{ReceiveTarget, StreamReceiver};
+
+const SPSP_MEDIA_TYPE: &str = "application/spsp4+json";
 
 /// What the Open Payments server needs.
 #[derive(Debug, Clone)]
 pub struct OpenPayments {
     instance: Arc<Instance>,
+    receiver: StreamReceiver,
 }
 
 impl OpenPayments {
-    pub fn new(instance: Arc<Instance>) -> Self {
-        Self { instance }
+    pub fn new(instance: Arc<Instance>, receiver: StreamReceiver) -> Self {
+        Self { instance, receiver }
     }
 
     fn base_url(&self) -> &Url {
@@ -63,6 +69,7 @@ async fn wallet_address(
     State(open_payments): State<Arc<OpenPayments>>,
     method: Method,
     OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
 ) -> Response {
     if method != Method::GET && method != Method::HEAD {
         return (
@@ -85,7 +92,53 @@ async fn wallet_address(
     else {
         return not_found();
     };
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    if accept.contains(SPSP_MEDIA_TYPE) {
+        return spsp(&open_payments, &wallet, &headers);
+    }
     document(&open_payments, &wallet)
+}
+
+/// SPSP (RFC 9) as Rafiki serves it on wallet address URLs. Receipts are not issued, so
+/// `receipts_enabled` is false; sending only one of the two receipt headers is still a 400, as
+/// in Rafiki.
+fn spsp(open_payments: &OpenPayments, wallet: &WalletAddress, headers: &HeaderMap) -> Response {
+    let nonce = headers.contains_key("receipt-nonce");
+    let secret = headers.contains_key("receipt-secret");
+    if nonce != secret {
+        return (
+            StatusCode::BAD_REQUEST,
+            "Receipt-Nonce and Receipt-Secret go together",
+        )
+            .into_response();
+    }
+    let own_address = &open_payments.instance.settings().ilp_address;
+    let Some(receiving) = open_payments
+        .receiver
+        .receiving_address(own_address, ReceiveTarget::WalletAddress(wallet.id))
+    else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "cannot make a receiving address",
+        )
+            .into_response();
+    };
+    let body = serde_json::json!({
+        "destination_account": receiving.destination.as_str(),
+        "shared_secret": receiving.shared_secret_base64(),
+        "receipts_enabled": false,
+    });
+    (
+        [
+            (header::CONTENT_TYPE, SPSP_MEDIA_TYPE),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 fn not_found() -> Response {

@@ -1,0 +1,227 @@
+//! The STREAM receiver (RFC 29) that answers, inside the packet path, packets addressed to this
+//! instance's receiving addresses.
+//!
+//! Nothing is kept per connection: a receiving address is this instance's address plus a token
+//! sealed with the instance's `STREAM_SECRET`, and the token carries what the money is for (a
+//! wallet address) as its connection tag. A packet is recognised, and its shared secret derived,
+//! from its destination alone.
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+use uuid::Uuid;
+
+use crate::ilp::packet::PacketType;
+use crate::ilp::stream::{
+    ConnectionDetails, Frame, IncomingConnection, ServerSecret, SharedSecret, StreamPacket,
+    TokenError,
+};
+use crate::ilp::{Address, ErrorCode, Fulfill, Prepare, Reject};
+
+/// What money sent to a receiving address is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiveTarget {
+    /// SPSP: the wallet address's own account.
+    WalletAddress(Uuid),
+}
+
+impl ReceiveTarget {
+    const WALLET_ADDRESS: &'static str = "wallet-address:";
+
+    fn tag(self) -> Vec<u8> {
+        match self {
+            Self::WalletAddress(id) => format!("{}{id}", Self::WALLET_ADDRESS).into_bytes(),
+        }
+    }
+
+    fn from_tag(tag: &[u8]) -> Option<Self> {
+        let tag = std::str::from_utf8(tag).ok()?;
+        let id = tag.strip_prefix(Self::WALLET_ADDRESS)?;
+        Uuid::try_parse(id).ok().map(Self::WalletAddress)
+    }
+}
+
+/// Where and how to pay a receiving address: what SPSP hands out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivingAddress {
+    pub destination: Address,
+    pub shared_secret: SharedSecret,
+}
+
+impl ReceivingAddress {
+    /// The shared secret as SPSP sends it: standard base64, padded.
+    pub fn shared_secret_base64(&self) -> String {
+        STANDARD.encode(self.shared_secret.as_bytes())
+    }
+}
+
+/// A packet for a receiving address that cannot be answered with STREAM data.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ReceiveError {
+    /// Not one of this instance's tokens, or a token for nothing this instance knows: F02 with an
+    /// empty message, as the JS receiver answers (deliberately uninformative).
+    #[error("")]
+    UnknownToken,
+    /// The data is not a STREAM Prepare sealed with the connection's shared secret: F06.
+    #[error("")]
+    Undecryptable,
+}
+
+impl ReceiveError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::UnknownToken => ErrorCode::F02Unreachable,
+            Self::Undecryptable => ErrorCode::F06UnexpectedPayment,
+        }
+    }
+}
+
+/// An instance's STREAM receiver.
+#[derive(Clone)]
+pub struct StreamReceiver {
+    secret: ServerSecret,
+}
+
+impl fmt::Debug for StreamReceiver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StreamReceiver(..)")
+    }
+}
+
+/// A packet opened by the receiver: who it is for, what its sender asked, and how to answer.
+#[derive(Debug)]
+pub struct OpenedPacket {
+    pub target: ReceiveTarget,
+    pub request: StreamPacket,
+    shared_secret: SharedSecret,
+    /// Whether the Prepare's condition is the one this connection can fulfill (it is not for
+    /// the sender's rate probes, whose conditions are random).
+    fulfillment: Option<[u8; 32]>,
+}
+
+impl StreamReceiver {
+    pub fn new(secret: ServerSecret) -> Self {
+        Self { secret }
+    }
+
+    /// A fresh receiving address under `own_address` for `target`, and its shared secret.
+    pub fn receiving_address(
+        &self,
+        own_address: &Address,
+        target: ReceiveTarget,
+    ) -> Option<ReceivingAddress> {
+        let credentials = self
+            .secret
+            .generate_credentials(&ConnectionDetails {
+                connection_tag: target.tag(),
+                receipt: None,
+            })
+            .ok()?;
+        Some(ReceivingAddress {
+            destination: own_address.with_suffix(&credentials.address_suffix).ok()?,
+            shared_secret: credentials.shared_secret,
+        })
+    }
+
+    /// Whether `destination` is under `own_address`, so that the receiver must answer it.
+    pub fn is_for_us(own_address: &Address, destination: &Address) -> bool {
+        destination
+            .as_str()
+            .strip_prefix(own_address.as_str())
+            .is_some_and(|rest| rest.starts_with('.'))
+    }
+
+    /// Opens a Prepare for one of this instance's receiving addresses.
+    pub fn open(
+        &self,
+        own_address: &Address,
+        prepare: &Prepare,
+    ) -> Result<OpenedPacket, ReceiveError> {
+        let IncomingConnection {
+            shared_secret,
+            details,
+            ..
+        } = self
+            .secret
+            .connection_for(own_address, prepare.destination())
+            .map_err(|_: TokenError| ReceiveError::UnknownToken)?;
+        let target =
+            ReceiveTarget::from_tag(&details.connection_tag).ok_or(ReceiveError::UnknownToken)?;
+        let request = StreamPacket::decrypt(&shared_secret, prepare.data())
+            .map_err(|_| ReceiveError::Undecryptable)?;
+        if request.ilp_packet_type != PacketType::Prepare {
+            return Err(ReceiveError::Undecryptable);
+        }
+        let fulfillment = shared_secret.fulfillment(prepare.data());
+        let fulfillable = Sha256::digest(fulfillment).as_slice() == prepare.execution_condition();
+        Ok(OpenedPacket {
+            target,
+            request,
+            fulfillment: fulfillable.then_some(fulfillment),
+            shared_secret,
+        })
+    }
+}
+
+impl OpenedPacket {
+    /// Whether the packet may be fulfilled once `arrived` (in the receiver's asset) is known:
+    /// the condition is this connection's, the sender asked for no more than arrived, and it is
+    /// not closing the connection.
+    pub fn accepts(&self, arrived: u64) -> bool {
+        let closing = self
+            .request
+            .frames
+            .iter()
+            .any(|frame| matches!(frame, Frame::ConnectionClose { .. }));
+        self.fulfillment.is_some() && arrived >= self.request.prepare_amount && !closing
+    }
+
+    /// The frames of the reply: the receiver's asset when the sender sent its address (or asks
+    /// for asset details with an empty one), as Rafiki's receiver answers.
+    fn reply_frames(&self, asset_code: &str, asset_scale: u8) -> Vec<Frame> {
+        let asks_for_details = self
+            .request
+            .frames
+            .iter()
+            .any(|frame| matches!(frame, Frame::ConnectionNewAddress { .. }));
+        if asks_for_details {
+            vec![Frame::ConnectionAssetDetails {
+                source_asset_code: asset_code.to_owned(),
+                source_asset_scale: asset_scale,
+            }]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn reply(&self, packet_type: PacketType, arrived: u64, asset: (&str, u8)) -> Vec<u8> {
+        StreamPacket {
+            sequence: self.request.sequence,
+            ilp_packet_type: packet_type,
+            prepare_amount: arrived,
+            frames: self.reply_frames(asset.0, asset.1),
+        }
+        .encrypt(&self.shared_secret)
+    }
+
+    /// The Fulfill, carrying the encrypted STREAM reply. `None` when the condition is not this
+    /// connection's (check [`OpenedPacket::accepts`] first).
+    pub fn fulfill(&self, arrived: u64, asset: (&str, u8)) -> Option<Fulfill> {
+        let fulfillment = self.fulfillment?;
+        Fulfill::new(fulfillment, self.reply(PacketType::Fulfill, arrived, asset)).ok()
+    }
+
+    /// F99 with the encrypted STREAM reply (what arrived, the receiver's asset), triggered by
+    /// `own_address`, empty message: the sender reads the reply, not the message.
+    pub fn reject(&self, own_address: &Address, arrived: u64, asset: (&str, u8)) -> Reject {
+        Reject::truncated(
+            ErrorCode::F99ApplicationError,
+            Some(own_address.clone()),
+            "",
+            self.reply(PacketType::Reject, arrived, asset),
+        )
+    }
+}
