@@ -505,6 +505,39 @@ mod tests {
     }
 
     #[test]
+    fn stream_secret_is_32_bytes_of_base64() {
+        let secret = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
+        let c = config(&[("ILP_ADDRESS", "test.a"), ("STREAM_SECRET", secret)]).unwrap();
+        let bytes: [u8; 32] = std::array::from_fn(|i| u8::try_from(i + 1).unwrap());
+        assert_eq!(c.stream_secret, ServerSecret::new(bytes));
+        // URL-safe and unpadded are read too.
+        let c = config(&[
+            ("ILP_ADDRESS", "test.a"),
+            ("STREAM_SECRET", secret.trim_end_matches('=')),
+        ])
+        .unwrap();
+        assert_eq!(c.stream_secret, ServerSecret::new(bytes));
+        // Unset: random, so two instances never share one by accident.
+        let (a, b) = (
+            config(&[("ILP_ADDRESS", "test.a")]).unwrap(),
+            config(&[("ILP_ADDRESS", "test.a")]).unwrap(),
+        );
+        assert_ne!(a.stream_secret, b.stream_secret);
+        for bad in [
+            "c2hvcnQ=",
+            "not base64!",
+            "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAh",
+        ] {
+            let error = config(&[("ILP_ADDRESS", "test.a"), ("STREAM_SECRET", bad)]).unwrap_err();
+            assert!(error.to_string().contains("STREAM_SECRET"), "{error}");
+            assert!(
+                !error.to_string().contains(bad),
+                "the secret is never echoed: {error}"
+            );
+        }
+    }
+
+    #[test]
     fn ilp_connector_url_wins_over_its_old_name() {
         let c = config(&[
             ("ILP_ADDRESS", "test.a"),

@@ -246,6 +246,13 @@ impl Connector {
                 now: Timestamp::now(),
             });
         }
+        if !self.receiver.first_fulfillment(prepare) {
+            return Ok(Reply::Reject(opened.reject(
+                own_address,
+                arrived,
+                reply_asset,
+            )));
+        }
         let fulfill = opened
             .fulfill(arrived, reply_asset)
             .ok_or_else(|| PacketError::Internal("fulfillment vanished".to_owned()))?;

@@ -6,7 +6,9 @@
 //! wallet address) as its connection tag. A packet is recognised, and its shared secret derived,
 //! from its destination alone.
 
+use std::collections::{HashSet, VecDeque};
 use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -19,7 +21,7 @@ use crate::ilp::stream::{
     ConnectionDetails, Frame, IncomingConnection, ServerSecret, SharedSecret, StreamPacket,
     TokenError,
 };
-use crate::ilp::{Address, ErrorCode, Fulfill, Prepare, Reject};
+use crate::ilp::{Address, ErrorCode, Fulfill, Prepare, Reject, Timestamp};
 
 /// What money sent to a receiving address is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,10 +81,42 @@ impl ReceiveError {
     }
 }
 
+/// How many fulfilled packets the receiver remembers to refuse their replays.
+const REMEMBERED_PACKETS: usize = 1 << 17;
+
 /// An instance's STREAM receiver.
 #[derive(Clone)]
 pub struct StreamReceiver {
     secret: ServerSecret,
+    fulfilled: Arc<Mutex<FulfilledPackets>>,
+}
+
+/// Conditions of the packets fulfilled lately, each until its Prepare expires (after which a
+/// replay is refused for its expiry anyway), at most [`REMEMBERED_PACKETS`]. An honest sender
+/// never sends a fulfilled packet again; a replay would credit the wallet address twice for one
+/// payment, so it is refused.
+#[derive(Debug, Default)]
+struct FulfilledPackets {
+    conditions: HashSet<[u8; 32]>,
+    by_expiry: VecDeque<(Timestamp, [u8; 32])>,
+}
+
+impl FulfilledPackets {
+    /// Records `condition`; false when it was already there.
+    fn record(&mut self, condition: [u8; 32], expires_at: Timestamp, now: Timestamp) -> bool {
+        while let Some(&(expiry, old)) = self.by_expiry.front() {
+            if expiry >= now && self.by_expiry.len() < REMEMBERED_PACKETS {
+                break;
+            }
+            self.by_expiry.pop_front();
+            self.conditions.remove(&old);
+        }
+        if !self.conditions.insert(condition) {
+            return false;
+        }
+        self.by_expiry.push_back((expires_at, condition));
+        true
+    }
 }
 
 impl fmt::Debug for StreamReceiver {
@@ -104,7 +138,24 @@ pub struct OpenedPacket {
 
 impl StreamReceiver {
     pub fn new(secret: ServerSecret) -> Self {
-        Self { secret }
+        Self {
+            secret,
+            fulfilled: Arc::default(),
+        }
+    }
+
+    /// Records that the packet with `condition` is being fulfilled; false for a replay of one
+    /// fulfilled before (refused with F99, nothing credited).
+    pub fn first_fulfillment(&self, prepare: &Prepare) -> bool {
+        let mut fulfilled = self
+            .fulfilled
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        fulfilled.record(
+            *prepare.execution_condition(),
+            prepare.expires_at(),
+            Timestamp::now(),
+        )
     }
 
     /// A fresh receiving address under `own_address` for `target`, and its shared secret.
@@ -223,5 +274,34 @@ impl OpenedPacket {
             "",
             self.reply(PacketType::Reject, arrived, asset),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fulfilled_packet_is_remembered_until_it_expires() {
+        let mut fulfilled = FulfilledPackets::default();
+        let now = Timestamp::now();
+        let later = now.saturating_add(std::time::Duration::from_secs(30));
+        assert!(fulfilled.record([1; 32], later, now));
+        assert!(!fulfilled.record([1; 32], later, now));
+        assert!(fulfilled.record([2; 32], now, now));
+        // Once expired it is forgotten: its Prepare would be refused for its expiry anyway.
+        let after = later.saturating_add(std::time::Duration::from_secs(1));
+        assert!(fulfilled.record([3; 32], after, after));
+        assert_eq!(fulfilled.conditions.len(), 1);
+    }
+
+    #[test]
+    fn tags_name_wallet_addresses_and_nothing_else() {
+        let id = Uuid::new_v4();
+        let target = ReceiveTarget::WalletAddress(id);
+        assert_eq!(ReceiveTarget::from_tag(&target.tag()), Some(target));
+        assert_eq!(ReceiveTarget::from_tag(b"wallet-address:nope"), None);
+        assert_eq!(ReceiveTarget::from_tag(id.to_string().as_bytes()), None);
+        assert_eq!(ReceiveTarget::from_tag(&[0xff, 0xfe]), None);
     }
 }
