@@ -329,9 +329,9 @@ async fn packets_it_cannot_open_are_f06_or_f02_with_nothing_moved() {
         s.send(&fulfillable(&to, &secret, 100, &wrong_type)).await,
         ErrorCode::F06UnexpectedPayment,
     );
-    // A token this instance never made.
+    // A token this instance never made: routed like any address, and nothing is there.
     let stranger = Address::parse("test.a.bm90LWEtdG9rZW4").unwrap();
-    expect(
+    let reject = reject_of(
         s.send(&fulfillable(
             &stranger,
             &secret,
@@ -339,7 +339,10 @@ async fn packets_it_cannot_open_are_f06_or_f02_with_nothing_moved() {
             &money(1, 100, vec![]),
         ))
         .await,
-        ErrorCode::F02Unreachable,
+    );
+    assert_eq!(
+        (reject.code(), reject.message()),
+        (ErrorCode::F02Unreachable, "unknown destination account")
     );
     // The wallet address deactivated since SPSP.
     s.a()

@@ -16,6 +16,7 @@ use crate::ilp::stream::ServerSecret;
 use crate::ilp::{Prepare, Reply, Scheme, Timestamp};
 use crate::instance::{Instance, LiquidityError, Peer};
 use crate::ledger::TransferId;
+use crate::stream::receiver::Recognised;
 use crate::stream::{ReceiveError, ReceiveTarget, StreamReceiver};
 
 /// Rafiki's `minExpirationWindow`: taken off each forwarded packet's expiry.
@@ -84,7 +85,7 @@ enum Hop {
     /// Answered here: an IL-DCP request.
     Ildcp,
     /// Answered here: a STREAM packet for one of this instance's receiving addresses.
-    Receive,
+    Receive(Recognised),
     Peer(Arc<Peer>),
 }
 
@@ -163,7 +164,7 @@ impl Connector {
         }
         let next = match hop {
             Hop::Ildcp => return self.ildcp(from, &prepare),
-            Hop::Receive => return self.receive(from, &prepare).await,
+            Hop::Receive(recognised) => return self.receive(from, &prepare, recognised).await,
             Hop::Peer(next) => next,
         };
         // The forwarded expiry is known before the liquidity is reserved, so that the pending
@@ -199,8 +200,11 @@ impl Connector {
             }
             return Err(PacketError::UnknownDestination(destination.to_string()));
         }
-        if StreamReceiver::is_for_us(&self.instance.settings().ilp_address, destination) {
-            return Ok(Hop::Receive);
+        if let Some(recognised) = self
+            .receiver
+            .recognise(&self.instance.settings().ilp_address, destination)
+        {
+            return Ok(Hop::Receive(recognised));
         }
         self.instance
             .next_hop(from, destination)
@@ -213,12 +217,14 @@ impl Connector {
     /// connection's and at least what the sender asked for arrived; otherwise F99 with the
     /// encrypted STREAM reply. Zero-amount packets with the right condition are fulfilled and
     /// move nothing.
-    async fn receive(&self, from: &Peer, prepare: &Prepare) -> Result<Reply, PacketError> {
+    async fn receive(
+        &self,
+        from: &Peer,
+        prepare: &Prepare,
+        recognised: Recognised,
+    ) -> Result<Reply, PacketError> {
         let own_address = &self.instance.settings().ilp_address;
-        let opened = self
-            .receiver
-            .open(own_address, prepare)
-            .map_err(PacketError::Receive)?;
+        let opened = recognised.open(prepare).map_err(PacketError::Receive)?;
         let ReceiveTarget::WalletAddress(wallet_id) = opened.target;
         let wallet = self
             .instance

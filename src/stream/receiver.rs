@@ -63,8 +63,8 @@ impl ReceivingAddress {
 /// A packet for a receiving address that cannot be answered with STREAM data.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ReceiveError {
-    /// Not one of this instance's tokens, or a token for nothing this instance knows: F02 with an
-    /// empty message, as the JS receiver answers (deliberately uninformative).
+    /// A token for a wallet address that is gone or inactive: F02 with an empty message, as the
+    /// JS receiver answers (deliberately uninformative).
     #[error("")]
     UnknownToken,
     /// The data is not a STREAM Prepare sealed with the connection's shared secret: F06.
@@ -177,42 +177,49 @@ impl StreamReceiver {
         })
     }
 
-    /// Whether `destination` is under `own_address`, so that the receiver must answer it.
-    pub fn is_for_us(own_address: &Address, destination: &Address) -> bool {
-        destination
-            .as_str()
-            .strip_prefix(own_address.as_str())
-            .is_some_and(|rest| rest.starts_with('.'))
-    }
-
-    /// Opens a Prepare for one of this instance's receiving addresses.
-    pub fn open(
-        &self,
-        own_address: &Address,
-        prepare: &Prepare,
-    ) -> Result<OpenedPacket, ReceiveError> {
+    /// The connection a destination under `own_address` names, when its token is one this
+    /// instance made; `None` otherwise (the packet is then routed like any other, as Rafiki
+    /// routes a destination that is not a STREAM address).
+    pub fn recognise(&self, own_address: &Address, destination: &Address) -> Option<Recognised> {
         let IncomingConnection {
             shared_secret,
             details,
             ..
         } = self
             .secret
-            .connection_for(own_address, prepare.destination())
-            .map_err(|_: TokenError| ReceiveError::UnknownToken)?;
-        let target =
-            ReceiveTarget::from_tag(&details.connection_tag).ok_or(ReceiveError::UnknownToken)?;
-        let request = StreamPacket::decrypt(&shared_secret, prepare.data())
+            .connection_for(own_address, destination)
+            .map_err(|_: TokenError| ())
+            .ok()?;
+        Some(Recognised {
+            target: ReceiveTarget::from_tag(&details.connection_tag)?,
+            shared_secret,
+        })
+    }
+}
+
+/// A destination recognised as one of this instance's receiving addresses.
+#[derive(Debug)]
+pub struct Recognised {
+    pub target: ReceiveTarget,
+    shared_secret: SharedSecret,
+}
+
+impl Recognised {
+    /// Opens the Prepare's STREAM packet: F06 when it is not a STREAM Prepare sealed with the
+    /// connection's shared secret.
+    pub fn open(self, prepare: &Prepare) -> Result<OpenedPacket, ReceiveError> {
+        let request = StreamPacket::decrypt(&self.shared_secret, prepare.data())
             .map_err(|_| ReceiveError::Undecryptable)?;
         if request.ilp_packet_type != PacketType::Prepare {
             return Err(ReceiveError::Undecryptable);
         }
-        let fulfillment = shared_secret.fulfillment(prepare.data());
+        let fulfillment = self.shared_secret.fulfillment(prepare.data());
         let fulfillable = Sha256::digest(fulfillment).as_slice() == prepare.execution_condition();
         Ok(OpenedPacket {
-            target,
+            target: self.target,
             request,
             fulfillment: fulfillable.then_some(fulfillment),
-            shared_secret,
+            shared_secret: self.shared_secret,
         })
     }
 }
