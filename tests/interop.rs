@@ -259,3 +259,95 @@ async fn admin_requests_signed_as_rafikis_clients_sign_them_are_served() {
     assert!(node.instance().asset_by_code_and_scale("JPY", 6).is_some());
     node.shutdown().await;
 }
+
+/// A free loopback port for a server a script starts (ilp-plugin-http always listens).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .unwrap()
+}
+
+/// The reference STREAM client (ilp-protocol-stream 2.7.2-alpha.3 over ilp-plugin-http 1.6.1)
+/// pays a wallet address one instance further through SPSP, and exactly what it sent arrives.
+#[tokio::test]
+async fn the_js_stream_client_pays_a_peerlab_wallet_address_through_spsp() {
+    install_packages();
+    const CREDIT: u64 = 10_000_000_000_000;
+    let network = Network::start(&[
+        InstanceSpec::new("a", "test.a"),
+        InstanceSpec::new("b", "test.b"),
+    ])
+    .await
+    .unwrap();
+    let (a, b) = (
+        network.instance("a").unwrap(),
+        network.instance("b").unwrap(),
+    );
+    let usd_a = a.admin().create_asset("USD", 2).await.unwrap();
+    let usd_b = b.admin().create_asset("USD", 2).await.unwrap();
+    let plugin_port = free_port();
+    // The JS client is a peer of A (it sends with js-token; A reaches its plugin's server).
+    a.admin()
+        .create_peer(
+            &PeerSettings::new(
+                "test.js",
+                &usd_a,
+                "js-token",
+                &format!("http://127.0.0.1:{plugin_port}"),
+            )
+            .outgoing_token("from-peerlab")
+            .liquidity(CREDIT),
+        )
+        .await
+        .unwrap();
+    // A and B peer both ways; B lets A send up to CREDIT.
+    a.admin()
+        .create_peer(
+            &PeerSettings::new("test.b", &usd_a, "b-to-a", &b.connector_url())
+                .outgoing_token("a-to-b"),
+        )
+        .await
+        .unwrap();
+    b.admin()
+        .create_peer(
+            &PeerSettings::new("test.a", &usd_b, "a-to-b", &a.connector_url())
+                .outgoing_token("b-to-a")
+                .liquidity(CREDIT),
+        )
+        .await
+        .unwrap();
+    let wallet = b
+        .node()
+        .instance()
+        .create_wallet_address(peerlab::instance::NewWalletAddress {
+            asset_id: usd_b.clone(),
+            address: "alice".into(),
+            ..Default::default()
+        })
+        .unwrap();
+
+    let amount: u64 = 123_456;
+    let args = vec![
+        a.connector_url(),
+        "js-token".to_owned(),
+        plugin_port.to_string(),
+        wallet.url.clone(),
+        amount.to_string(),
+    ];
+    let report = run_node("stream_client.mjs", args).await;
+    assert_eq!(
+        report,
+        vec![json!({ "sent": amount.to_string(), "delivered": amount.to_string() })]
+    );
+    assert_eq!(
+        b.node().instance().wallet_address_balance(wallet.id),
+        Some(amount)
+    );
+    for instance in [a, b] {
+        let instance = instance.node().instance();
+        assert_eq!(instance.pending_transfer_count(), 0);
+        instance.audit().unwrap();
+    }
+    network.shutdown().await;
+}
