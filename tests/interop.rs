@@ -294,7 +294,7 @@ async fn the_js_stream_client_pays_a_peerlab_wallet_address_through_spsp() {
                 "test.js",
                 &usd_a,
                 "js-token",
-                &format!("http://127.0.0.1:{plugin_port}"),
+                format!("http://127.0.0.1:{plugin_port}"),
             )
             .outgoing_token("from-peerlab")
             .liquidity(CREDIT),
@@ -304,14 +304,14 @@ async fn the_js_stream_client_pays_a_peerlab_wallet_address_through_spsp() {
     // A and B peer both ways; B lets A send up to CREDIT.
     a.admin()
         .create_peer(
-            &PeerSettings::new("test.b", &usd_a, "b-to-a", &b.connector_url())
+            &PeerSettings::new("test.b", &usd_a, "b-to-a", b.connector_url())
                 .outgoing_token("a-to-b"),
         )
         .await
         .unwrap();
     b.admin()
         .create_peer(
-            &PeerSettings::new("test.a", &usd_b, "a-to-b", &a.connector_url())
+            &PeerSettings::new("test.a", &usd_b, "a-to-b", a.connector_url())
                 .outgoing_token("b-to-a")
                 .liquidity(CREDIT),
         )
