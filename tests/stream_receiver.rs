@@ -391,3 +391,44 @@ async fn spsp_answers_404_for_unknown_wallet_addresses_and_400_for_half_receipts
     assert_eq!(http_get(&s.wallet_url, &half).await.0, 400);
     s.network.shutdown().await;
 }
+
+/// Random bytes as the data of a packet for a receiving address: never a panic, always F06, and
+/// nothing moves. Runs the packet path in process (as the simulator does), many cases fast.
+#[test]
+fn random_data_for_a_receiving_address_is_always_f06() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let s = runtime.block_on(setup());
+    let (to, _) = runtime.block_on(s.spsp());
+    let connector = s.a().node().connector().clone();
+    let client = connector
+        .instance()
+        .peer_by_incoming_token("client-token")
+        .unwrap();
+    let mut runner = TestRunner::new(Config {
+        cases: 512,
+        ..Config::default()
+    });
+    let cases = (
+        proptest::collection::vec(any::<u8>(), 0..1_500),
+        any::<[u8; 32]>(),
+        0u64..1_000,
+    );
+    runner
+        .run(&cases, |(data, condition, amount)| {
+            let reply = runtime
+                .block_on(connector.handle_prepare(&client, prepare(&to, amount, data, condition)));
+            match reply {
+                Reply::Reject(reject) => {
+                    prop_assert_eq!(reject.code(), ErrorCode::F06UnexpectedPayment)
+                }
+                Reply::Fulfill(_) => prop_assert!(false, "random data was fulfilled"),
+            }
+            Ok(())
+        })
+        .unwrap();
+    runtime.block_on(s.assert_paid(0));
+    runtime.block_on(s.network.shutdown());
+}
