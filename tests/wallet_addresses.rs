@@ -168,7 +168,10 @@ async fn wallet_addresses_are_created_by_full_url_or_path_and_read_back() {
     let timon_id = timon["id"].as_str().unwrap().to_owned();
     assert!(uuid::Uuid::parse_str(&timon_id).is_ok(), "{created}");
     let created_at = timon["createdAt"].as_str().unwrap().to_owned();
-    assert!(created_at.ends_with('Z') && created_at.len() == 24, "{created}");
+    assert!(
+        created_at.ends_with('Z') && created_at.len() == 24,
+        "{created}"
+    );
     let timon_url = format!("{}/timon/x1", w.base);
     assert_eq!(
         created,
@@ -226,7 +229,12 @@ async fn wallet_addresses_are_created_by_full_url_or_path_and_read_back() {
             &by_url["walletAddressByUrl"]["publicName"],
             &by_url["walletAddressByUrl"]["additionalProperties"],
         ),
-        (&json!(alice.id), &json!(alice.url), &Value::Null, &json!([]))
+        (
+            &json!(alice.id),
+            &json!(alice.url),
+            &Value::Null,
+            &json!([])
+        )
     );
     let nobody = w
         .ok(
@@ -311,10 +319,15 @@ async fn wallet_addresses_are_paged_as_rafiki_pages() {
     // Pages asked for wrongly, in either dialect.
     for (variables, message) in [
         (json!({"first": 101}), "Pagination index error"),
-        (json!({"last": 1}), "Can't paginate backwards from the start."),
+        (
+            json!({"last": 1}),
+            "Can't paginate backwards from the start.",
+        ),
         (json!({"after": "nope"}), "Unknown cursor: nope"),
     ] {
-        let response = w.run(&fixture("rafiki/GetWalletAddresses"), variables).await;
+        let response = w
+            .run(&fixture("rafiki/GetWalletAddresses"), variables)
+            .await;
         assert_eq!(
             (
                 &response["errors"][0]["message"],
@@ -359,8 +372,18 @@ async fn an_update_renames_replaces_properties_and_deactivates() {
         .await;
     let wallet = &updated["updateWalletAddress"]["walletAddress"];
     assert_eq!(
-        (&wallet["id"], &wallet["publicName"], &wallet["address"], &wallet["status"]),
-        (&json!(id), &json!("New Name"), &json!(url), &json!("ACTIVE"))
+        (
+            &wallet["id"],
+            &wallet["publicName"],
+            &wallet["address"],
+            &wallet["status"]
+        ),
+        (
+            &json!(id),
+            &json!("New Name"),
+            &json!(url),
+            &json!("ACTIVE")
+        )
     );
     let found = w.ok("rafiki/GetWalletAddress", json!({ "id": id })).await;
     assert_eq!(
@@ -370,7 +393,8 @@ async fn an_update_renames_replaces_properties_and_deactivates() {
     assert_eq!(get(&url).await.1["publicName"], json!("New Name"));
 
     // Given properties replace all the old ones; the name stays when left out.
-    let only = json!([{"key": "nickname", "value": "pumbaa's friend", "visibleInOpenPayments": true}]);
+    let only =
+        json!([{"key": "nickname", "value": "pumbaa's friend", "visibleInOpenPayments": true}]);
     w.ok(
         "rafiki/UpdateWalletAddress",
         json!({"input": {"id": id, "additionalProperties": only}}),
@@ -579,7 +603,11 @@ async fn each_refusal_is_a_payload_to_the_seed_eras_selection() {
     );
 
     // The harness's helper reports the refusal it got.
-    match w.client.create_wallet_address(&w.asset, "taken", None).await {
+    match w
+        .client
+        .create_wallet_address(&w.asset, "taken", None)
+        .await
+    {
         Err(ClientError::Refused {
             operation,
             code,
@@ -609,7 +637,10 @@ async fn each_refusal_is_a_payload_to_the_seed_eras_selection() {
         json!({"data": {"createWalletAddress": {"walletAddress": null}}})
     );
     let response = w
-        .run(&fixture("rafiki/GetWalletAddress"), json!({ "id": new_id() }))
+        .run(
+            &fixture("rafiki/GetWalletAddress"),
+            json!({ "id": new_id() }),
+        )
         .await;
     assert_eq!(response, json!({"data": {"walletAddress": null}}));
     w.node.shutdown().await;
@@ -642,8 +673,9 @@ async fn a_retry_with_the_same_idempotency_key_creates_one_wallet_address() {
     // The same key with another address is refused and creates nothing.
     let mut changed = input.clone();
     changed["input"]["address"] = json!("bob");
-    let reused =
-        format!("Incoming arguments are different than the original request for idempotencyKey: {key}");
+    let reused = format!(
+        "Incoming arguments are different than the original request for idempotencyKey: {key}"
+    );
     w.refused(
         "rafiki/CreateWalletAddress",
         changed,
