@@ -26,6 +26,11 @@ pub enum ClientError {
     NotJson(String),
     #[error("GraphQL errors: {0}")]
     GraphQl(String),
+    #[error("admin API answered without {expected}: {response}")]
+    Unexpected {
+        expected: &'static str,
+        response: String,
+    },
     #[error("{operation} failed: {code} {message}")]
     Refused {
         operation: String,
@@ -276,6 +281,62 @@ impl AdminClient {
             .unwrap_or_default()
             .to_owned())
     }
+
+    /// `createWalletAddress` in `asset_id` at `address` (a full URL under the instance's Open
+    /// Payments URL, or the path after it).
+    pub async fn create_wallet_address(
+        &self,
+        asset_id: &str,
+        address: &str,
+        public_name: Option<&str>,
+    ) -> Result<CreatedWalletAddress, ClientError> {
+        let payload = self
+            .mutate(
+                "createWalletAddress",
+                "mutation CreateWalletAddress($input: CreateWalletAddressInput!) { createWalletAddress(input: $input) { code success message walletAddress { id address } } }",
+                json!({ "input": { "assetId": asset_id, "address": address, "publicName": public_name } }),
+            )
+            .await?;
+        let wallet = &payload["walletAddress"];
+        match (wallet["id"].as_str(), wallet["address"].as_str()) {
+            (Some(id), Some(url)) => Ok(CreatedWalletAddress {
+                id: id.to_owned(),
+                url: url.to_owned(),
+            }),
+            _ => Err(ClientError::Unexpected {
+                expected: "the wallet address's id and address",
+                response: payload.to_string(),
+            }),
+        }
+    }
+
+    /// What the wallet address `id` holds (its `liquidity`).
+    pub async fn wallet_address_balance(&self, id: &str) -> Result<u64, ClientError> {
+        let response = self
+            .request(
+                "query WalletAddressBalance($id: String!) { walletAddress(id: $id) { liquidity } }",
+                json!({ "id": id }),
+            )
+            .await?;
+        if let Some(errors) = response.get("errors") {
+            return Err(ClientError::GraphQl(errors.to_string()));
+        }
+        response["data"]["walletAddress"]["liquidity"]
+            .as_str()
+            .and_then(|liquidity| liquidity.parse().ok())
+            .ok_or_else(|| ClientError::Unexpected {
+                expected: "the wallet address's liquidity",
+                response: response.to_string(),
+            })
+    }
+}
+
+/// A wallet address `createWalletAddress` made: its id and its full URL (lower-cased, as the
+/// instance stores it), which is what Open Payments clients are given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedWalletAddress {
+    pub id: String,
+    pub url: String,
 }
 
 /// What `createPeer` is sent: a peer at an address, in an asset, the token it presents to us and

@@ -6,7 +6,7 @@ pub mod network;
 pub mod receiver;
 pub mod topology;
 
-pub use client::{AdminClient, ClientError, PeerSettings};
+pub use client::{AdminClient, ClientError, CreatedWalletAddress, PeerSettings};
 pub use network::{InstanceHandle, Network, NetworkError};
 pub use receiver::{TestReceiver, paying_prepare};
 pub use topology::Topology;

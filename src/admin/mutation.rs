@@ -12,7 +12,10 @@ use super::idempotency::IdempotencyStore;
 use super::outcome::{ArgumentError, Outcome, Refusal};
 use super::types::*;
 use crate::autopeer::{AutoPeering, PeerByUrl};
-use crate::instance::{HttpUpdate, Instance, NewAsset, NewPeer, PeerUpdate, WithdrawalMode};
+use crate::instance::{
+    HttpUpdate, Instance, NewAsset, NewPeer, NewWalletAddress, PeerUpdate, WalletAddressUpdate,
+    WithdrawalMode,
+};
 
 pub struct MutationRoot;
 
@@ -66,6 +69,13 @@ fn http_update(http: HttpInput) -> HttpUpdate {
         outgoing_endpoint: http.outgoing.endpoint,
         outgoing_token: http.outgoing.auth_token,
     }
+}
+
+/// Additional properties as the service takes them.
+fn properties(
+    inputs: Option<Vec<AdditionalPropertyInput>>,
+) -> Option<Vec<crate::instance::AdditionalProperty>> {
+    inputs.map(|inputs| inputs.into_iter().map(Into::into).collect())
 }
 
 /// The withdrawal id from either the seed era's `withdrawalId` argument or today's `input`.
@@ -422,6 +432,76 @@ impl MutationRoot {
             },
         );
         dialect::report_nullable(ctx, result)
+    }
+
+    /// A wallet address under this instance's Open Payments URL, given in full or as the path
+    /// after it.
+    async fn create_wallet_address(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateWalletAddressInput,
+    ) -> async_graphql::Result<CreateWalletAddressMutationResponse> {
+        let key = input.idempotency_key.clone();
+        let result = idempotent(
+            ctx,
+            "createWalletAddress",
+            key.as_deref(),
+            &input,
+            |instance| {
+                let new = NewWalletAddress {
+                    asset_id: input.asset_id.clone(),
+                    address: input.address.clone(),
+                    public_name: input.public_name.clone(),
+                    additional_properties: properties(input.additional_properties.clone())
+                        .unwrap_or_default(),
+                };
+                match instance.create_wallet_address(new) {
+                    Ok(wallet) => ok(
+                        "Created wallet address",
+                        |p: &mut CreateWalletAddressMutationResponse| {
+                            p.wallet_address = Some(WalletAddress(wallet))
+                        },
+                    ),
+                    Err(error) => Err(error.into()),
+                }
+            },
+        );
+        dialect::report(ctx, result)
+    }
+
+    /// Patches what is given; `status: INACTIVE` takes the wallet address out of Open Payments.
+    async fn update_wallet_address(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateWalletAddressInput,
+    ) -> async_graphql::Result<UpdateWalletAddressMutationResponse> {
+        let key = input.idempotency_key.clone();
+        let result = idempotent(
+            ctx,
+            "updateWalletAddress",
+            key.as_deref(),
+            &input,
+            |instance| {
+                let update = WalletAddressUpdate {
+                    id: input.id.to_string(),
+                    public_name: input.public_name.clone(),
+                    active: input
+                        .status
+                        .map(|status| status == WalletAddressStatus::Active),
+                    additional_properties: properties(input.additional_properties.clone()),
+                };
+                match instance.update_wallet_address(update) {
+                    Ok(wallet) => ok(
+                        "Updated wallet address",
+                        |p: &mut UpdateWalletAddressMutationResponse| {
+                            p.wallet_address = Some(WalletAddress(wallet))
+                        },
+                    ),
+                    Err(error) => Err(Refusal::wallet_address_update(error)),
+                }
+            },
+        );
+        dialect::report(ctx, result)
     }
 
     /// Commits a two-phase withdrawal; takes `withdrawalId` (seed era) or `input` (today).

@@ -9,7 +9,7 @@ use thiserror::Error;
 
 use super::idempotency::IdempotencyError;
 use crate::autopeer::AutoPeeringError;
-use crate::instance::{AssetError, LiquidityError, PaginationError, PeerError};
+use crate::instance::{AssetError, LiquidityError, PaginationError, PeerError, WalletAddressError};
 
 /// Rafiki's `LiquidityError` enum, with the values peerlab adds for refusals Rafiki's old API could
 /// not express (an expired withdrawal, a bad timeout, a balance beyond UInt64).
@@ -144,6 +144,19 @@ impl Refusal {
             _ => Self::from(error),
         }
     }
+
+    /// `updateWalletAddress`: Rafiki's resolver looks the wallet address up itself before the
+    /// service runs and throws its own capitalised `Unknown wallet address`, where every other
+    /// wallet address operation says the WalletAddressError's `unknown wallet address`.
+    pub fn wallet_address_update(error: WalletAddressError) -> Self {
+        match error {
+            WalletAddressError::UnknownWalletAddress => Self {
+                v2_message: "Unknown wallet address".to_owned(),
+                ..Self::from(error)
+            },
+            _ => Self::from(error),
+        }
+    }
 }
 
 impl From<AssetError> for Refusal {
@@ -266,6 +279,26 @@ impl From<LiquidityError> for Refusal {
             liquidity_error: enum_value,
             ..Self::new((seed_code, error.to_string()), (v2_code, v2_message))
         }
+    }
+}
+
+impl From<WalletAddressError> for Refusal {
+    fn from(error: WalletAddressError) -> Self {
+        use ErrorCode as C;
+        // Rafiki's wallet address errorToCode; wallet addresses have no seed era, so its payloads
+        // carry the same messages with HTTP-like codes.
+        let (seed_code, v2_code) = match error {
+            WalletAddressError::InvalidUrl | WalletAddressError::UnknownAsset => {
+                ("400", C::BadUserInput)
+            }
+            WalletAddressError::UnknownWalletAddress => ("404", C::NotFound),
+            WalletAddressError::DuplicateWalletAddress => ("409", C::Duplicate),
+            // peerlab's own refusals of text Rafiki accepts.
+            WalletAddressError::PublicNameTooLong
+            | WalletAddressError::InvalidText
+            | WalletAddressError::InvalidProperties => ("400", C::BadUserInput),
+        };
+        Self::same_message(seed_code, v2_code, error.to_string())
     }
 }
 
@@ -430,5 +463,64 @@ mod tests {
         for (refusal, (code, message)) in cases {
             assert_eq!(v2(refusal), (code, message.to_owned()));
         }
+    }
+
+    #[test]
+    fn wallet_address_refusals_in_both_dialects() {
+        use WalletAddressError as W;
+        // (error, seed code, today's code, today's message); the seed message is the error's own.
+        let cases = [
+            (W::InvalidUrl, "400", "BAD_USER_INPUT", "invalid url"),
+            (W::UnknownAsset, "400", "BAD_USER_INPUT", "unknown asset"),
+            (
+                W::UnknownWalletAddress,
+                "404",
+                "NOT_FOUND",
+                "unknown wallet address",
+            ),
+            (
+                W::DuplicateWalletAddress,
+                "409",
+                "DUPLICATE",
+                "Duplicate wallet address found with the same url",
+            ),
+            (
+                W::PublicNameTooLong,
+                "400",
+                "BAD_USER_INPUT",
+                "public name is too long (at most 255 characters)",
+            ),
+            (
+                W::InvalidText,
+                "400",
+                "BAD_USER_INPUT",
+                "text contains a control or invisible formatting character",
+            ),
+            (
+                W::InvalidProperties,
+                "400",
+                "BAD_USER_INPUT",
+                "too many or too long additional properties (at most 100; keys up to 255 characters, values up to 1024)",
+            ),
+        ];
+        for (error, seed_code, v2_code, v2_message) in cases {
+            assert_eq!(
+                seed(error.into()),
+                (seed_code, v2_message.to_owned(), None),
+                "{error:?}"
+            );
+            assert_eq!(v2(error.into()), (v2_code, v2_message.to_owned()));
+        }
+        // Only the update's own lookup is capitalised, and only today.
+        let update = Refusal::wallet_address_update(W::UnknownWalletAddress);
+        assert_eq!(
+            seed(update.clone()),
+            ("404", "unknown wallet address".into(), None)
+        );
+        assert_eq!(v2(update), ("NOT_FOUND", "Unknown wallet address".into()));
+        assert_eq!(
+            Refusal::wallet_address_update(W::InvalidText),
+            Refusal::from(W::InvalidText)
+        );
     }
 }

@@ -1,4 +1,4 @@
-//! Queries: assets and peers, one at a time or paged.
+//! Queries: assets, peers and wallet addresses, one at a time or paged.
 
 use std::sync::Arc;
 
@@ -9,8 +9,11 @@ use super::outcome::{ErrorCode, Refusal, graphql_error};
 use super::scalars::UInt8;
 use super::types::{
     AccountingTransferConnection, Asset, AssetsConnection, Peer, PeersConnection, SortOrder,
+    WalletAddress, WalletAddressesConnection,
 };
-use crate::instance::{AssetError, Instance, PageRequest, PaginationError, PeerError};
+use crate::instance::{
+    AssetError, Instance, PageRequest, PaginationError, PeerError, WalletAddressError,
+};
 
 pub struct QueryRoot;
 
@@ -112,6 +115,37 @@ impl QueryRoot {
         let request = page_request(after, before, first, last, sort_order);
         Ok(instance(ctx)
             .peers_page(&request)
+            .map_err(page_error)?
+            .into())
+    }
+
+    /// A wallet address by id. When there is none: the error "unknown wallet address"
+    /// (NOT_FOUND), as Rafiki answers; null when `ADMIN_API_DIALECT=seed`.
+    async fn wallet_address(&self, ctx: &Context<'_>, id: String) -> Result<Option<WalletAddress>> {
+        match instance(ctx).wallet_address(&id) {
+            Some(wallet) => Ok(Some(WalletAddress(wallet))),
+            None => dialect::not_found(ctx, WalletAddressError::UnknownWalletAddress.into()),
+        }
+    }
+
+    /// The wallet address at this URL (compared lower-cased), or null.
+    async fn wallet_address_by_url(&self, ctx: &Context<'_>, url: String) -> Option<WalletAddress> {
+        instance(ctx).wallet_address_by_url(&url).map(WalletAddress)
+    }
+
+    /// Wallet addresses, newest first unless `sortOrder: ASC`.
+    async fn wallet_addresses(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+        sort_order: Option<SortOrder>,
+    ) -> Result<WalletAddressesConnection> {
+        let request = page_request(after, before, first, last, sort_order);
+        Ok(instance(ctx)
+            .wallet_addresses_page(&request)
             .map_err(page_error)?
             .into())
     }

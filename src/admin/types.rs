@@ -136,6 +136,79 @@ impl Peer {
     }
 }
 
+/// A wallet address: a URL under this instance's Open Payments URL, in one asset.
+#[derive(Debug, Clone)]
+pub struct WalletAddress(pub Arc<instance::WalletAddress>);
+
+#[Object]
+impl WalletAddress {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn asset(&self, ctx: &Context<'_>) -> async_graphql::Result<Asset> {
+        let instance = ctx.data_unchecked::<Arc<Instance>>();
+        instance
+            .asset_including_deleted(self.0.asset_id)
+            .map(Asset)
+            .ok_or_else(|| Refusal::from(instance::AssetError::UnknownAsset).v2_error())
+    }
+    /// What the wallet address holds: received and not yet paid out or withdrawn.
+    async fn liquidity(&self, ctx: &Context<'_>) -> Option<UInt64> {
+        ctx.data_unchecked::<Arc<Instance>>()
+            .wallet_address_balance(self.0.id)
+            .map(UInt64)
+    }
+    /// The full URL, lower-cased as Rafiki stores it.
+    async fn address(&self) -> &str {
+        &self.0.url
+    }
+    async fn public_name(&self) -> Option<&str> {
+        self.0.public_name.as_deref()
+    }
+    async fn created_at(&self) -> String {
+        iso_timestamp(self.0.created_at)
+    }
+    /// An inactive wallet address answers nothing in Open Payments.
+    async fn status(&self) -> WalletAddressStatus {
+        if self.0.active {
+            WalletAddressStatus::Active
+        } else {
+            WalletAddressStatus::Inactive
+        }
+    }
+    /// Every additional property, whether Open Payments shows it or not. The list and its items
+    /// are nullable in Rafiki's schema, so they are here.
+    async fn additional_properties(&self) -> Option<Vec<Option<AdditionalProperty>>> {
+        Some(
+            self.0
+                .additional_properties
+                .iter()
+                .map(|property| {
+                    Some(AdditionalProperty {
+                        key: property.key.clone(),
+                        value: property.value.clone(),
+                        visible_in_open_payments: property.visible_in_open_payments,
+                    })
+                })
+                .collect(),
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WalletAddressStatus {
+    Inactive,
+    Active,
+}
+
+#[derive(Debug, Clone, SimpleObject)]
+pub struct AdditionalProperty {
+    key: String,
+    value: String,
+    visible_in_open_payments: bool,
+}
+
 #[derive(Debug, Clone, SimpleObject)]
 pub struct Http {
     outgoing: HttpOutgoing,
@@ -234,6 +307,34 @@ impl From<Page<Arc<instance::Peer>>> for PeersConnection {
                 .map(|p| PeerEdge {
                     cursor: p.id.to_string(),
                     node: Peer(p),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, SimpleObject)]
+pub struct WalletAddressEdge {
+    node: WalletAddress,
+    cursor: String,
+}
+
+#[derive(Debug, Clone, SimpleObject)]
+pub struct WalletAddressesConnection {
+    page_info: PageInfo,
+    edges: Vec<WalletAddressEdge>,
+}
+
+impl From<Page<Arc<instance::WalletAddress>>> for WalletAddressesConnection {
+    fn from(page: Page<Arc<instance::WalletAddress>>) -> Self {
+        Self {
+            page_info: PageInfo::of(&page, |w| w.id.to_string()),
+            edges: page
+                .items
+                .into_iter()
+                .map(|w| WalletAddressEdge {
+                    cursor: w.id.to_string(),
+                    node: WalletAddress(w),
                 })
                 .collect(),
         }
@@ -399,6 +500,43 @@ pub struct VoidLiquidityWithdrawalInput {
     pub idempotency_key: Option<String>,
 }
 
+#[derive(Debug, Clone, InputObject, Serialize)]
+pub struct AdditionalPropertyInput {
+    pub key: String,
+    pub value: String,
+    pub visible_in_open_payments: bool,
+}
+
+impl From<AdditionalPropertyInput> for instance::AdditionalProperty {
+    fn from(input: AdditionalPropertyInput) -> Self {
+        Self {
+            key: input.key,
+            value: input.value,
+            visible_in_open_payments: input.visible_in_open_payments,
+        }
+    }
+}
+
+#[derive(Debug, Clone, InputObject, Serialize)]
+pub struct CreateWalletAddressInput {
+    pub asset_id: String,
+    /// A full URL under this instance's Open Payments URL, or only the path to put after it.
+    pub address: String,
+    pub public_name: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub additional_properties: Option<Vec<AdditionalPropertyInput>>,
+}
+
+/// What is left out stays as it is; given `additionalProperties` replace all the old ones.
+#[derive(Debug, Clone, InputObject, Serialize)]
+pub struct UpdateWalletAddressInput {
+    pub id: ID,
+    pub public_name: Option<String>,
+    pub status: Option<WalletAddressStatus>,
+    pub idempotency_key: Option<String>,
+    pub additional_properties: Option<Vec<AdditionalPropertyInput>>,
+}
+
 // === payloads ===
 
 /// A mutation payload: the seed era's `code`, `success`, `message` and the entity.
@@ -443,6 +581,8 @@ payload!(CreatePeerMutationResponse { peer: Option<Peer> });
 payload!(UpdatePeerMutationResponse { peer: Option<Peer> });
 payload!(CreateOrUpdatePeerByUrlMutationResponse { peer: Option<Peer> });
 payload!(DeletePeerMutationResponse {});
+payload!(CreateWalletAddressMutationResponse { wallet_address: Option<WalletAddress> });
+payload!(UpdateWalletAddressMutationResponse { wallet_address: Option<WalletAddress> });
 
 /// The payload of every liquidity mutation.
 #[derive(Debug, Clone, SimpleObject)]

@@ -27,6 +27,8 @@ pub struct PeeringWorld {
     pub assets: HashMap<(String, String), String>,
     /// (instance, counterparty, asset code) -> peer id.
     pub peers: HashMap<(String, String, String), String>,
+    /// (instance, address as the scenario gave it) -> wallet address id.
+    pub wallet_addresses: HashMap<(String, String), String>,
     /// Scenario label -> withdrawal id.
     pub withdrawals: HashMap<String, String>,
     /// The last request: instance, body and signature header, so it can be sent again.
@@ -269,6 +271,13 @@ impl PeeringWorld {
             ))
             .cloned()
             .unwrap_or_else(|| panic!("{instance} has no peer for {counterparty} in {code}"))
+    }
+
+    pub fn wallet_address_id(&self, instance: &str, address: &str) -> String {
+        self.wallet_addresses
+            .get(&(instance.to_owned(), address.to_owned()))
+            .cloned()
+            .unwrap_or_else(|| panic!("{instance} has no wallet address {address:?}"))
     }
 
     /// The only peer `instance` has for `counterparty`, in whatever asset.

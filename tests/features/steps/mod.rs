@@ -8,4 +8,5 @@ mod instances;
 mod liquidity;
 mod packets;
 mod peers;
+mod wallet_addresses;
 mod withdrawals;
