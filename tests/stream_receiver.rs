@@ -222,6 +222,20 @@ async fn spsp_payments_are_fulfilled_into_the_wallet_address() {
         Reply::Fulfill(_)
     ));
     s.assert_paid(350).await;
+    // The admin API reads the same balance.
+    let response = s
+        .a()
+        .admin()
+        .request(
+            "query($id: String!) { walletAddress(id: $id) { liquidity status } }",
+            json!({ "id": s.wallet.to_string() }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        response["data"]["walletAddress"],
+        json!({ "liquidity": "350", "status": "ACTIVE" })
+    );
     s.network.shutdown().await;
 }
 
