@@ -166,7 +166,11 @@ impl Connection {
 
     /// A packet carrying `amount` on the money stream that the receiver fulfills when at least
     /// `minimum` arrives.
-    pub fn money(&mut self, amount: u64, minimum: u64) -> Result<(SentPacket, Prepare), BuildError> {
+    pub fn money(
+        &mut self,
+        amount: u64,
+        minimum: u64,
+    ) -> Result<(SentPacket, Prepare), BuildError> {
         let frames = vec![Frame::StreamMoney {
             stream_id: MONEY_STREAM,
             shares: 1,
@@ -202,7 +206,11 @@ impl Connection {
                 if condition.is_none_or(|condition| !fulfill.matches(condition)) {
                     return Answer::WrongFulfillment;
                 }
-                Answer::Fulfilled(self.receiver_reply(sequence, PacketType::Fulfill, fulfill.data()))
+                Answer::Fulfilled(self.receiver_reply(
+                    sequence,
+                    PacketType::Fulfill,
+                    fulfill.data(),
+                ))
             }
             Reply::Reject(reject) => {
                 let code = reject.code();
@@ -315,7 +323,10 @@ mod tests {
         let (sent, prepare) = connection.money(100, 99).unwrap();
         assert_eq!((sent.sequence, sent.amount, sent.minimum), (1, 100, 99));
         let secret = SharedSecret::new(SECRET);
-        assert_eq!(prepare.execution_condition(), &secret.condition(prepare.data()));
+        assert_eq!(
+            prepare.execution_condition(),
+            &secret.condition(prepare.data())
+        );
         assert_eq!(prepare.amount(), 100);
         let inner = StreamPacket::decrypt(&secret, prepare.data()).unwrap();
         assert_eq!(inner.prepare_amount, 99);
@@ -341,8 +352,13 @@ mod tests {
         let (second, silent) = connection.probe(1000, None).unwrap();
         assert_eq!((first, second), (1, 2));
         let secret = SharedSecret::new(SECRET);
-        assert_ne!(asking.execution_condition(), &secret.condition(asking.data()));
-        let frames = StreamPacket::decrypt(&secret, asking.data()).unwrap().frames;
+        assert_ne!(
+            asking.execution_condition(),
+            &secret.condition(asking.data())
+        );
+        let frames = StreamPacket::decrypt(&secret, asking.data())
+            .unwrap()
+            .frames;
         assert!(frames.contains(&Frame::ConnectionNewAddress {
             source_account: "test.a.alice".into()
         }));
@@ -396,7 +412,11 @@ mod tests {
         let Answer::Rejected {
             reaction,
             reject: info,
-        } = connection.read(3, &reject(ErrorCode::F99ApplicationError, data.clone()), None)
+        } = connection.read(
+            3,
+            &reject(ErrorCode::F99ApplicationError, data.clone()),
+            None,
+        )
         else {
             panic!("a Reject")
         };
@@ -451,14 +471,11 @@ mod tests {
     #[test]
     fn rejects_map_to_reactions_by_code_and_class() {
         let connection = connection();
-        let reaction_to = |code: ErrorCode, data: Vec<u8>| match connection.read(
-            1,
-            &reject(code, data),
-            None,
-        ) {
-            Answer::Rejected { reaction, .. } => reaction,
-            other => panic!("{other:?}"),
-        };
+        let reaction_to =
+            |code: ErrorCode, data: Vec<u8>| match connection.read(1, &reject(code, data), None) {
+                Answer::Rejected { reaction, .. } => reaction,
+                other => panic!("{other:?}"),
+            };
         let too_large = AmountTooLargeData {
             received_amount: 1000,
             maximum_amount: 100,

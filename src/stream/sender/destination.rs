@@ -84,9 +84,9 @@ async fn query_spsp(url: &str, timeout: Duration) -> Result<ReceivingAddress, Sp
         url: url.to_owned(),
         reason: reason.to_owned(),
     };
-    let uri: Uri = url.parse().map_err(|error: hyper::http::uri::InvalidUri| {
-        invalid_url(&error.to_string())
-    })?;
+    let uri: Uri = url
+        .parse()
+        .map_err(|error: hyper::http::uri::InvalidUri| invalid_url(&error.to_string()))?;
     match uri.scheme_str() {
         Some("http") => {}
         // No TLS stack is in the tree: peerlab serves and speaks plain HTTP only.

@@ -48,12 +48,8 @@ impl<L: PacketLink + Clone + 'static> Payment<'_, L> {
                 amount: delivery,
                 rate: probed.rate,
                 // Only a 100% slippage has no bound: it accepts any rate.
-                most_source: most_source_for_delivery(
-                    delivery,
-                    probed.rate,
-                    self.options.slippage,
-                )
-                .unwrap_or(u64::MAX),
+                most_source: most_source_for_delivery(delivery, probed.rate, self.options.slippage)
+                    .unwrap_or(u64::MAX),
             },
         };
         let mut flow = Flow {
@@ -109,12 +105,17 @@ impl<L: PacketLink + Clone + 'static> Payment<'_, L> {
                 Some(Ok((id, result))) => (id, result),
                 Some(Err(error)) => (
                     error.id(),
-                    Err(LinkError::Transport(format!("the packet's task failed: {error}"))),
+                    Err(LinkError::Transport(format!(
+                        "the packet's task failed: {error}"
+                    ))),
                 ),
                 None => continue,
             };
             if let Some(sent) = packets.remove(&id) {
                 self.settle(&mut flow, sent, result);
+                self.report.source_amount_sent = flow.budget.fulfilled();
+                self.report.amount_delivered = flow.budget.delivered();
+                self.report.source_amount_in_doubt = flow.budget.in_doubt();
             }
         }
     }
@@ -164,12 +165,12 @@ impl<L: PacketLink + Clone + 'static> Payment<'_, L> {
             Answer::Fulfilled(receiver) => {
                 // Without a readable reply, the fulfillment still proves the receiver took the
                 // packet, which it does only when at least the minimum arrived.
-                let delivered = receiver.as_ref().map_or(sent.minimum, |reply| reply.arrived);
+                let delivered = receiver
+                    .as_ref()
+                    .map_or(sent.minimum, |reply| reply.arrived);
                 if let Err(overflow) = flow.budget.fulfill(sent.amount, delivered) {
                     flow.stop(overflow.into());
                 }
-                self.report.source_amount_sent = flow.budget.fulfilled();
-                self.report.amount_delivered = flow.budget.delivered();
                 self.report.packets_fulfilled += 1;
                 flow.window.on_fulfill();
                 flow.retries = 0;
@@ -204,9 +205,8 @@ impl<L: PacketLink + Clone + 'static> Payment<'_, L> {
                         });
                     }
                     Reaction::Shrink(data) => {
-                        flow.max_packet = flow
-                            .max_packet
-                            .min(max_packet_after_f08(sent.amount, data));
+                        flow.max_packet =
+                            flow.max_packet.min(max_packet_after_f08(sent.amount, data));
                         if flow.max_packet == 0 {
                             flow.stop(Stop::Rejected(reject));
                         }
@@ -229,7 +229,6 @@ impl<L: PacketLink + Clone + 'static> Payment<'_, L> {
                 }
             }
         }
-        self.report.source_amount_in_doubt = flow.budget.in_doubt();
     }
 
     /// No packet leaves for the next backoff delay. Rejects of packets that were in flight

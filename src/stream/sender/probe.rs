@@ -56,11 +56,7 @@ impl<L: PacketLink + Clone + 'static> Payment<'_, L> {
                 if Instant::now() >= self.deadline {
                     return Err(Stop::TimedOut(None));
                 }
-                let ask_for_asset = self
-                    .report
-                    .destination_asset
-                    .is_none()
-                    .then_some(own_asset);
+                let ask_for_asset = self.report.destination_asset.is_none().then_some(own_asset);
                 let (sequence, prepare) = self
                     .connection
                     .probe(size, ask_for_asset)
@@ -96,8 +92,8 @@ impl<L: PacketLink + Clone + 'static> Payment<'_, L> {
                         continue 'sizes;
                     }
                     Reaction::Shrink(data) => {
-                        let max = max_packet_after_f08(size, data)
-                            .min(max_packet.unwrap_or(u64::MAX));
+                        let max =
+                            max_packet_after_f08(size, data).min(max_packet.unwrap_or(u64::MAX));
                         if max == 0 {
                             return Err(Stop::Rejected(reject));
                         }

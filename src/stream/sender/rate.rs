@@ -5,8 +5,9 @@ use std::fmt;
 
 use crate::ilp::AmountTooLargeData;
 
-/// A non-negative rational number `numerator / denominator` of u64s (denominator above 0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A non-negative rational number `numerator / denominator` of u64s (denominator above 0),
+/// kept as given (a probe's 910/1000 stays that) and compared by value (910/1000 == 91/100).
+#[derive(Debug, Clone, Copy)]
 pub struct Ratio {
     numerator: u64,
     denominator: u64,
@@ -73,6 +74,15 @@ impl Ratio {
     }
 }
 
+impl PartialEq for Ratio {
+    fn eq(&self, other: &Self) -> bool {
+        u128::from(self.numerator) * u128::from(other.denominator)
+            == u128::from(other.numerator) * u128::from(self.denominator)
+    }
+}
+
+impl Eq for Ratio {}
+
 impl fmt::Display for Ratio {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.numerator, self.denominator)
@@ -100,9 +110,7 @@ pub fn minimum_delivery(amount: u64, rate: Ratio, slippage: Ratio) -> u64 {
     quotient
         .checked_mul(u128::from(kept.numerator))
         .and_then(|whole| {
-            whole.checked_add(
-                remainder * u128::from(kept.numerator) / u128::from(kept.denominator),
-            )
+            whole.checked_add(remainder * u128::from(kept.numerator) / u128::from(kept.denominator))
         })
         .and_then(|minimum| u64::try_from(minimum).ok())
         .unwrap_or(u64::MAX)
@@ -155,6 +163,9 @@ mod tests {
         assert_eq!(ratio(910, 1000).to_string(), "910/1000");
         assert!(Ratio::percent(100).is_at_most_one());
         assert!(!ratio(101, 100).is_at_most_one());
+        assert_eq!(ratio(910, 1000), ratio(91, 100));
+        assert_eq!(ratio(0, 5), ratio(0, 1));
+        assert_ne!(ratio(910, 1000), ratio(909, 999));
     }
 
     #[test]
@@ -164,7 +175,10 @@ mod tests {
         assert_eq!(eur.mul_floor(999), Some(909));
         assert_eq!(eur.mul_floor(1), Some(0));
         assert_eq!(ratio(2, 1).mul_floor(u64::MAX), None);
-        assert_eq!(ratio(u64::MAX, u64::MAX).mul_floor(u64::MAX), Some(u64::MAX));
+        assert_eq!(
+            ratio(u64::MAX, u64::MAX).mul_floor(u64::MAX),
+            Some(u64::MAX)
+        );
     }
 
     #[test]
@@ -220,7 +234,10 @@ mod tests {
             most_source_for_delivery(1000, ratio(1, 1), Ratio::percent(100)),
             None
         );
-        assert_eq!(most_source_for_delivery(1, ratio(0, 1), Ratio::percent(1)), None);
+        assert_eq!(
+            most_source_for_delivery(1, ratio(0, 1), Ratio::percent(1)),
+            None
+        );
     }
 
     #[test]
