@@ -25,6 +25,8 @@ pub mod link;
 mod money;
 mod probe;
 pub mod rate;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -144,7 +146,9 @@ pub enum PaymentError {
     },
     /// The receiver refused a packet because less than its minimum arrived: the rate moved
     /// beyond the slippage since the probe.
-    #[error("the exchange rate moved: {arrived} arrived for {sent} sent, at least {minimum} was needed")]
+    #[error(
+        "the exchange rate moved: {arrived} arrived for {sent} sent, at least {minimum} was needed"
+    )]
     ExchangeRate {
         sent: u64,
         minimum: u64,
@@ -205,7 +209,11 @@ impl PaymentError {
 enum Stop {
     NoExchangeRate,
     Rejected(RejectInfo),
-    ExchangeRate { sent: u64, minimum: u64, arrived: u64 },
+    ExchangeRate {
+        sent: u64,
+        minimum: u64,
+        arrived: u64,
+    },
     ReceiverClosed,
     TimedOut(Option<ErrorCode>),
     Link(LinkError),
@@ -361,7 +369,10 @@ async fn ask_ildcp<L: PacketLink>(
 }
 
 /// Sends one packet and waits for its reply, no longer than its expiry and a grace period.
-async fn exchange<L: PacketLink>(link: &L, prepare: crate::ilp::Prepare) -> Result<Reply, LinkError> {
+async fn exchange<L: PacketLink>(
+    link: &L,
+    prepare: crate::ilp::Prepare,
+) -> Result<Reply, LinkError> {
     let wait = prepare
         .expires_at()
         .duration_since(Timestamp::now())
