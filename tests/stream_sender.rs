@@ -461,3 +461,24 @@ async fn a_wrong_shared_secret_stops_on_the_receivers_f06_and_moves_nothing() {
     s.audit();
     s.network.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_token_the_connector_refuses_fails_on_the_link_before_anything_is_sent() {
+    let s = line(&["a", "b"], CREDIT).await;
+    let link = HttpLink::new(&s.first().connector_url(), "not-a-token");
+    let outcome = pay(
+        &link,
+        &s.spsp(),
+        Amount::Source(100),
+        &PaymentOptions::default(),
+    )
+    .await;
+    let Err(PaymentError::Link { error, report }) = outcome else {
+        panic!("expected a link failure, got {outcome:?}")
+    };
+    assert!(error.to_string().contains("HTTP 401"), "{error}");
+    assert_eq!(report.source_amount_in_doubt, 0);
+    assert_eq!(s.sender_liquidity().await, CREDIT);
+    s.audit();
+    s.network.shutdown().await;
+}

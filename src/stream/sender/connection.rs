@@ -100,10 +100,6 @@ impl Connection {
         }
     }
 
-    pub fn destination(&self) -> &Address {
-        &self.destination
-    }
-
     fn next_sequence(&mut self) -> u64 {
         self.last_sequence += 1;
         self.last_sequence

@@ -11,15 +11,15 @@
 //!
 //! - [`link`]: the transports (ILP-over-HTTP, in-process).
 //! - [`destination`]: receiving addresses and SPSP.
-//! - [`connection`]: the STREAM packets of one payment and what their replies mean.
+//! - `connection`: the STREAM packets of one payment and what their replies mean.
 //! - [`rate`]: exact rate and packet-size arithmetic.
-//! - [`budget`]: how much is left to send.
-//! - [`congestion`]: packets in flight and backoff.
+//! - `budget`: how much is left to send.
+//! - `congestion`: packets in flight and backoff.
 //! - `probe` and `money`: the two phases of a payment.
 
-pub mod budget;
-pub mod congestion;
-pub mod connection;
+mod budget;
+mod congestion;
+mod connection;
 pub mod destination;
 pub mod link;
 mod money;
