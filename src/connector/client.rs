@@ -6,18 +6,9 @@
 //! idle connection under one short lock instead of building a pool key and racing a new
 //! connection against the checkout. On the packets bench that client cost a seventh of a node's
 //! CPU per packet.
-//!
-//! A connection is driven by the task that uses it, not by a task of its own: the request is
-//! written, and the reply read, by the packet's own task, so an exchange costs no hand-offs
-//! between tasks (each one a wake-up, often on another thread). A connection in the pool is
-//! driven by nobody; one its peer closed meanwhile is found out, and replaced, before a request
-//! is written to it.
 
 use std::collections::HashMap;
-use std::future::{Future, poll_fn};
-use std::pin::{Pin, pin};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -65,66 +56,14 @@ struct Target {
     path: Uri,
 }
 
-/// One HTTP/1.1 connection: the handle requests are sent through, and the state machine that
-/// writes them and reads the replies, which whoever sends a request drives.
-struct Connection {
-    sender: SendRequest<Full<Bytes>>,
-    /// `None` once the connection ended: it carries nothing more.
-    driver: Option<Pin<Box<Driver>>>,
-}
-
-impl std::fmt::Debug for Connection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connection").finish_non_exhaustive()
-    }
-}
-
-/// The connection ended (closed by its peer, or failed) while something waited on it.
-#[derive(Debug)]
-struct ConnectionEnded(Option<hyper::Error>);
-
-/// The state machine of one HTTP/1.1 connection.
-type Driver = http1::Connection<TokioIo<TcpStream>, Full<Bytes>>;
-
-impl Connection {
-    async fn driving<F: Future>(&mut self, future: F) -> Result<F::Output, ConnectionEnded> {
-        drive(&mut self.driver, future).await
-    }
-}
-
-/// Runs `future` to completion while driving the connection. If the connection ends first,
-/// `future` gets one last chance (it may have completed with the connection's last bytes); the
-/// driver is then gone, so the connection is never used again.
-async fn drive<F: Future>(
-    driver: &mut Option<Pin<Box<Driver>>>,
-    future: F,
-) -> Result<F::Output, ConnectionEnded> {
-    let mut future = pin!(future);
-    poll_fn(|cx| {
-        let mut ended = None;
-        if let Some(running) = driver.as_mut()
-            && let Poll::Ready(result) = running.as_mut().poll(cx)
-        {
-            *driver = None;
-            ended = Some(result.err());
-        }
-        if let Poll::Ready(output) = future.as_mut().poll(cx) {
-            return Poll::Ready(Ok(output));
-        }
-        if driver.is_none() {
-            return Poll::Ready(Err(ConnectionEnded(ended.flatten())));
-        }
-        Poll::Pending
-    })
-    .await
-}
-
-/// A response and the connection it came on.
+/// A connection that can carry a request.
+type Connection = SendRequest<Full<Bytes>>;
+/// A connection and the answer it carried.
 type Exchange = (Connection, hyper::Response<hyper::body::Incoming>);
 
 #[derive(Debug)]
 struct IdleConnection {
-    connection: Connection,
+    sender: Connection,
     since: Instant,
 }
 
@@ -143,8 +82,8 @@ impl OutgoingClient {
         let request = build_request(&target, token, prepare).map_err(|error| {
             PacketError::NextHop(format!("invalid request to {endpoint}: {error}"))
         })?;
-        let (mut connection, response) = match pooled {
-            Some(connection) => reuse(connection, &target, endpoint, request).await?,
+        let (sender, response) = match pooled {
+            Some(sender) => reuse(sender, &target, endpoint, request).await?,
             None => fresh_exchange(&target, endpoint, request).await?,
         };
         let status = response.status();
@@ -155,23 +94,19 @@ impl OutgoingClient {
             )));
         }
         // A reply is never larger than a Prepare can be; anything bigger is not a reply.
-        let read = Limited::new(response.into_body(), MAX_PREPARE_LENGTH).collect();
-        let body = match connection.driving(read).await {
-            Ok(Ok(body)) => body.to_bytes(),
-            Ok(Err(error)) => {
-                return Err(PacketError::NextHop(format!(
+        let body = Limited::new(response.into_body(), MAX_PREPARE_LENGTH)
+            .collect()
+            .await
+            .map_err(|error| {
+                PacketError::NextHop(format!(
                     "unreadable or oversized reply from {endpoint}: {error}"
-                )));
-            }
-            Err(ConnectionEnded(error)) => {
-                return Err(PacketError::NextHop(format!(
-                    "{endpoint} closed the connection mid-reply: {error:?}"
-                )));
-            }
-        };
-        // The exchange is complete: the connection can carry the next one once it has settled
-        // (the next request drives it until it is ready).
-        self.check_in(endpoint, connection);
+                ))
+            })?
+            .to_bytes();
+        // The exchange is complete: the connection can carry the next one. It is not awaited
+        // here (the reply must not wait on the connection's housekeeping); the next request
+        // waits until it is ready.
+        self.check_in(endpoint, sender);
         Reply::decode(&body).map_err(|error| {
             PacketError::NextHop(format!("invalid reply from {endpoint}: {error}"))
         })
@@ -183,8 +118,8 @@ impl OutgoingClient {
         if let Some(known) = endpoints.get_mut(endpoint) {
             let now = Instant::now();
             while let Some(idle) = known.idle.pop() {
-                if now.duration_since(idle.since) < IDLE_TIMEOUT {
-                    return Ok((known.target.clone(), Some(idle.connection)));
+                if !idle.sender.is_closed() && now.duration_since(idle.since) < IDLE_TIMEOUT {
+                    return Ok((known.target.clone(), Some(idle.sender)));
                 }
             }
             return Ok((known.target.clone(), None));
@@ -203,10 +138,7 @@ impl OutgoingClient {
         Ok((target, None))
     }
 
-    fn check_in(&self, endpoint: &str, connection: Connection) {
-        if connection.driver.is_none() {
-            return;
-        }
+    fn check_in(&self, endpoint: &str, sender: Connection) {
         let mut endpoints = self.lock();
         let Some(known) = endpoints.get_mut(endpoint) else {
             return;
@@ -214,17 +146,14 @@ impl OutgoingClient {
         let now = Instant::now();
         if known.idle.len() >= MAX_IDLE_PER_ENDPOINT {
             // The oldest are the likeliest to be stale, dead or past the idle timeout.
-            known
-                .idle
-                .retain(|idle| now.duration_since(idle.since) < IDLE_TIMEOUT);
+            known.idle.retain(|idle| {
+                !idle.sender.is_closed() && now.duration_since(idle.since) < IDLE_TIMEOUT
+            });
             if known.idle.len() >= MAX_IDLE_PER_ENDPOINT {
                 known.idle.remove(0);
             }
         }
-        known.idle.push(IdleConnection {
-            connection,
-            since: now,
-        });
+        known.idle.push(IdleConnection { sender, since: now });
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<Box<str>, Endpoint>> {
@@ -280,28 +209,23 @@ fn build_request(
         .body(Full::new(Bytes::from(prepare)))
 }
 
-/// Sends `request` on a pooled connection. One the peer closed while it was idle is found out
-/// before the request is written (driving it to readiness reads the close); the request then
-/// goes on a new connection.
+/// Sends `request` on a pooled connection. One the peer closed while it was idle fails before
+/// the request goes out; the request then goes on a new connection.
 async fn reuse(
-    mut connection: Connection,
+    mut sender: Connection,
     target: &Target,
     endpoint: &str,
     request: Request<Full<Bytes>>,
 ) -> Result<Exchange, PacketError> {
-    let Connection { sender, driver } = &mut connection;
-    let ready = drive(driver, poll_fn(|cx| sender.poll_ready(cx))).await;
-    if !matches!(ready, Ok(Ok(()))) {
+    if sender.ready().await.is_err() {
         return fresh_exchange(target, endpoint, request).await;
     }
-    let sent = connection.sender.try_send_request(request);
-    match connection.driving(sent).await {
-        Ok(Ok(response)) => Ok((connection, response)),
-        Ok(Err(mut error)) => match error.take_message() {
+    match sender.try_send_request(request).await {
+        Ok(response) => Ok((sender, response)),
+        Err(mut error) => match error.take_message() {
             Some(request) => fresh_exchange(target, endpoint, request).await,
-            None => Err(no_answer(endpoint, Some(error.error()))),
+            None => Err(no_answer(endpoint, error.error())),
         },
-        Err(ConnectionEnded(error)) => Err(no_answer(endpoint, error.as_ref())),
     }
 }
 
@@ -311,22 +235,21 @@ async fn fresh_exchange(
     endpoint: &str,
     request: Request<Full<Bytes>>,
 ) -> Result<Exchange, PacketError> {
-    let mut connection = connect(target)
+    let mut sender = connect(target)
         .await
         .map_err(|error| PacketError::NextHop(format!("cannot connect to {endpoint}: {error}")))?;
-    let sent = connection.sender.send_request(request);
-    match connection.driving(sent).await {
-        Ok(Ok(response)) => Ok((connection, response)),
-        Ok(Err(error)) => Err(no_answer(endpoint, Some(&error))),
-        Err(ConnectionEnded(error)) => Err(no_answer(endpoint, error.as_ref())),
-    }
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|error| no_answer(endpoint, &error))?;
+    Ok((sender, response))
 }
 
-fn no_answer(endpoint: &str, error: Option<&hyper::Error>) -> PacketError {
+fn no_answer(endpoint: &str, error: &hyper::Error) -> PacketError {
     PacketError::NextHop(format!("no answer from {endpoint}: {error:?}"))
 }
 
-/// A new HTTP/1.1 connection, driven by whoever sends on it.
+/// A new HTTP/1.1 connection, driven by a task of its own until either side closes it.
 async fn connect(target: &Target) -> Result<Connection, ConnectError> {
     let stream = tokio::time::timeout(
         CONNECT_TIMEOUT,
@@ -336,11 +259,13 @@ async fn connect(target: &Target) -> Result<Connection, ConnectError> {
     .map_err(|_| ConnectError::TimedOut)??;
     // Packets are small and latency-bound: send each as soon as it is written.
     stream.set_nodelay(true)?;
-    let (sender, driver) = http1::handshake(TokioIo::new(stream)).await?;
-    Ok(Connection {
-        sender,
-        driver: Some(Box::pin(driver)),
-    })
+    let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::debug!(%error, "outgoing connection ended");
+        }
+    });
+    Ok(sender)
 }
 
 #[derive(Debug, thiserror::Error)]
