@@ -351,3 +351,103 @@ async fn the_js_stream_client_pays_a_peerlab_wallet_address_through_spsp() {
     }
     network.shutdown().await;
 }
+
+/// peerlab's STREAM sender pays the reference STREAM server (ilp-protocol-stream 2.7.2-alpha.3
+/// over ilp-plugin-http 1.6.1) peered with a peerlab instance; the server counts exactly what
+/// was sent.
+#[tokio::test]
+async fn the_peerlab_sender_pays_a_js_stream_server() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    use base64::Engine;
+    use peerlab::ilp::stream::SharedSecret;
+    use peerlab::stream::{Amount, Destination, HttpLink, PaymentOptions, pay};
+
+    install_packages();
+    const CREDIT: u64 = 10_000_000_000_000;
+    let network = Network::start(&[InstanceSpec::new("a", "test.a")])
+        .await
+        .unwrap();
+    let a = network.instance("a").unwrap();
+    let usd = a.admin().create_asset("USD", 2).await.unwrap();
+    let plugin_port = free_port();
+    for (address, incoming, endpoint, credit) in [
+        (
+            "test.payer",
+            "payer-token",
+            "http://127.0.0.1:9/".to_owned(),
+            CREDIT,
+        ),
+        (
+            "test.jsserver",
+            "js-server-token",
+            format!("http://127.0.0.1:{plugin_port}"),
+            CREDIT,
+        ),
+    ] {
+        a.admin()
+            .create_peer(
+                &PeerSettings::new(address, &usd, incoming, endpoint)
+                    .outgoing_token("from-peerlab")
+                    .liquidity(credit),
+            )
+            .await
+            .unwrap();
+    }
+    let amount: u64 = 54_321;
+    let mut server = Command::new("node")
+        .current_dir(interop_dir())
+        .arg("stream_server.mjs")
+        .args([
+            a.connector_url(),
+            "js-server-token".to_owned(),
+            plugin_port.to_string(),
+            amount.to_string(),
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("node runs");
+    // The server prints a JSON line when it is ready and one when the money has arrived.
+    let (lines, printed) = std::sync::mpsc::channel::<Value>();
+    let stdout = BufReader::new(server.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            let _ = lines.send(serde_json::from_str(&line).unwrap_or(Value::Null));
+        }
+    });
+    let next_line = move || printed.recv_timeout(std::time::Duration::from_secs(30));
+    let (receiving, next_line) = tokio::task::spawn_blocking(move || (next_line(), next_line))
+        .await
+        .unwrap();
+    let receiving = receiving.expect("the server's receiving address");
+    let address = Address::parse(receiving["destinationAccount"].as_str().unwrap()).unwrap();
+    assert!(address.as_str().starts_with("test.jsserver."), "{address}");
+    let secret = base64::engine::general_purpose::STANDARD
+        .decode(receiving["sharedSecret"].as_str().unwrap())
+        .unwrap();
+    let destination = Destination::Address {
+        address,
+        shared_secret: SharedSecret::from_slice(&secret).unwrap(),
+    };
+    let link = HttpLink::new(&a.connector_url(), "payer-token");
+    let report = pay(
+        &link,
+        &destination,
+        Amount::Source(amount),
+        &PaymentOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (report.source_amount_sent, report.amount_delivered),
+        (amount, amount)
+    );
+    let received = tokio::task::spawn_blocking(next_line).await.unwrap();
+    assert_eq!(received, Ok(json!({ "received": amount.to_string() })));
+    assert!(server.wait().unwrap().success());
+    let instance = a.node().instance();
+    assert_eq!(instance.pending_transfer_count(), 0);
+    instance.audit().unwrap();
+    network.shutdown().await;
+}
