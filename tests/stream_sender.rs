@@ -58,6 +58,7 @@ async fn pair_with_max_packet(max: u64) -> Setup {
             liquidity: CREDIT,
             max_packet_amount: Some(max),
         }],
+        wallet_addresses: vec![],
     };
     let network = Network::from_topology(&topology).await.unwrap();
     Setup::new(network, "USD", "USD", CREDIT).await
@@ -95,6 +96,7 @@ async fn usd_to_eur() -> Setup {
             liquidity: CREDIT,
             max_packet_amount: None,
         }],
+        wallet_addresses: vec![],
     };
     let network = Network::from_topology(&topology).await.unwrap();
     Setup::new(network, "USD", "EUR", CREDIT).await

@@ -42,6 +42,29 @@ enum Command {
     Up { topology: Option<PathBuf> },
     /// Start a network, run its traffic and faults, and print a report.
     Run { topology: Option<PathBuf> },
+    /// Pay a wallet address (its URL answers SPSP) over STREAM, sending through an instance's
+    /// connector as one of its peers (`peerlab up` prints the links and their tokens).
+    Pay(PayArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct PayArgs {
+    /// The wallet address URL to pay (SPSP).
+    to: String,
+    /// How much, in the sending asset's smallest unit (or what must arrive, with --delivered).
+    amount: u64,
+    /// The ILP-over-HTTP URL of the instance to send through.
+    #[arg(long)]
+    connector: String,
+    /// An incoming token of the peer to send as.
+    #[arg(long)]
+    token: String,
+    /// The amount is what must arrive, in the receiver's asset.
+    #[arg(long)]
+    delivered: bool,
+    /// Give up (stop sending) after this many seconds.
+    #[arg(long, default_value_t = 60)]
+    timeout: u64,
 }
 
 fn main() -> ExitCode {
@@ -63,6 +86,7 @@ fn main() -> ExitCode {
     runtime.block_on(async {
         match cli.command {
             Command::Node => node().await,
+            Command::Pay(args) => pay(args).await,
             Command::Up { topology } => up(topology).await,
             Command::Run { .. } => {
                 eprintln!(
@@ -96,6 +120,43 @@ async fn node() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+async fn pay(args: PayArgs) -> ExitCode {
+    use peerlab::stream::{Amount, Destination, HttpLink, PaymentOptions};
+
+    let link = HttpLink::new(&args.connector, &args.token);
+    let destination = Destination::Spsp(args.to.clone());
+    let amount = if args.delivered {
+        Amount::Delivered(args.amount)
+    } else {
+        Amount::Source(args.amount)
+    };
+    let options = PaymentOptions {
+        timeout: std::time::Duration::from_secs(args.timeout),
+        ..PaymentOptions::default()
+    };
+    match peerlab::stream::pay(&link, &destination, amount, &options).await {
+        Ok(report) => {
+            say!(
+                "peerlab pay: {} sent, {} delivered to {} in {} packets ({} probes) in {} ms",
+                report.source_amount_sent,
+                report.amount_delivered,
+                args.to,
+                report.packets_fulfilled,
+                report.probe_packets,
+                report.duration.as_millis()
+            );
+            for (code, count) in &report.packets_rejected {
+                say!("  rejected {code}: {count}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("peerlab pay: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 async fn up(path: Option<PathBuf>) -> ExitCode {
     let signals = StopSignals::listen();
     let (topology, source) = match &path {
@@ -121,8 +182,30 @@ async fn up(path: Option<PathBuf>) -> ExitCode {
     );
     for instance in network.instances() {
         say!("  {}  {}", instance.name(), instance.ilp_address());
-        say!("    admin      {}", instance.graphql_url());
-        say!("    connector  {}", instance.connector_url());
+        say!("    admin          {}", instance.graphql_url());
+        say!("    connector      {}", instance.connector_url());
+        say!("    open payments  {}", instance.node().open_payments_url());
+        let wallets = instance
+            .node()
+            .instance()
+            .wallet_addresses_page(&peerlab::instance::PageRequest {
+                first: Some(100),
+                order: peerlab::instance::SortOrder::Asc,
+                ..Default::default()
+            })
+            .map(|page| page.items)
+            .unwrap_or_default();
+        for wallet in wallets {
+            say!("    wallet address {}", wallet.url);
+        }
+    }
+    for link in network.links() {
+        say!(
+            "  link: {} sends to {} with token {}",
+            link.from,
+            link.connector_url,
+            link.token
+        );
     }
     for peering in &topology.peerings {
         say!(

@@ -82,9 +82,28 @@ impl InstanceHandle {
 #[derive(Debug, Default)]
 pub struct Network {
     instances: Vec<InstanceHandle>,
+    /// The links peerings made, both directions each.
+    links: std::sync::Mutex<Vec<Link>>,
+}
+
+/// One direction of a peering: `from` sends packets to `to`'s connector with `token`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub from: String,
+    pub to: String,
+    pub connector_url: String,
+    pub token: String,
 }
 
 impl Network {
+    /// The links peerings made so far: who sends to whose connector with which token.
+    pub fn links(&self) -> Vec<Link> {
+        self.links
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
     /// Starts one instance per spec, on free loopback ports.
     pub async fn start(specs: &[InstanceSpec]) -> Result<Self, NetworkError> {
         let mut network = Network::default();
@@ -146,6 +165,27 @@ impl Network {
                 peering.max_packet_amount,
             )
             .await?;
+        }
+        for wallet in &topology.wallet_addresses {
+            let what = || format!("wallet address {} on {}", wallet.address, wallet.instance);
+            let missing = |name: &str| NetworkError::Setup {
+                what: what(),
+                source: ClientError::InvalidUrl(format!("no instance or asset {name}")),
+            };
+            let instance = self
+                .instance(&wallet.instance)
+                .ok_or_else(|| missing(&wallet.instance))?;
+            let asset_id = instance
+                .asset_id(&wallet.asset)
+                .ok_or_else(|| missing(&wallet.asset))?;
+            instance
+                .admin
+                .create_wallet_address(asset_id, &wallet.address, wallet.public_name.as_deref())
+                .await
+                .map_err(|source| NetworkError::Setup {
+                    what: what(),
+                    source,
+                })?;
         }
         Ok(())
     }
@@ -219,6 +259,16 @@ impl Network {
                     what: format!("peer {} on {}", to.name, from.name),
                     source,
                 })?;
+            // `from` receives with `incoming`, so that is the token `to` sends with.
+            self.links
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(Link {
+                    from: to.name.clone(),
+                    to: from.name.clone(),
+                    connector_url: from.connector_url(),
+                    token: incoming.clone(),
+                });
         }
         Ok(())
     }

@@ -19,6 +19,22 @@ pub struct Topology {
     pub assets: Vec<AssetSpec>,
     #[serde(default)]
     pub peerings: Vec<PeeringSpec>,
+    #[serde(default)]
+    pub wallet_addresses: Vec<WalletAddressSpec>,
+}
+
+/// A wallet address an instance creates (after the assets).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct WalletAddressSpec {
+    /// The instance's name.
+    pub instance: String,
+    /// The asset's code; it must be listed under `assets`.
+    pub asset: String,
+    /// The path under the instance's Open Payments URL (`alice`), or a full URL under it.
+    pub address: String,
+    #[serde(default)]
+    pub public_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

@@ -199,3 +199,77 @@ fn a_port_in_use_is_named_and_nothing_is_left_running() {
     assert!(stderr.contains("AUTO_PEERING_SERVER_PORT"), "{stderr}");
     assert!(!stderr.contains("is up"), "nothing may start: {stderr}");
 }
+
+/// `peerlab up` prints the pair's wallet addresses and links; `peerlab pay` pays Bob (at
+/// happy-life-bank) through happy-life-bank's connector as cloud-nine-wallet, and says what
+/// arrived.
+#[test]
+fn pay_sends_to_a_wallet_address_of_the_default_pair() {
+    let mut up = peerlab()
+        .arg("up")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("peerlab starts");
+    let stdout = up.stdout.take().expect("piped stdout");
+    let lines: Vec<String> = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .take_while(|line| !line.starts_with("Press Ctrl-C"))
+        .collect();
+    let text = lines.join("\n");
+    let bob = lines
+        .iter()
+        .filter_map(|l| l.trim().strip_prefix("wallet address "))
+        .find(|url| url.ends_with("/bob"))
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("no wallet address for Bob: {text}"));
+    // "link: cloud-nine-wallet sends to <happy-life-bank's connector> with token <token>"
+    let link = lines
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("link: cloud-nine-wallet sends to "))
+        .unwrap_or_else(|| panic!("no link from cloud-nine-wallet: {text}"));
+    let (connector, token) = link
+        .split_once(" with token ")
+        .expect("connector and token");
+    let paid = peerlab()
+        .args([
+            "pay",
+            &bob,
+            "1234",
+            "--connector",
+            connector,
+            "--token",
+            token,
+        ])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&paid.stdout);
+    assert!(
+        paid.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&paid.stderr)
+    );
+    assert!(said.contains("1234 sent, 1234 delivered to"), "{said}");
+    // A wallet address that does not exist: a clear error and exit 1.
+    let missing = bob.replace("/bob", "/nobody");
+    let refused = peerlab()
+        .args([
+            "pay",
+            &missing,
+            "1",
+            "--connector",
+            connector,
+            "--token",
+            token,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("404"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert_eq!(terminate(&mut up), 0);
+}
