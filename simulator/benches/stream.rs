@@ -3,6 +3,10 @@
 //! packets the instance forwards to a peer that fulfills them, with the same client, connections
 //! and amounts, measured in the same run.
 //!
+//! Then whole payments: STREAM payments of 10 packets each (1,000 through a peer whose
+//! `maxPacketAmount` is 100) from a client of instance A to a wallet address at instance B, each
+//! with its SPSP query, IL-DCP, rate probes and closing packet, 8 at a time.
+//!
 //! Run with `cargo bench -p peerlab-simulator --bench stream`.
 
 use std::sync::Arc;
@@ -207,6 +211,116 @@ async fn run(total: usize) {
     println!(
         "ratio STREAM / plain: {:.2} (the receiver saves the forward hop and adds AES-GCM and HMACs)",
         stream_best / plain_best
+    );
+    network.shutdown().await;
+    payments(if total >= 40_000 { 400 } else { 16 }, plain_best).await;
+}
+
+const PAYMENT: u64 = 1_000;
+const MAX_PACKET: u64 = 100;
+const CONCURRENT_PAYMENTS: usize = 8;
+
+/// STREAM payments of 10 packets each from a client of A to a wallet address at B.
+async fn payments(count: usize, plain_per_second: f64) {
+    use peerlab::stream::{Amount, Destination, HttpLink, PaymentOptions, pay};
+    use peerlab_simulator::topology::{AssetSpec, PeeringSpec, WalletAddressSpec};
+
+    let topology = peerlab_simulator::Topology {
+        instances: vec![
+            InstanceSpec::new("a", "test.a"),
+            InstanceSpec::new("b", "test.b"),
+        ],
+        assets: vec![AssetSpec {
+            code: "USD".into(),
+            scale: 2,
+            liquidity: 0,
+        }],
+        peerings: vec![PeeringSpec {
+            between: ["a".into(), "b".into()],
+            asset: "USD".into(),
+            liquidity: u64::MAX / 4,
+            max_packet_amount: None,
+        }],
+        wallet_addresses: vec![WalletAddressSpec {
+            instance: "b".into(),
+            asset: "USD".into(),
+            address: "bob".into(),
+            public_name: None,
+        }],
+    };
+    let network = Network::from_topology(&topology).await.expect("network");
+    let a = network.instance("a").expect("a");
+    let usd = a.asset_id("USD").expect("USD on a").to_owned();
+    a.admin()
+        .create_peer(
+            &PeerSettings::new("test.payer", &usd, "payer-token", "http://127.0.0.1:9/")
+                .liquidity(u64::MAX / 4)
+                .max_packet_amount(MAX_PACKET),
+        )
+        .await
+        .expect("payer");
+    let b = network.instance("b").expect("b");
+    let bob = format!("{}bob", b.node().open_payments_url());
+    let link = Arc::new(HttpLink::new(&a.connector_url(), "payer-token"));
+    let destination = Arc::new(Destination::Spsp(bob.clone()));
+    let started = Instant::now();
+    let packets = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut payers = tokio::task::JoinSet::new();
+    for payer in 0..CONCURRENT_PAYMENTS {
+        let (link, destination, packets) = (link.clone(), destination.clone(), packets.clone());
+        payers.spawn(async move {
+            for _ in (payer..count).step_by(CONCURRENT_PAYMENTS) {
+                let report = pay(
+                    link.as_ref(),
+                    &destination,
+                    Amount::Source(PAYMENT),
+                    &PaymentOptions::default(),
+                )
+                .await
+                .expect("payment");
+                assert_eq!(report.amount_delivered, PAYMENT);
+                assert_eq!(report.packets_fulfilled, PAYMENT / MAX_PACKET);
+                // Money packets, probes, IL-DCP and the closing packet.
+                let sent = report.packets_fulfilled
+                    + report.packets_rejected.values().sum::<u64>()
+                    + report.probe_packets
+                    + 2;
+                packets.fetch_add(sent, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+    }
+    while let Some(done) = payers.join_next().await {
+        done.expect("payer");
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let per_second = count as f64 / elapsed;
+    let packets = packets.load(std::sync::atomic::Ordering::Relaxed) as f64;
+    let wallet = b
+        .node()
+        .instance()
+        .wallet_address_by_url(&bob)
+        .expect("bob");
+    assert_eq!(
+        b.node().instance().wallet_address_balance(wallet.id),
+        Some(PAYMENT * count as u64)
+    );
+    for instance in [a, b] {
+        let instance = instance.node().instance();
+        assert_eq!(instance.pending_transfer_count(), 0);
+        instance
+            .audit()
+            .expect("ledger invariants hold after the payments");
+    }
+    println!(
+        "\n== STREAM payments of {PAYMENT} in packets of at most {MAX_PACKET}, client -> A -> B (wallet address), {CONCURRENT_PAYMENTS} at a time =="
+    );
+    println!(
+        "{count} payments in {elapsed:.2} s: {per_second:.0} payments/s, {:.1} packets each (with probes, IL-DCP and close)",
+        packets / count as f64
+    );
+    println!(
+        "their packets at {:.0} /s over two hops, against {plain_per_second:.0} /s plain packets through one hop above",
+        packets / elapsed
     );
     network.shutdown().await;
 }
