@@ -1424,3 +1424,62 @@ async fn admin_api_dialect_forces_one_way_whatever_the_selection() {
         .await;
     node.shutdown().await;
 }
+
+/// What is refused before any field runs is answered as Apollo Server 4 answers it: HTTP 400 and
+/// `extensions.code` GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED or BAD_USER_INPUT.
+#[tokio::test]
+async fn refusals_before_execution_carry_apollos_codes_and_http_400() {
+    let network =
+        peerlab_simulator::Network::start(&[peerlab_simulator::topology::InstanceSpec::new(
+            "a", "test.a",
+        )])
+        .await
+        .unwrap();
+    let admin = network.instance("a").unwrap().admin();
+    for (body, code) in [
+        (
+            serde_json::json!({ "query": "{ assets { edges { node { id } } " }),
+            "GRAPHQL_PARSE_FAILED",
+        ),
+        (
+            serde_json::json!({ "query": "{ nope }" }),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            serde_json::json!({
+                "query": "query($f: Int) { assets(first: $f) { edges { node { id } } } }",
+                "variables": { "f": "abc" }
+            }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            serde_json::json!({
+                "query": "mutation($i: CreateAssetInput!) { createAsset(input: $i) { asset { id } } }",
+                "variables": { "i": { "code": "USD" } }
+            }),
+            "BAD_USER_INPUT",
+        ),
+    ] {
+        let response = admin
+            .post_raw(body.to_string(), &[("content-type", "application/json")])
+            .await
+            .unwrap();
+        assert_eq!(response.status, 400, "{body}: {}", response.body);
+        let answer: serde_json::Value = serde_json::from_str(&response.body).unwrap();
+        assert_eq!(
+            answer["errors"][0]["extensions"]["code"], code,
+            "{body}: {answer}"
+        );
+        assert!(answer["errors"][0]["message"].is_string());
+    }
+    // A query that runs is still 200, errors at a path or not.
+    let ran = admin
+        .post_raw(
+            serde_json::json!({ "query": "{ peer(id: \"nope\") { id } }" }).to_string(),
+            &[("content-type", "application/json")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(ran.status, 200, "{}", ran.body);
+    network.shutdown().await;
+}

@@ -173,13 +173,18 @@ impl AdminClient {
             headers.push(("signature", signature_header.as_str()));
         }
         let response = self.post_raw(body.to_string(), &headers).await?;
-        if response.status != 200 {
-            return Err(ClientError::Status {
-                status: response.status,
+        let answer: Option<Value> = serde_json::from_str(&response.body).ok();
+        match (response.status, answer) {
+            (200, Some(answer)) => Ok(answer),
+            // A request refused before it ran (syntax, validation, inputs) is a 400 whose body is
+            // a GraphQL answer with errors, as Apollo Server sends it: the caller reads them.
+            (400, Some(answer)) if answer.get("errors").is_some() => Ok(answer),
+            (200, None) => Err(ClientError::NotJson(response.body)),
+            (status, _) => Err(ClientError::Status {
+                status,
                 body: response.body,
-            });
+            }),
         }
-        serde_json::from_str(&response.body).map_err(|_| ClientError::NotJson(response.body))
     }
 
     /// Runs a mutation and returns its payload, or the refusal it reported: in the seed era's

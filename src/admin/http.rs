@@ -197,6 +197,37 @@ fn json_error(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
+/// A request refused before any field ran (a syntax error, a document the schema does not
+/// validate, inputs that do not coerce) is answered as Apollo Server 4 answers it: HTTP 400, each
+/// error with `extensions.code` `GRAPHQL_PARSE_FAILED`, `GRAPHQL_VALIDATION_FAILED` or, for
+/// arguments and variables whose values do not fit their types, `BAD_USER_INPUT`. Such errors
+/// are the ones with no path while no data came back. Returns the HTTP status to answer with.
+fn code_refusals_before_execution(
+    response: &mut async_graphql::Response,
+    parsed: bool,
+) -> StatusCode {
+    let before_execution = !response.errors.is_empty()
+        && response.data == async_graphql::Value::Null
+        && response.errors.iter().all(|error| error.path.is_empty());
+    if !before_execution {
+        return StatusCode::OK;
+    }
+    for error in &mut response.errors {
+        let code = if !parsed {
+            "GRAPHQL_PARSE_FAILED"
+        } else if error.message.starts_with("Invalid value for argument") {
+            "BAD_USER_INPUT"
+        } else {
+            "GRAPHQL_VALIDATION_FAILED"
+        };
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", code);
+        }
+    }
+    StatusCode::BAD_REQUEST
+}
+
 async fn graphql(
     State(state): State<AdminState>,
     _json: JsonPost,
@@ -236,13 +267,16 @@ async fn graphql(
             );
         }
     };
-    match guard::admit(
+    let parsed = match guard::admit(
         &request.query,
         request.operation_name.as_deref(),
         &request.variables,
     ) {
-        Ok(Some(document)) => request.set_parsed_query(document),
-        Ok(None) => {}
+        Ok(Some(document)) => {
+            request.set_parsed_query(document);
+            true
+        }
+        Ok(None) => false,
         Err(refusal) => {
             tracing::debug!(%refusal, "admin request refused");
             // Apollo Server 4 answers a document its validation rules refuse with HTTP 400.
@@ -252,12 +286,18 @@ async fn graphql(
                 "GRAPHQL_VALIDATION_FAILED",
             );
         }
-    }
+    };
     let mut response = state.schema.execute(request).await;
     null_data_after_failed_root_field(&mut response);
+    let status = code_refusals_before_execution(&mut response, parsed);
     let mut encoded = CappedBuffer::default();
     match serde_json::to_writer(&mut encoded, &response) {
-        Ok(()) => ([(header::CONTENT_TYPE, "application/json")], encoded.bytes).into_response(),
+        Ok(()) => (
+            status,
+            [(header::CONTENT_TYPE, "application/json")],
+            encoded.bytes,
+        )
+            .into_response(),
         Err(_) if encoded.overflowed => graphql_error(
             StatusCode::OK,
             &format!(
