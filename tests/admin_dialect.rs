@@ -1483,3 +1483,26 @@ async fn refusals_before_execution_carry_apollos_codes_and_http_400() {
     assert_eq!(ran.status, 200, "{}", ran.body);
     network.shutdown().await;
 }
+
+/// `/graphql/` is served as `/graphql` is, as Rafiki's Koa router serves it.
+#[tokio::test]
+async fn a_trailing_slash_reaches_the_same_api() {
+    let network =
+        peerlab_simulator::Network::start(&[peerlab_simulator::topology::InstanceSpec::new(
+            "a", "test.a",
+        )])
+        .await
+        .unwrap();
+    let node = network.instance("a").unwrap().node();
+    let admin =
+        peerlab_simulator::AdminClient::new(&format!("{}/graphql/", node.admin_url())).unwrap();
+    let answer = admin
+        .request(
+            "{ assets { edges { node { id } } } }",
+            serde_json::json!({}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer["data"]["assets"]["edges"], serde_json::json!([]));
+    network.shutdown().await;
+}

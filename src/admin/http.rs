@@ -106,6 +106,8 @@ pub fn router(schema: AdminSchema, auth: AdminAuth) -> Router {
     };
     Router::new()
         .route("/graphql", get(graphiql::page).post(graphql))
+        // Koa's router, in front of Rafiki's Apollo server, matches a trailing slash too.
+        .route("/graphql/", get(graphiql::page).post(graphql))
         .route("/graphql/assets/{name}", get(graphiql::asset))
         .route("/healthz", get(|| async { "OK" }))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
