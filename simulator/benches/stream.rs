@@ -12,10 +12,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty, Full};
+use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -55,32 +53,6 @@ async fn drive(url: &str, bodies: Arc<Vec<Bytes>>) -> f64 {
         done.expect("sender");
     }
     bodies.len() as f64 / started.elapsed().as_secs_f64()
-}
-
-/// SPSP on the wallet address URL: where to pay it and the shared secret.
-async fn spsp(url: &str) -> (Address, SharedSecret) {
-    let client: Client<HttpConnector, Empty<Bytes>> =
-        Client::builder(TokioExecutor::new()).build_http();
-    let request = hyper::Request::get(url)
-        .header("accept", "application/spsp4+json")
-        .body(Empty::new())
-        .expect("request");
-    let response = client.request(request).await.expect("SPSP answer");
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    let details: serde_json::Value = serde_json::from_slice(&body).expect("SPSP JSON");
-    let address = details["destination_account"].as_str().expect("address");
-    let secret = STANDARD
-        .decode(details["shared_secret"].as_str().expect("secret"))
-        .expect("base64");
-    (
-        Address::parse(address).expect("ILP address"),
-        SharedSecret::from_slice(&secret).expect("32 bytes"),
-    )
 }
 
 /// `count` STREAM packets of 1 unit, each with its own sequence (so none is a replay).
@@ -156,7 +128,11 @@ async fn run(total: usize) {
             ..NewWalletAddress::default()
         })
         .expect("wallet address");
-    let (to, secret) = spsp(&wallet.url).await;
+    let receiving = peerlab::stream::Destination::Spsp(wallet.url.clone())
+        .resolve(Duration::from_secs(5))
+        .await
+        .expect("SPSP answer");
+    let (to, secret) = (receiving.destination, receiving.shared_secret);
     let streams: Vec<Bytes> = stream_packets(&to, &secret, total * 5);
     let data_length = Prepare::decode(&streams[0]).expect("prepare").data().len();
     let (plain, fulfill) = plain_packets(total, data_length);
