@@ -263,3 +263,77 @@ async fn an_unreachable_rates_url_is_t00_and_nothing_moves() {
     s.audit();
     s.network.shutdown().await;
 }
+
+#[tokio::test]
+async fn packets_that_find_the_rates_stale_together_share_one_fetch() {
+    let rates = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/rates"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"base": "USD", "rates": {"EUR": 0.5}}))
+                .set_delay(Duration::from_millis(300)),
+        )
+        .expect(1)
+        .mount(&rates)
+        .await;
+    let spec = InstanceSpec {
+        exchange_rates_url: Some(format!("{}/rates", rates.uri())),
+        ..InstanceSpec::new("a", "test.a")
+    };
+    let s = setup(spec, 2, 50_000).await;
+    let mut payments = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let connector = s.a().connector_url();
+        payments.spawn(async move {
+            let prepare = paying_prepare(
+                &Address::parse("test.receiver.bob").unwrap(),
+                100,
+                Duration::from_secs(10),
+            );
+            OutgoingClient::default()
+                .send(&connector, "client-token", prepare.encode())
+                .await
+                .unwrap()
+        });
+    }
+    while let Some(reply) = payments.join_next().await {
+        assert!(matches!(reply.unwrap(), Reply::Fulfill(_)));
+    }
+    assert_eq!(s.forwarded_amounts().await, vec![50; 10]);
+    s.audit();
+    s.network.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_rates_server_that_hangs_holds_a_packet_no_longer_than_its_expiry() {
+    let rates = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(60)))
+        .mount(&rates)
+        .await;
+    let spec = InstanceSpec {
+        exchange_rates_url: Some(format!("{}/rates", rates.uri())),
+        ..InstanceSpec::new("a", "test.a")
+    };
+    let s = setup(spec, 2, 50_000).await;
+    let prepare = paying_prepare(
+        &Address::parse("test.receiver.bob").unwrap(),
+        100,
+        Duration::from_millis(1_500),
+    );
+    let started = std::time::Instant::now();
+    let reply = OutgoingClient::default()
+        .send(&s.a().connector_url(), "client-token", prepare.encode())
+        .await
+        .unwrap();
+    assert_eq!(Setup::reject_code(&reply), ErrorCode::R00TransferTimedOut);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(s.balances().await, (CREDIT, 0, 0, 50_000));
+    s.audit();
+    s.network.shutdown().await;
+}

@@ -175,7 +175,9 @@ impl Connector {
         let hold = expiry
             .as_ref()
             .map_or(Duration::ZERO, |expiry| expiry.duration_since(now));
-        let outgoing_amount = self.outgoing_amount(from, &next, prepare.amount()).await?;
+        let outgoing_amount = self
+            .outgoing_amount(from, &next, prepare.amount(), prepare.expires_at())
+            .await?;
         let reservation = self.reserve(from, &next, prepare.amount(), outgoing_amount, hold)?;
         let outcome = match expiry {
             Ok(expiry) => {
@@ -236,7 +238,12 @@ impl Connector {
             .asset_including_deleted(wallet.asset_id)
             .ok_or_else(|| PacketError::Internal(format!("no asset {}", wallet.asset_id)))?;
         let arrived = self
-            .convert(prepare.amount(), from.asset_id, wallet.asset_id)
+            .convert(
+                prepare.amount(),
+                from.asset_id,
+                wallet.asset_id,
+                prepare.expires_at(),
+            )
             .await?;
         let reply_asset = (asset.code.as_str(), asset.scale);
         if !opened.accepts(arrived) {
@@ -295,13 +302,22 @@ impl Connector {
         from: &Peer,
         next: &Peer,
         amount: u64,
+        deadline: Timestamp,
     ) -> Result<u64, PacketError> {
-        self.convert(amount, from.asset_id, next.asset_id).await
+        self.convert(amount, from.asset_id, next.asset_id, deadline)
+            .await
     }
 
     /// `amount` of one asset in another: unchanged within an asset, else converted (rounded
-    /// down) as Rafiki's balance middleware converts it.
-    async fn convert(&self, amount: u64, from: Uuid, to: Uuid) -> Result<u64, PacketError> {
+    /// down) as Rafiki's balance middleware converts it. Fetching rates waits no longer than
+    /// `deadline`, the packet's own expiry (R00 past it).
+    async fn convert(
+        &self,
+        amount: u64,
+        from: Uuid,
+        to: Uuid,
+        deadline: Timestamp,
+    ) -> Result<u64, PacketError> {
         if amount == 0 || from == to {
             return Ok(amount);
         }
@@ -311,20 +327,21 @@ impl Connector {
                 .ok_or_else(|| PacketError::Internal(format!("no asset {id}")))
         };
         let (source, destination) = (asset(from)?, asset(to)?);
-        let converted = self
-            .rates
-            .convert(
-                amount,
-                AssetUnit {
-                    code: &source.code,
-                    scale: source.scale,
-                },
-                AssetUnit {
-                    code: &destination.code,
-                    scale: destination.scale,
-                },
-            )
+        let left = deadline.duration_since(Timestamp::now());
+        let conversion = self.rates.convert(
+            amount,
+            AssetUnit {
+                code: &source.code,
+                scale: source.scale,
+            },
+            AssetUnit {
+                code: &destination.code,
+                scale: destination.scale,
+            },
+        );
+        let converted = tokio::time::timeout(left, conversion)
             .await
+            .map_err(|_| PacketError::TimedOut)?
             .map_err(|error| match error {
                 ConversionError::NoRate => PacketError::NoExchangeRate,
                 ConversionError::TooLarge { maximum } => PacketError::AmountTooLarge {

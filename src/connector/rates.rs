@@ -215,6 +215,9 @@ pub enum RateSource {
 pub struct ExchangeRates {
     source: RateSource,
     fetched: Arc<Mutex<HashMap<String, Fetched>>>,
+    /// One fetch per base at a time: packets that find the rates stale together wait for the
+    /// same answer instead of each asking (Rafiki shares the in-progress request the same way).
+    fetching: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 #[derive(Debug, Clone)]
@@ -228,6 +231,7 @@ impl ExchangeRates {
         Self {
             source,
             fetched: Arc::default(),
+            fetching: Arc::default(),
         }
     }
 
@@ -264,10 +268,27 @@ impl ExchangeRates {
         base: &str,
         lifetime: Duration,
     ) -> Result<Arc<RateTable>, ConversionError> {
-        if let Some(fetched) = self.cached().get(base)
-            && fetched.at.elapsed() < lifetime
-        {
-            return Ok(fetched.table.clone());
+        let fresh = |rates: &Self| {
+            rates
+                .cached()
+                .get(base)
+                .filter(|fetched| fetched.at.elapsed() < lifetime)
+                .map(|fetched| fetched.table.clone())
+        };
+        if let Some(table) = fresh(self) {
+            return Ok(table);
+        }
+        let turn = self
+            .fetching
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(base.to_owned())
+            .or_default()
+            .clone();
+        let _turn = turn.lock().await;
+        // Another packet may have fetched them while this one waited.
+        if let Some(table) = fresh(self) {
+            return Ok(table);
         }
         let table = Arc::new(
             fetch_rates(url, base)
