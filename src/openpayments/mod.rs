@@ -3,3 +3,4 @@
 //! scope.
 
 pub mod http;
+pub mod incoming;
