@@ -8,12 +8,13 @@ use super::dialect;
 use super::outcome::{ErrorCode, Refusal, graphql_error};
 use super::scalars::UInt8;
 use super::types::{
-    AccountingTransferConnection, Asset, AssetsConnection, Peer, PeersConnection, SortOrder,
-    WalletAddress, WalletAddressesConnection,
+    AccountingTransferConnection, Asset, AssetsConnection, IncomingPayment, Peer, PeersConnection,
+    Receiver, SortOrder, WalletAddress, WalletAddressesConnection,
 };
 use crate::instance::{
     AssetError, Instance, PageRequest, PaginationError, PeerError, WalletAddressError,
 };
+use crate::openpayments::receiver;
 
 pub struct QueryRoot;
 
@@ -148,6 +149,21 @@ impl QueryRoot {
             .wallet_addresses_page(&request)
             .map_err(page_error)?
             .into())
+    }
+
+    /// An incoming payment at one of this instance's wallet addresses, by id, or null.
+    async fn incoming_payment(&self, ctx: &Context<'_>, id: String) -> Option<IncomingPayment> {
+        instance(ctx).incoming_payment(&id).map(IncomingPayment)
+    }
+
+    /// A receiver by its incoming payment URL: this instance's, or read from another Open
+    /// Payments server. Unknown: the error "unknown incoming payment" / "unknown payment"
+    /// (NOT_FOUND), null when `ADMIN_API_DIALECT=seed`.
+    async fn receiver(&self, ctx: &Context<'_>, id: String) -> Result<Option<Receiver>> {
+        match receiver::receiver(instance(ctx), &id).await {
+            Ok(record) => Ok(Some(Receiver(record))),
+            Err(error) => dialect::not_found(ctx, error.into()),
+        }
     }
 
     /// Transfers that debited and that credited an account (a peer's or an asset's id), at most

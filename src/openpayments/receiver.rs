@@ -145,7 +145,11 @@ pub async fn create_receiver(
         let (payment, wallet) = incoming::create(instance, body)?;
         return Ok(local_receiver(instance, &payment, &wallet));
     }
-    let document = get_json(&new.wallet_address_url, RemoteIncomingPaymentError::UnknownWalletAddress).await?;
+    let document = get_json(
+        &new.wallet_address_url,
+        RemoteIncomingPaymentError::UnknownWalletAddress,
+    )
+    .await?;
     let (Some(wallet_id), Some(resource_server)) =
         (document["id"].as_str(), document["resourceServer"].as_str())
     else {
@@ -178,10 +182,7 @@ pub async fn create_receiver(
 }
 
 /// The receiver at `url`: a local incoming payment, or one read over Open Payments.
-pub async fn receiver(
-    instance: &Instance,
-    url: &str,
-) -> Result<ReceiverRecord, ReceiverError> {
+pub async fn receiver(instance: &Instance, url: &str) -> Result<ReceiverRecord, ReceiverError> {
     if is_local(instance, url) {
         let unknown = ReceiverError::Local(IncomingPaymentError::UnknownPayment);
         let id = incoming::incoming_payment_id(instance, url).ok_or(unknown.clone())?;
