@@ -126,6 +126,24 @@ impl Pair {
             .unwrap()
     }
 
+    /// The liquidity `on` holds for its peer at `address`, in USD.
+    async fn liquidity(&self, on: &InstanceHandle, address: &str) -> u64 {
+        let response = on
+            .admin()
+            .request(
+                "query($address: String!, $asset: String!) {
+                   peerByAddressAndAsset(staticIlpAddress: $address, assetId: $asset) { liquidity }
+                 }",
+                json!({ "address": address, "asset": on.asset_id("USD").unwrap() }),
+            )
+            .await
+            .unwrap();
+        response["data"]["peerByAddressAndAsset"]["liquidity"]
+            .as_str()
+            .and_then(|liquidity| liquidity.parse().ok())
+            .unwrap_or_else(|| panic!("liquidity of {address}: {response}"))
+    }
+
     fn payment_id(&self, url: &str) -> Uuid {
         Uuid::parse_str(url.rsplit('/').next().unwrap()).unwrap()
     }
@@ -168,7 +186,9 @@ async fn a_receiver_at_a_peer_completes_at_its_incoming_amount_and_then_refuses_
         )
         .await;
     let receiver = &answer["data"]["createReceiver"]["receiver"];
-    let url = receiver["id"].as_str().unwrap_or_else(|| panic!("{answer}"));
+    let url = receiver["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{answer}"));
     assert!(
         url.starts_with(&format!("{}/incoming-payments/", p.resource_server())),
         "{url}"
@@ -196,6 +216,13 @@ async fn a_receiver_at_a_peer_completes_at_its_incoming_amount_and_then_refuses_
     assert_eq!(payment.state, IncomingPaymentState::Processing);
     assert_eq!(payment.received_amount, 200);
 
+    // More than remains: refused, nothing credited (a payment never receives past its amount).
+    let overshoot = pay(&p.link(), &destination, Amount::Delivered(400), &options).await;
+    assert!(overshoot.is_err(), "{overshoot:?}");
+    assert_eq!(b.incoming_payment_by_id(id).unwrap().received_amount, 200);
+    assert_eq!(p.wallet_balance(), 200);
+    p.audit();
+
     // The rest: COMPLETED, exactly 500 received and credited to the wallet address.
     let report = pay(&p.link(), &destination, Amount::Delivered(300), &options)
         .await
@@ -205,6 +232,9 @@ async fn a_receiver_at_a_peer_completes_at_its_incoming_amount_and_then_refuses_
     assert_eq!(payment.state, IncomingPaymentState::Completed);
     assert_eq!(payment.received_amount, 500);
     assert_eq!(p.wallet_balance(), 500);
+    // Every hop moved exactly 500: the sender's credit on `a`, `a`'s credit on `b`.
+    assert_eq!(p.liquidity(p.a(), SENDER).await, CREDIT - 500);
+    assert_eq!(p.liquidity(p.b(), "test.a").await, CREDIT - 500);
     p.audit();
 
     // Completed: a further payment is refused and nothing more is credited anywhere.
@@ -212,6 +242,7 @@ async fn a_receiver_at_a_peer_completes_at_its_incoming_amount_and_then_refuses_
     assert!(refused.is_err(), "{refused:?}");
     assert_eq!(b.incoming_payment_by_id(id).unwrap().received_amount, 500);
     assert_eq!(p.wallet_balance(), 500);
+    assert_eq!(p.liquidity(p.b(), "test.a").await, CREDIT - 500);
     p.audit();
 
     // The receiver as `a` reads it from `b`, and the incoming payment as `b`'s admin API has it.
@@ -306,7 +337,10 @@ async fn the_incoming_payments_resource_refuses_bad_input_and_unknown_wallet_add
     let collection = format!("{}/incoming-payments", p.resource_server());
     let cases = [
         ("not json", 400),
-        (r#"{"incomingAmount": {"value": "1", "assetCode": "USD", "assetScale": 2}}"#, 400),
+        (
+            r#"{"incomingAmount": {"value": "1", "assetCode": "USD", "assetScale": 2}}"#,
+            400,
+        ),
         (
             &*format!(
                 r#"{{"walletAddress": "{}", "incomingAmount": {{"value": "-1", "assetCode": "USD", "assetScale": 2}}}}"#,
@@ -322,7 +356,10 @@ async fn the_incoming_payments_resource_refuses_bad_input_and_unknown_wallet_add
             400,
         ),
         (
-            &*format!(r#"{{"walletAddress": "{}", "expiresAt": "yesterday"}}"#, p.wallet_url),
+            &*format!(
+                r#"{{"walletAddress": "{}", "expiresAt": "yesterday"}}"#,
+                p.wallet_url
+            ),
             400,
         ),
         (
@@ -356,12 +393,7 @@ async fn the_incoming_payments_resource_refuses_bad_input_and_unknown_wallet_add
     let (status, read) = request("GET", created["id"].as_str().unwrap(), None).await;
     assert_eq!(status, 200);
     assert_eq!(read["id"], created["id"]);
-    let (status, _) = request(
-        "GET",
-        &format!("{collection}/{}", Uuid::new_v4()),
-        None,
-    )
-    .await;
+    let (status, _) = request("GET", &format!("{collection}/{}", Uuid::new_v4()), None).await;
     assert_eq!(status, 404);
     p.network.shutdown().await;
 }
