@@ -16,7 +16,7 @@ use crate::instance::{
     HttpUpdate, Instance, NewAsset, NewPeer, NewWalletAddress, PeerUpdate, WalletAddressUpdate,
     WithdrawalMode,
 };
-use crate::openpayments::receiver::{self, NewReceiver, ReceiverAmount};
+use crate::payments::receiver::{self, NewReceiver, ReceiverAmount};
 
 pub struct MutationRoot;
 

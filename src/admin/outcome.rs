@@ -11,7 +11,7 @@ use super::idempotency::IdempotencyError;
 use crate::autopeer::AutoPeeringError;
 use crate::instance::IncomingPaymentError;
 use crate::instance::{AssetError, LiquidityError, PaginationError, PeerError, WalletAddressError};
-use crate::openpayments::receiver::{ReceiverError, RemoteIncomingPaymentError};
+use crate::payments::receiver::{ReceiverError, RemoteIncomingPaymentError};
 
 /// Rafiki's `LiquidityError` enum, with the values peerlab adds for refusals Rafiki's old API could
 /// not express (an expired withdrawal, a bad timeout, a balance beyond UInt64).

@@ -14,7 +14,7 @@ use super::types::{
 use crate::instance::{
     AssetError, Instance, PageRequest, PaginationError, PeerError, WalletAddressError,
 };
-use crate::openpayments::receiver;
+use crate::payments::receiver;
 
 pub struct QueryRoot;
 

@@ -1,7 +1,6 @@
 //! The GraphQL types of the admin API, named as in Rafiki's schema.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use serde::Serialize;
@@ -10,20 +9,7 @@ use super::outcome::{LiquidityErrorCode, Outcome, Refusal};
 use super::scalars::{JsonObject, UInt8, UInt64};
 use crate::instance::{self, Instance, Page};
 
-/// `createdAt` as JavaScript's `toISOString()` writes it: `2024-01-02T03:04:05.678Z`.
-pub fn iso_timestamp(at: SystemTime) -> String {
-    let at = time::OffsetDateTime::from(at);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second(),
-        at.millisecond()
-    )
-}
+pub use crate::text::iso_timestamp;
 
 // === entities ===
 
@@ -225,8 +211,8 @@ pub struct Amount {
     pub asset_scale: UInt8,
 }
 
-impl From<crate::openpayments::receiver::ReceiverAmount> for Amount {
-    fn from(amount: crate::openpayments::receiver::ReceiverAmount) -> Self {
+impl From<crate::payments::receiver::ReceiverAmount> for Amount {
+    fn from(amount: crate::payments::receiver::ReceiverAmount) -> Self {
         Self {
             value: UInt64(amount.value),
             asset_code: amount.asset_code,
@@ -317,7 +303,7 @@ impl IncomingPayment {
 
 /// Rafiki's `Receiver`: an incoming payment, here or at another Open Payments server.
 #[derive(Debug, Clone)]
-pub struct Receiver(pub crate::openpayments::receiver::ReceiverRecord);
+pub struct Receiver(pub crate::payments::receiver::ReceiverRecord);
 
 #[Object]
 impl Receiver {

@@ -165,7 +165,7 @@ pub fn to_open_payments(
     let (code, scale) = asset
         .as_ref()
         .map_or(("", 0), |asset| (asset.code.as_str(), asset.scale));
-    let iso = crate::admin::types::iso_timestamp;
+    let iso = crate::text::iso_timestamp;
     let mut body = json!({
         "id": incoming_payment_url(instance, payment.id),
         "walletAddress": wallet.url,

@@ -15,9 +15,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use thiserror::Error;
 
-use super::incoming::{self, AmountJson, CreateIncomingPaymentBody, IncomingRequestError};
-use crate::admin::types::iso_timestamp;
 use crate::instance::{IncomingPayment, IncomingPaymentError, Instance, WalletAddress};
+use crate::openpayments::incoming::{
+    self, AmountJson, CreateIncomingPaymentBody, IncomingRequestError,
+};
+use crate::text::iso_timestamp;
 
 /// How long each request to a remote Open Payments server may take.
 const REMOTE_TIMEOUT: Duration = Duration::from_secs(10);
