@@ -14,7 +14,9 @@ use super::rates::{AssetUnit, ConversionError, ExchangeRates, RateSource};
 use crate::ilp::ildcp::{ILDCP_DESTINATION, is_ildcp_request};
 use crate::ilp::stream::ServerSecret;
 use crate::ilp::{Prepare, Reply, Scheme, Timestamp};
-use crate::instance::{IncomingPacketRefusal, Instance, LiquidityError, Peer};
+use crate::instance::{
+    IncomingPacketRefusal, IncomingPaymentState, Instance, LiquidityError, Peer,
+};
 use crate::ledger::TransferId;
 use crate::stream::receiver::Recognised;
 use crate::stream::{ReceiveError, ReceiveTarget, StreamReceiver};
@@ -216,9 +218,9 @@ impl Connector {
     /// Fulfill (crediting the wallet address, converted into its asset) when the condition is the
     /// connection's and at least what the sender asked for arrived; otherwise F99 with the
     /// encrypted STREAM reply. Zero-amount packets with the right condition are fulfilled and
-    /// move nothing. A packet for an incoming payment is also refused F99, nothing credited,
-    /// when the payment is completed or expired or the packet would take it past its
-    /// `incomingAmount`.
+    /// move nothing. Money for a completed or expired incoming payment is refused F02 as Rafiki
+    /// refuses it; a packet that would take an incoming payment past its `incomingAmount` is
+    /// refused F99 (the receiver's reject). Neither credits anything.
     async fn receive(
         &self,
         from: &Peer,
@@ -238,10 +240,19 @@ impl Connector {
                 (wallet, None)
             }
             ReceiveTarget::IncomingPayment(payment_id) => {
-                let (_, wallet) = self
+                let (payment, wallet) = self
                     .instance
                     .incoming_payment_receiver(payment_id)
                     .map_err(|_| unknown())?;
+                // As Rafiki: money for a closed payment is refused before the receiver answers;
+                // a zero-amount packet still reaches it.
+                let closed = matches!(
+                    payment.state,
+                    IncomingPaymentState::Completed | IncomingPaymentState::Expired
+                );
+                if closed && prepare.amount() > 0 {
+                    return Err(PacketError::IncomingPaymentClosed);
+                }
                 (wallet, Some(payment_id))
             }
         };
@@ -295,11 +306,15 @@ impl Connector {
                     Err(IncomingPacketRefusal::Liquidity(error)) => {
                         return Err(liquidity_error(error));
                     }
+                    // Closed since it was looked up (another packet completed it, or it expired).
+                    Err(IncomingPacketRefusal::Closed(_)) => {
+                        return Err(PacketError::IncomingPaymentClosed);
+                    }
                     Err(
-                        IncomingPacketRefusal::Unknown
-                        | IncomingPacketRefusal::Closed(_)
-                        | IncomingPacketRefusal::ExceedsRemaining,
-                    ) => return refuse(),
+                        IncomingPacketRefusal::Unknown | IncomingPacketRefusal::ExceedsRemaining,
+                    ) => {
+                        return refuse();
+                    }
                 }
             }
             None if prepare.amount() > 0 => {
