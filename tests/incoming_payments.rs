@@ -311,6 +311,37 @@ async fn a_receiver_at_a_peer_completes_at_its_incoming_amount_and_then_refuses_
         &json!([{ "node": { "id": id.to_string(), "state": "COMPLETED" } }]),
         "{listed}"
     );
+    // Unknown ones, in Rafiki's words.
+    let unknown = p
+        .b()
+        .admin()
+        .request(
+            "query($id: String!, $url: String!) {
+               incomingPayment(id: $id) { id } receiver(id: $url) { id } }",
+            json!({
+                "id": Uuid::new_v4().to_string(),
+                "url": format!("{}/incoming-payments/{}", p.resource_server(), Uuid::new_v4()),
+            }),
+        )
+        .await
+        .unwrap();
+    let mut messages: Vec<&str> = unknown["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{unknown}"))
+        .iter()
+        .filter_map(|error| error["message"].as_str())
+        .collect();
+    // Sibling fields resolve concurrently: their errors' order is not the query's.
+    messages.sort_unstable();
+    assert_eq!(
+        messages,
+        ["payment does not exist", "receiver does not exist"],
+        "{unknown}"
+    );
+    assert_eq!(
+        unknown["data"],
+        json!({ "incomingPayment": null, "receiver": null })
+    );
     p.network.shutdown().await;
 }
 

@@ -121,6 +121,12 @@ impl Refusal {
         Self::new((seed_code, message.clone()), (v2_code, message))
     }
 
+    /// A lookup that found nothing, in Rafiki's words for it (`payment does not exist`,
+    /// `receiver does not exist`): NOT_FOUND.
+    pub fn lookup_not_found(message: &str) -> Self {
+        Self::same_message("404", ErrorCode::NotFound, message.to_owned())
+    }
+
     /// The seed era's payload fields.
     pub fn seed_outcome(&self) -> Outcome {
         Outcome {

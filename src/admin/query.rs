@@ -151,18 +151,30 @@ impl QueryRoot {
             .into())
     }
 
-    /// An incoming payment at one of this instance's wallet addresses, by id, or null.
-    async fn incoming_payment(&self, ctx: &Context<'_>, id: String) -> Option<IncomingPayment> {
-        instance(ctx).incoming_payment(&id).map(IncomingPayment)
+    /// An incoming payment at one of this instance's wallet addresses, by id. When there is
+    /// none: the error "payment does not exist" (NOT_FOUND), as Rafiki answers; null when
+    /// `ADMIN_API_DIALECT=seed`.
+    async fn incoming_payment(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+    ) -> Result<Option<IncomingPayment>> {
+        match instance(ctx).incoming_payment(&id) {
+            Some(payment) => Ok(Some(IncomingPayment(payment))),
+            None => dialect::not_found(ctx, Refusal::lookup_not_found("payment does not exist")),
+        }
     }
 
     /// A receiver by its incoming payment URL: this instance's, or read from another Open
-    /// Payments server. Unknown: the error "unknown incoming payment" / "unknown payment"
-    /// (NOT_FOUND), null when `ADMIN_API_DIALECT=seed`.
+    /// Payments server. When there is none: the error "receiver does not exist" (NOT_FOUND), as
+    /// Rafiki answers; null when `ADMIN_API_DIALECT=seed`.
     async fn receiver(&self, ctx: &Context<'_>, id: String) -> Result<Option<Receiver>> {
         match receiver::receiver(instance(ctx), &id).await {
             Ok(record) => Ok(Some(Receiver(record))),
-            Err(error) => dialect::not_found(ctx, error.into()),
+            Err(error) => {
+                tracing::debug!(%id, %error, "no receiver");
+                dialect::not_found(ctx, Refusal::lookup_not_found("receiver does not exist"))
+            }
         }
     }
 
