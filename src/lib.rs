@@ -18,5 +18,6 @@ pub mod instance;
 pub mod ledger;
 pub mod node;
 pub mod openpayments;
+pub mod payments;
 pub mod stream;
 pub mod text;

@@ -1,4 +1,5 @@
-//! Free text that users type into names and codes, and the characters it may not contain.
+//! Free text that users type into names and codes, and the characters it may not contain; and
+//! timestamps as Rafiki writes them.
 //!
 //! Control characters break logs and terminals, and Unicode's invisible format characters let a
 //! string display as something it is not: `"\u{202e}DSU"` (a right-to-left override) shows as
@@ -23,6 +24,21 @@ pub fn forbidden_character(text: &str) -> Option<char> {
                 | GeneralCategory::Surrogate
         )
     })
+}
+
+/// `createdAt` as JavaScript's `toISOString()` writes it: `2024-01-02T03:04:05.678Z`.
+pub fn iso_timestamp(at: std::time::SystemTime) -> String {
+    let at = time::OffsetDateTime::from(at);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.millisecond()
+    )
 }
 
 #[cfg(test)]

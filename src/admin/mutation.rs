@@ -16,6 +16,7 @@ use crate::instance::{
     HttpUpdate, Instance, NewAsset, NewPeer, NewWalletAddress, PeerUpdate, WalletAddressUpdate,
     WithdrawalMode,
 };
+use crate::payments::receiver::{self, NewReceiver, ReceiverAmount};
 
 pub struct MutationRoot;
 
@@ -466,6 +467,50 @@ impl MutationRoot {
                 }
             },
         );
+        dialect::report(ctx, result)
+    }
+
+    /// An incoming payment at a wallet address: created here when the wallet address is this
+    /// instance's, otherwise at its Open Payments resource server (no grant: peerlab does not
+    /// do GNAP).
+    async fn create_receiver(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateReceiverInput,
+    ) -> async_graphql::Result<CreateReceiverResponse> {
+        let instance = ctx.data_unchecked::<Arc<Instance>>();
+        let store = ctx.data_unchecked::<IdempotencyStore>();
+        let fingerprint = format!(
+            "createReceiver:{}",
+            serde_json::to_string(&input).unwrap_or_default()
+        );
+        let new = NewReceiver {
+            wallet_address_url: input.wallet_address_url.clone(),
+            incoming_amount: input.incoming_amount.clone().map(|amount| ReceiverAmount {
+                value: amount.value.0,
+                asset_code: amount.asset_code,
+                asset_scale: amount.asset_scale.0,
+            }),
+            expires_at: input.expires_at.clone(),
+            metadata: input.metadata.clone().map(|metadata| metadata.0),
+        };
+        let operation = async {
+            match receiver::create_receiver(instance, new).await {
+                Ok(record) => ok("Created receiver", |p: &mut CreateReceiverResponse| {
+                    p.receiver = Some(Receiver(record))
+                }),
+                Err(error) => Err(error.into()),
+            }
+        };
+        let result = store
+            .run_async(
+                input.idempotency_key.as_deref(),
+                fingerprint,
+                Done::is_ok,
+                operation,
+            )
+            .await
+            .unwrap_or_else(|refused| Err(refused.into()));
         dialect::report(ctx, result)
     }
 

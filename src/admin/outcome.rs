@@ -9,7 +9,9 @@ use thiserror::Error;
 
 use super::idempotency::IdempotencyError;
 use crate::autopeer::AutoPeeringError;
+use crate::instance::IncomingPaymentError;
 use crate::instance::{AssetError, LiquidityError, PaginationError, PeerError, WalletAddressError};
+use crate::payments::receiver::{ReceiverError, RemoteIncomingPaymentError};
 
 /// Rafiki's `LiquidityError` enum, with the values peerlab adds for refusals Rafiki's old API could
 /// not express (an expired withdrawal, a bad timeout, a balance beyond UInt64).
@@ -43,6 +45,7 @@ pub enum ErrorCode {
     InternalServerError,
     NotFound,
     Conflict,
+    Inactive,
 }
 
 impl ErrorCode {
@@ -54,6 +57,7 @@ impl ErrorCode {
             Self::InternalServerError => "INTERNAL_SERVER_ERROR",
             Self::NotFound => "NOT_FOUND",
             Self::Conflict => "CONFLICT",
+            Self::Inactive => "INACTIVE",
         }
     }
 }
@@ -115,6 +119,12 @@ impl Refusal {
     /// The same message in both dialects.
     fn same_message(seed_code: &'static str, v2_code: ErrorCode, message: String) -> Self {
         Self::new((seed_code, message.clone()), (v2_code, message))
+    }
+
+    /// A lookup that found nothing, in Rafiki's words for it (`payment does not exist`,
+    /// `receiver does not exist`): NOT_FOUND.
+    pub fn lookup_not_found(message: &str) -> Self {
+        Self::same_message("404", ErrorCode::NotFound, message.to_owned())
     }
 
     /// The seed era's payload fields.
@@ -297,6 +307,31 @@ impl From<WalletAddressError> for Refusal {
             WalletAddressError::PublicNameTooLong
             | WalletAddressError::InvalidText
             | WalletAddressError::InvalidProperties => ("400", C::BadUserInput),
+        };
+        Self::same_message(seed_code, v2_code, error.to_string())
+    }
+}
+
+impl From<ReceiverError> for Refusal {
+    fn from(error: ReceiverError) -> Self {
+        use ErrorCode as C;
+        use IncomingPaymentError as I;
+        use RemoteIncomingPaymentError as R;
+        // Rafiki's incoming payment and remote incoming payment errorToCode; the seed era's
+        // payload `code` was its errorToHTTPCode.
+        let (seed_code, v2_code) = match &error {
+            ReceiverError::Local(I::UnknownWalletAddress | I::UnknownPayment) => {
+                ("404", C::NotFound)
+            }
+            ReceiverError::Local(I::InactiveWalletAddress) => ("400", C::Inactive),
+            ReceiverError::Local(I::InvalidAmount | I::InvalidExpiry | I::MetadataTooLarge) => {
+                ("400", C::BadUserInput)
+            }
+            // peerlab's own bound: the instance is full, not the client's mistake.
+            ReceiverError::Local(I::TooManyIncomingPayments) => ("503", C::InternalServerError),
+            ReceiverError::Remote(R::NotFound | R::UnknownWalletAddress) => ("404", C::NotFound),
+            ReceiverError::Remote(R::InvalidRequest) => ("500", C::BadUserInput),
+            ReceiverError::InvalidInput(_) => ("400", C::BadUserInput),
         };
         Self::same_message(seed_code, v2_code, error.to_string())
     }

@@ -8,12 +8,13 @@ use super::dialect;
 use super::outcome::{ErrorCode, Refusal, graphql_error};
 use super::scalars::UInt8;
 use super::types::{
-    AccountingTransferConnection, Asset, AssetsConnection, Peer, PeersConnection, SortOrder,
-    WalletAddress, WalletAddressesConnection,
+    AccountingTransferConnection, Asset, AssetsConnection, IncomingPayment, Peer, PeersConnection,
+    Receiver, SortOrder, WalletAddress, WalletAddressesConnection,
 };
 use crate::instance::{
     AssetError, Instance, PageRequest, PaginationError, PeerError, WalletAddressError,
 };
+use crate::payments::receiver;
 
 pub struct QueryRoot;
 
@@ -148,6 +149,33 @@ impl QueryRoot {
             .wallet_addresses_page(&request)
             .map_err(page_error)?
             .into())
+    }
+
+    /// An incoming payment at one of this instance's wallet addresses, by id. When there is
+    /// none: the error "payment does not exist" (NOT_FOUND), as Rafiki answers; null when
+    /// `ADMIN_API_DIALECT=seed`.
+    async fn incoming_payment(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+    ) -> Result<Option<IncomingPayment>> {
+        match instance(ctx).incoming_payment(&id) {
+            Some(payment) => Ok(Some(IncomingPayment(payment))),
+            None => dialect::not_found(ctx, Refusal::lookup_not_found("payment does not exist")),
+        }
+    }
+
+    /// A receiver by its incoming payment URL: this instance's, or read from another Open
+    /// Payments server. When there is none: the error "receiver does not exist" (NOT_FOUND), as
+    /// Rafiki answers; null when `ADMIN_API_DIALECT=seed`.
+    async fn receiver(&self, ctx: &Context<'_>, id: String) -> Result<Option<Receiver>> {
+        match receiver::receiver(instance(ctx), &id).await {
+            Ok(record) => Ok(Some(Receiver(record))),
+            Err(error) => {
+                tracing::debug!(%id, %error, "no receiver");
+                dialect::not_found(ctx, Refusal::lookup_not_found("receiver does not exist"))
+            }
+        }
     }
 
     /// Transfers that debited and that credited an account (a peer's or an asset's id), at most

@@ -75,6 +75,24 @@ impl ScalarType for UInt8 {
     }
 }
 
+/// Rafiki's `JSONObject`: any JSON object (metadata).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JsonObject(pub serde_json::Value);
+
+#[Scalar(name = "JSONObject")]
+impl ScalarType for JsonObject {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match value.into_json() {
+            Ok(json) if json.is_object() => Ok(JsonObject(json)),
+            _ => Err(refused("Value is not a JSON object.")),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::from_json(self.0.clone()).unwrap_or(Value::Null)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,29 +1,15 @@
 //! The GraphQL types of the admin API, named as in Rafiki's schema.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use serde::Serialize;
 
 use super::outcome::{LiquidityErrorCode, Outcome, Refusal};
-use super::scalars::{UInt8, UInt64};
+use super::scalars::{JsonObject, UInt8, UInt64};
 use crate::instance::{self, Instance, Page};
 
-/// `createdAt` as JavaScript's `toISOString()` writes it: `2024-01-02T03:04:05.678Z`.
-pub fn iso_timestamp(at: SystemTime) -> String {
-    let at = time::OffsetDateTime::from(at);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second(),
-        at.millisecond()
-    )
-}
+pub use crate::text::iso_timestamp;
 
 // === entities ===
 
@@ -168,6 +154,28 @@ impl WalletAddress {
     async fn created_at(&self) -> String {
         iso_timestamp(self.0.created_at)
     }
+    /// The wallet address's incoming payments, newest first unless `sortOrder: ASC`.
+    async fn incoming_payments(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+        sort_order: Option<SortOrder>,
+    ) -> async_graphql::Result<IncomingPaymentConnection> {
+        let request = instance::PageRequest {
+            after,
+            before,
+            first,
+            last,
+            order: sort_order.unwrap_or_default().into(),
+        };
+        ctx.data_unchecked::<Arc<Instance>>()
+            .incoming_payments_page(self.0.id, &request)
+            .map(Into::into)
+            .map_err(|error| Refusal::from(error).v2_error())
+    }
     /// An inactive wallet address answers nothing in Open Payments.
     async fn status(&self) -> WalletAddressStatus {
         if self.0.active {
@@ -193,6 +201,177 @@ impl WalletAddress {
                 .collect(),
         )
     }
+}
+
+/// Rafiki's `Amount`.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct Amount {
+    pub value: UInt64,
+    pub asset_code: String,
+    pub asset_scale: UInt8,
+}
+
+impl From<crate::payments::receiver::ReceiverAmount> for Amount {
+    fn from(amount: crate::payments::receiver::ReceiverAmount) -> Self {
+        Self {
+            value: UInt64(amount.value),
+            asset_code: amount.asset_code,
+            asset_scale: UInt8(amount.asset_scale),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, InputObject)]
+#[serde(rename_all = "camelCase")]
+pub struct AmountInput {
+    pub value: UInt64,
+    pub asset_code: String,
+    pub asset_scale: UInt8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum IncomingPaymentState {
+    Pending,
+    Processing,
+    Completed,
+    Expired,
+}
+
+impl From<instance::IncomingPaymentState> for IncomingPaymentState {
+    fn from(state: instance::IncomingPaymentState) -> Self {
+        match state {
+            instance::IncomingPaymentState::Pending => Self::Pending,
+            instance::IncomingPaymentState::Processing => Self::Processing,
+            instance::IncomingPaymentState::Completed => Self::Completed,
+            instance::IncomingPaymentState::Expired => Self::Expired,
+        }
+    }
+}
+
+/// An incoming payment at one of this instance's wallet addresses.
+#[derive(Debug, Clone)]
+pub struct IncomingPayment(pub instance::IncomingPayment);
+
+impl IncomingPayment {
+    fn amount(&self, ctx: &Context<'_>, value: u64) -> Amount {
+        let instance = ctx.data_unchecked::<Arc<Instance>>();
+        let asset = instance
+            .wallet_address_by_id(self.0.wallet_address_id)
+            .and_then(|wallet| instance.asset_including_deleted(wallet.asset_id));
+        Amount {
+            value: UInt64(value),
+            asset_code: asset.as_ref().map(|a| a.code.clone()).unwrap_or_default(),
+            asset_scale: UInt8(asset.map_or(0, |a| a.scale)),
+        }
+    }
+}
+
+#[Object]
+impl IncomingPayment {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The incoming payment's Open Payments URL.
+    async fn url(&self, ctx: &Context<'_>) -> String {
+        crate::openpayments::incoming::incoming_payment_url(
+            ctx.data_unchecked::<Arc<Instance>>(),
+            self.0.id,
+        )
+    }
+    async fn wallet_address_id(&self) -> ID {
+        ID(self.0.wallet_address_id.to_string())
+    }
+    async fn state(&self) -> IncomingPaymentState {
+        self.0.state.into()
+    }
+    async fn expires_at(&self) -> String {
+        iso_timestamp(self.0.expires_at)
+    }
+    async fn incoming_amount(&self, ctx: &Context<'_>) -> Option<Amount> {
+        self.0.incoming_amount.map(|value| self.amount(ctx, value))
+    }
+    async fn received_amount(&self, ctx: &Context<'_>) -> Amount {
+        self.amount(ctx, self.0.received_amount)
+    }
+    async fn metadata(&self) -> Option<JsonObject> {
+        self.0.metadata.clone().map(JsonObject)
+    }
+    async fn created_at(&self) -> String {
+        iso_timestamp(self.0.created_at)
+    }
+}
+
+/// Rafiki's `Receiver`: an incoming payment, here or at another Open Payments server.
+#[derive(Debug, Clone)]
+pub struct Receiver(pub crate::payments::receiver::ReceiverRecord);
+
+#[Object]
+impl Receiver {
+    /// The incoming payment's URL.
+    async fn id(&self) -> &str {
+        &self.0.id
+    }
+    async fn wallet_address_url(&self) -> &str {
+        &self.0.wallet_address_url
+    }
+    async fn completed(&self) -> bool {
+        self.0.completed
+    }
+    async fn incoming_amount(&self) -> Option<Amount> {
+        self.0.incoming_amount.clone().map(Amount::from)
+    }
+    async fn received_amount(&self) -> Amount {
+        self.0.received_amount.clone().into()
+    }
+    async fn expires_at(&self) -> Option<&str> {
+        self.0.expires_at.as_deref()
+    }
+    async fn metadata(&self) -> Option<JsonObject> {
+        self.0.metadata.clone().map(JsonObject)
+    }
+    async fn created_at(&self) -> &str {
+        &self.0.created_at
+    }
+}
+
+#[derive(Debug, Clone, SimpleObject)]
+pub struct IncomingPaymentEdge {
+    node: IncomingPayment,
+    cursor: String,
+}
+
+#[derive(Debug, Clone, SimpleObject)]
+pub struct IncomingPaymentConnection {
+    page_info: PageInfo,
+    edges: Vec<IncomingPaymentEdge>,
+}
+
+impl From<Page<instance::IncomingPayment>> for IncomingPaymentConnection {
+    fn from(page: Page<instance::IncomingPayment>) -> Self {
+        Self {
+            page_info: PageInfo::of(&page, |p| p.id.to_string()),
+            edges: page
+                .items
+                .into_iter()
+                .map(|payment| IncomingPaymentEdge {
+                    cursor: payment.id.to_string(),
+                    node: IncomingPayment(payment),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, InputObject)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateReceiverInput {
+    /// The receiving wallet address's URL: this instance's or another Open Payments server's.
+    pub wallet_address_url: String,
+    /// When the incoming payment expires (RFC 3339); Rafiki's default is 30 days.
+    pub expires_at: Option<String>,
+    pub incoming_amount: Option<AmountInput>,
+    pub metadata: Option<JsonObject>,
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize)]
@@ -582,6 +761,7 @@ payload!(UpdatePeerMutationResponse { peer: Option<Peer> });
 payload!(CreateOrUpdatePeerByUrlMutationResponse { peer: Option<Peer> });
 payload!(DeletePeerMutationResponse {});
 payload!(CreateWalletAddressMutationResponse { wallet_address: Option<WalletAddress> });
+payload!(CreateReceiverResponse { receiver: Option<Receiver> });
 payload!(UpdateWalletAddressMutationResponse { wallet_address: Option<WalletAddress> });
 
 /// The payload of every liquidity mutation.

@@ -51,6 +51,10 @@ pub enum PacketError {
     /// A packet for a receiving address that cannot be opened: F02 or F06, empty message.
     #[error("{0}")]
     Receive(crate::stream::ReceiveError),
+    /// Money for an incoming payment that is completed or expired: Rafiki's account middleware
+    /// refuses it (UnreachableError) before its STREAM receiver sees it.
+    #[error("destination account is in an incorrect state")]
+    IncomingPaymentClosed,
     /// A nonzero amount that converts to nothing in the next hop's asset.
     #[error("source amount too small to deliver anything at the exchange rate")]
     ConvertsToZero,
@@ -69,7 +73,7 @@ pub enum PacketError {
 impl PacketError {
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::UnknownDestination(_) => ErrorCode::F02Unreachable,
+            Self::UnknownDestination(_) | Self::IncomingPaymentClosed => ErrorCode::F02Unreachable,
             Self::InvalidPacket(_) => ErrorCode::F01InvalidPacket,
             Self::AmountTooLarge { .. } => ErrorCode::F08AmountTooLarge,
             Self::RateLimited => ErrorCode::T05RateLimited,

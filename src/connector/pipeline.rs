@@ -14,7 +14,9 @@ use super::rates::{AssetUnit, ConversionError, ExchangeRates, RateSource};
 use crate::ilp::ildcp::{ILDCP_DESTINATION, is_ildcp_request};
 use crate::ilp::stream::ServerSecret;
 use crate::ilp::{Prepare, Reply, Scheme, Timestamp};
-use crate::instance::{Instance, LiquidityError, Peer};
+use crate::instance::{
+    IncomingPacketRefusal, IncomingPaymentState, Instance, LiquidityError, Peer,
+};
 use crate::ledger::TransferId;
 use crate::stream::receiver::Recognised;
 use crate::stream::{ReceiveError, ReceiveTarget, StreamReceiver};
@@ -218,7 +220,9 @@ impl Connector {
     /// Fulfill (crediting the wallet address, converted into its asset) when the condition is the
     /// connection's and at least what the sender asked for arrived; otherwise F99 with the
     /// encrypted STREAM reply. Zero-amount packets with the right condition are fulfilled and
-    /// move nothing.
+    /// move nothing. Money for a completed or expired incoming payment is refused F02 as Rafiki
+    /// refuses it; a packet that would take an incoming payment past its `incomingAmount` is
+    /// refused F99 (the receiver's reject). Neither credits anything.
     async fn receive(
         &self,
         from: &Peer,
@@ -227,12 +231,33 @@ impl Connector {
     ) -> Result<Reply, PacketError> {
         let own_address = &self.instance.settings().ilp_address;
         let opened = recognised.open(prepare).map_err(PacketError::Receive)?;
-        let ReceiveTarget::WalletAddress(wallet_id) = opened.target;
-        let wallet = self
-            .instance
-            .wallet_address_by_id(wallet_id)
-            .filter(|wallet| wallet.active)
-            .ok_or(PacketError::Receive(ReceiveError::UnknownToken))?;
+        let unknown = || PacketError::Receive(ReceiveError::UnknownToken);
+        let (wallet, payment_id) = match opened.target {
+            ReceiveTarget::WalletAddress(wallet_id) => {
+                let wallet = self
+                    .instance
+                    .wallet_address_by_id(wallet_id)
+                    .filter(|wallet| wallet.active)
+                    .ok_or_else(unknown)?;
+                (wallet, None)
+            }
+            ReceiveTarget::IncomingPayment(payment_id) => {
+                let (payment, wallet) = self
+                    .instance
+                    .incoming_payment_receiver(payment_id)
+                    .map_err(|_| unknown())?;
+                // As Rafiki: money for a closed payment is refused before the receiver answers;
+                // a zero-amount packet still reaches it.
+                let closed = matches!(
+                    payment.state,
+                    IncomingPaymentState::Completed | IncomingPaymentState::Expired
+                );
+                if closed && prepare.amount() > 0 {
+                    return Err(PacketError::IncomingPaymentClosed);
+                }
+                (wallet, Some(payment_id))
+            }
+        };
         let asset = self
             .instance
             .asset_including_deleted(wallet.asset_id)
@@ -246,12 +271,15 @@ impl Connector {
             )
             .await?;
         let reply_asset = (asset.code.as_str(), asset.scale);
-        if !opened.accepts(arrived) {
-            return Ok(Reply::Reject(opened.reject(
+        let refuse = || {
+            Ok(Reply::Reject(opened.reject(
                 own_address,
                 arrived,
                 reply_asset,
-            )));
+            )))
+        };
+        if !opened.accepts(arrived) {
+            return refuse();
         }
         if prepare.expires_at() < Timestamp::now() {
             return Err(PacketError::AlreadyExpired {
@@ -260,24 +288,48 @@ impl Connector {
             });
         }
         if !self.receiver.first_fulfillment(prepare) {
-            return Ok(Reply::Reject(opened.reject(
-                own_address,
-                arrived,
-                reply_asset,
-            )));
+            return refuse();
         }
         let fulfill = opened
             .fulfill(arrived, reply_asset)
             .ok_or_else(|| PacketError::Internal("fulfillment vanished".to_owned()))?;
-        if prepare.amount() > 0 {
-            self.instance
-                .receive_packet(from, &wallet, prepare.amount(), arrived)
-                .map_err(|error| match error {
-                    LiquidityError::InsufficientBalance | LiquidityError::BalanceOverflow => {
-                        PacketError::InsufficientLiquidity
+        let liquidity_error = |error: LiquidityError| match error {
+            LiquidityError::InsufficientBalance | LiquidityError::BalanceOverflow => {
+                PacketError::InsufficientLiquidity
+            }
+            error => PacketError::Internal(format!("crediting {}: {error}", wallet.id)),
+        };
+        match payment_id {
+            Some(payment_id) => {
+                // Checked and credited under one lock: two packets racing for the last of an
+                // incoming amount cannot both be credited.
+                match self.instance.receive_incoming_payment_packet(
+                    from,
+                    payment_id,
+                    prepare.amount(),
+                    arrived,
+                ) {
+                    Ok(_) => {}
+                    Err(IncomingPacketRefusal::Liquidity(error)) => {
+                        return Err(liquidity_error(error));
                     }
-                    error => PacketError::Internal(format!("crediting {wallet_id}: {error}")),
-                })?;
+                    // Closed since it was looked up (another packet completed it, or it expired).
+                    Err(IncomingPacketRefusal::Closed(_)) => {
+                        return Err(PacketError::IncomingPaymentClosed);
+                    }
+                    Err(
+                        IncomingPacketRefusal::Unknown | IncomingPacketRefusal::ExceedsRemaining,
+                    ) => {
+                        return refuse();
+                    }
+                }
+            }
+            None if prepare.amount() > 0 => {
+                self.instance
+                    .receive_packet(from, &wallet, prepare.amount(), arrived)
+                    .map_err(liquidity_error)?;
+            }
+            None => {}
         }
         Ok(Reply::Fulfill(fulfill))
     }

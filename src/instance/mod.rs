@@ -9,6 +9,7 @@ mod accounting;
 mod assets;
 pub mod errors;
 pub mod history;
+pub mod incoming_payments;
 mod liquidity;
 pub mod model;
 mod packets;
@@ -31,6 +32,10 @@ pub use errors::{AssetError, LiquidityError, PeerError};
 pub use history::{
     AccountTransfers, PacketTotals, RECENT_PACKET_TRANSFERS, TransferRecord, TransferRecordKind,
     TransferRecordState,
+};
+pub use incoming_payments::{
+    AmountInAsset, IncomingPacketRefusal, IncomingPayment, IncomingPaymentError,
+    IncomingPaymentState, NewIncomingPayment,
 };
 pub use model::{
     Asset, HttpOutgoing, HttpUpdate, NewAsset, NewPeer, Peer, PeerUpdate, WithdrawalMode,
@@ -68,6 +73,7 @@ struct State {
     incoming_tokens: HashMap<[u8; 32], Uuid>,
     routing: RoutingTable,
     wallet_addresses: wallet_addresses::WalletAddresses,
+    incoming_payments: incoming_payments::IncomingPayments,
     next_ledger: u32,
 }
 

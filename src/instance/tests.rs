@@ -645,3 +645,164 @@ mod wallet_addresses {
         );
     }
 }
+
+mod incoming_payments {
+    use super::*;
+    use crate::instance::incoming_payments::{INCOMING_PAYMENT_EXPIRY_MAX, MAX_INCOMING_PAYMENTS};
+    use std::time::{Duration, SystemTime};
+
+    fn wallet(instance: &Instance, asset: &Asset) -> Arc<WalletAddress> {
+        instance
+            .create_wallet_address(NewWalletAddress {
+                asset_id: asset.id.to_string(),
+                address: "bob".into(),
+                ..NewWalletAddress::default()
+            })
+            .unwrap()
+    }
+
+    fn amount(value: u64) -> Option<AmountInAsset> {
+        Some(AmountInAsset {
+            value,
+            asset_code: "USD".into(),
+            asset_scale: 2,
+        })
+    }
+
+    #[test]
+    fn creation_checks_amount_expiry_metadata_and_wallet_address() {
+        let instance = instance();
+        let asset = usd(&instance);
+        let bob = wallet(&instance, &asset);
+        let new = |incoming_amount, expires_at, metadata| NewIncomingPayment {
+            wallet_address_id: bob.id,
+            incoming_amount,
+            expires_at,
+            metadata,
+        };
+        let now = SystemTime::now();
+        let refused = [
+            (
+                new(amount(0), None, None),
+                IncomingPaymentError::InvalidAmount,
+            ),
+            (
+                new(
+                    Some(AmountInAsset {
+                        asset_code: "EUR".into(),
+                        ..amount(5).unwrap()
+                    }),
+                    None,
+                    None,
+                ),
+                IncomingPaymentError::InvalidAmount,
+            ),
+            (
+                new(None, Some(now - Duration::from_secs(1)), None),
+                IncomingPaymentError::InvalidExpiry,
+            ),
+            (
+                new(
+                    None,
+                    Some(now + INCOMING_PAYMENT_EXPIRY_MAX + Duration::from_secs(60)),
+                    None,
+                ),
+                IncomingPaymentError::InvalidExpiry,
+            ),
+            (
+                new(
+                    None,
+                    None,
+                    Some(serde_json::json!({ "x": "a".repeat(9_000) })),
+                ),
+                IncomingPaymentError::MetadataTooLarge,
+            ),
+            (
+                NewIncomingPayment {
+                    wallet_address_id: Uuid::new_v4(),
+                    ..NewIncomingPayment::default()
+                },
+                IncomingPaymentError::UnknownWalletAddress,
+            ),
+        ];
+        for (input, error) in refused {
+            assert_eq!(instance.create_incoming_payment(input), Err(error));
+        }
+        let payment = instance
+            .create_incoming_payment(new(amount(100), None, None))
+            .unwrap();
+        assert_eq!(payment.state, IncomingPaymentState::Pending);
+        // The default expiry is Rafiki's maximum, 30 days.
+        let expiry = payment
+            .expires_at
+            .duration_since(payment.created_at)
+            .unwrap();
+        assert_eq!(expiry, INCOMING_PAYMENT_EXPIRY_MAX);
+        instance
+            .update_wallet_address(WalletAddressUpdate {
+                id: bob.id.to_string(),
+                active: Some(false),
+                ..WalletAddressUpdate::default()
+            })
+            .unwrap();
+        assert_eq!(
+            instance.create_incoming_payment(new(None, None, None)),
+            Err(IncomingPaymentError::InactiveWalletAddress)
+        );
+    }
+
+    #[test]
+    fn packets_count_until_the_incoming_amount_and_never_past_it() {
+        let instance = instance();
+        let asset = usd(&instance);
+        let peer = instance
+            .create_peer(NewPeer {
+                initial_liquidity: Some(1_000),
+                ..new_peer(&asset)
+            })
+            .unwrap();
+        let bob = wallet(&instance, &asset);
+        let payment = instance
+            .create_incoming_payment(NewIncomingPayment {
+                wallet_address_id: bob.id,
+                incoming_amount: amount(100),
+                ..NewIncomingPayment::default()
+            })
+            .unwrap();
+        let receive =
+            |arrived| instance.receive_incoming_payment_packet(&peer, payment.id, arrived, arrived);
+        assert_eq!(receive(60).unwrap().state, IncomingPaymentState::Processing);
+        assert_eq!(receive(50), Err(IncomingPacketRefusal::ExceedsRemaining));
+        assert_eq!(instance.wallet_address_balance(bob.id), Some(60));
+        let completed = receive(40).unwrap();
+        assert_eq!(completed.state, IncomingPaymentState::Completed);
+        assert_eq!(completed.received_amount, 100);
+        assert_eq!(
+            receive(1),
+            Err(IncomingPacketRefusal::Closed(
+                IncomingPaymentState::Completed
+            ))
+        );
+        assert_eq!(instance.wallet_address_balance(bob.id), Some(100));
+        assert_eq!(instance.pending_transfer_count(), 0);
+        instance.audit().unwrap();
+    }
+
+    #[test]
+    fn an_instance_holds_a_bounded_number_of_incoming_payments() {
+        let instance = instance();
+        let asset = usd(&instance);
+        let bob = wallet(&instance, &asset);
+        let new = || NewIncomingPayment {
+            wallet_address_id: bob.id,
+            ..NewIncomingPayment::default()
+        };
+        for _ in 0..MAX_INCOMING_PAYMENTS {
+            instance.create_incoming_payment(new()).unwrap();
+        }
+        assert_eq!(
+            instance.create_incoming_payment(new()),
+            Err(IncomingPaymentError::TooManyIncomingPayments)
+        );
+    }
+}

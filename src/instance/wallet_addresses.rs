@@ -99,6 +99,10 @@ impl WalletAddresses {
             .any(|wallet| wallet.asset_id == asset_id)
     }
 
+    pub(super) fn get(&self, id: Uuid) -> Option<&Arc<WalletAddress>> {
+        self.by_id.get(&id)
+    }
+
     fn in_order(&self) -> Vec<Arc<WalletAddress>> {
         self.order
             .iter()

@@ -6,7 +6,9 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{OriginalUri, State};
+use axum::extract::{OriginalUri, Request, State};
+
+use super::incoming;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -65,12 +67,39 @@ pub fn router(open_payments: OpenPayments) -> Router {
         .with_state(Arc::new(open_payments))
 }
 
+/// Everything under the Open Payments URL: the incoming-payments resource, or a wallet address
+/// (whose URLs never contain `/incoming-payments`, so the two cannot clash).
 async fn wallet_address(
     State(open_payments): State<Arc<OpenPayments>>,
-    method: Method,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
+    request: Request,
 ) -> Response {
+    let (parts, body) = request.into_parts();
+    let (method, headers) = (parts.method, parts.headers);
+    let requested = format!(
+        "{}{}",
+        open_payments.base_url().origin().ascii_serialization(),
+        uri.path()
+    );
+    let instance = &open_payments.instance;
+    if incoming::is_collection_url(instance, &requested) {
+        if method != Method::POST {
+            return method_not_allowed("POST");
+        }
+        let Ok(bytes) = axum::body::to_bytes(body, incoming::MAX_BODY_BYTES).await else {
+            return json_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body too large (at most 16384 bytes)",
+            );
+        };
+        return create_incoming_payment(&open_payments, &bytes);
+    }
+    if let Some(id) = incoming::incoming_payment_id(instance, &requested) {
+        if method != Method::GET {
+            return method_not_allowed("GET");
+        }
+        return get_incoming_payment(&open_payments, id);
+    }
     if method != Method::GET && method != Method::HEAD {
         return (
             StatusCode::METHOD_NOT_ALLOWED,
@@ -80,14 +109,9 @@ async fn wallet_address(
             .into_response();
     }
     // Wallet address URLs are the Open Payments URL's origin plus the path requested.
-    let url = format!(
-        "{}{}",
-        open_payments.base_url().origin().ascii_serialization(),
-        uri.path()
-    );
     let Some(wallet) = open_payments
         .instance
-        .wallet_address_by_url(&url)
+        .wallet_address_by_url(&requested)
         .filter(|wallet| wallet.active)
     else {
         return not_found();
@@ -139,6 +163,67 @@ fn spsp(open_payments: &OpenPayments, wallet: &WalletAddress, headers: &HeaderMa
         body.to_string(),
     )
         .into_response()
+}
+
+fn method_not_allowed(allow: &'static str) -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        [(header::ALLOW, allow)],
+        axum::Json(
+            serde_json::json!({ "error": { "code": 405, "description": "method not allowed" } }),
+        ),
+    )
+        .into_response()
+}
+
+/// An error as Rafiki's Open Payments server answers one: `{error: {code, description}}`.
+fn json_error(status: StatusCode, description: &str) -> Response {
+    (
+        status,
+        axum::Json(
+            serde_json::json!({ "error": { "code": status.as_u16(), "description": description } }),
+        ),
+    )
+        .into_response()
+}
+
+fn create_incoming_payment(open_payments: &OpenPayments, bytes: &[u8]) -> Response {
+    let created = serde_json::from_slice::<incoming::CreateIncomingPaymentBody>(bytes)
+        .map_err(|error| incoming::IncomingRequestError::InvalidBody(error.to_string()))
+        .and_then(|body| incoming::create(&open_payments.instance, body));
+    match created {
+        Ok((payment, wallet)) => (
+            StatusCode::CREATED,
+            axum::Json(incoming::to_open_payments(
+                &open_payments.instance,
+                &open_payments.receiver,
+                &payment,
+                &wallet,
+            )),
+        )
+            .into_response(),
+        Err(error) => json_error(
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            &error.to_string(),
+        ),
+    }
+}
+
+fn get_incoming_payment(open_payments: &OpenPayments, id: uuid::Uuid) -> Response {
+    let instance = &open_payments.instance;
+    let Some(payment) = instance.incoming_payment_by_id(id) else {
+        return json_error(StatusCode::NOT_FOUND, "unknown payment");
+    };
+    let Some(wallet) = instance.wallet_address_by_id(payment.wallet_address_id) else {
+        return json_error(StatusCode::NOT_FOUND, "unknown payment");
+    };
+    axum::Json(incoming::to_open_payments(
+        instance,
+        &open_payments.receiver,
+        &payment,
+        &wallet,
+    ))
+    .into_response()
 }
 
 fn not_found() -> Response {

@@ -11,7 +11,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 use uuid::Uuid;
@@ -28,21 +28,29 @@ use crate::ilp::{Address, ErrorCode, Fulfill, Prepare, Reject, Timestamp};
 pub enum ReceiveTarget {
     /// SPSP: the wallet address's own account.
     WalletAddress(Uuid),
+    /// Open Payments: an incoming payment (credited to its wallet address's account, and counted
+    /// in the payment's `receivedAmount`).
+    IncomingPayment(Uuid),
 }
 
 impl ReceiveTarget {
     const WALLET_ADDRESS: &'static str = "wallet-address:";
+    const INCOMING_PAYMENT: &'static str = "incoming-payment:";
 
     fn tag(self) -> Vec<u8> {
         match self {
             Self::WalletAddress(id) => format!("{}{id}", Self::WALLET_ADDRESS).into_bytes(),
+            Self::IncomingPayment(id) => format!("{}{id}", Self::INCOMING_PAYMENT).into_bytes(),
         }
     }
 
     fn from_tag(tag: &[u8]) -> Option<Self> {
         let tag = std::str::from_utf8(tag).ok()?;
-        let id = tag.strip_prefix(Self::WALLET_ADDRESS)?;
-        Uuid::try_parse(id).ok().map(Self::WalletAddress)
+        if let Some(id) = tag.strip_prefix(Self::WALLET_ADDRESS) {
+            return Uuid::try_parse(id).ok().map(Self::WalletAddress);
+        }
+        let id = tag.strip_prefix(Self::INCOMING_PAYMENT)?;
+        Uuid::try_parse(id).ok().map(Self::IncomingPayment)
     }
 }
 
@@ -57,6 +65,12 @@ impl ReceivingAddress {
     /// The shared secret as SPSP sends it: standard base64, padded.
     pub fn shared_secret_base64(&self) -> String {
         STANDARD.encode(self.shared_secret.as_bytes())
+    }
+
+    /// The shared secret as an incoming payment's `ilp` method carries it: base64url, unpadded,
+    /// as Rafiki encodes it there.
+    pub fn shared_secret_base64url(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.shared_secret.as_bytes())
     }
 }
 
@@ -303,10 +317,14 @@ mod tests {
     }
 
     #[test]
-    fn tags_name_wallet_addresses_and_nothing_else() {
+    fn tags_name_wallet_addresses_and_incoming_payments_and_nothing_else() {
         let id = Uuid::new_v4();
         let target = ReceiveTarget::WalletAddress(id);
         assert_eq!(ReceiveTarget::from_tag(&target.tag()), Some(target));
+        let payment = ReceiveTarget::IncomingPayment(id);
+        assert_eq!(payment.tag(), format!("incoming-payment:{id}").into_bytes());
+        assert_eq!(ReceiveTarget::from_tag(&payment.tag()), Some(payment));
+        assert_eq!(ReceiveTarget::from_tag(b"incoming-payment:nope"), None);
         assert_eq!(ReceiveTarget::from_tag(b"wallet-address:nope"), None);
         assert_eq!(ReceiveTarget::from_tag(id.to_string().as_bytes()), None);
         assert_eq!(ReceiveTarget::from_tag(&[0xff, 0xfe]), None);
