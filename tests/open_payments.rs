@@ -77,6 +77,17 @@ async fn a_wallet_address_answers_its_open_payments_document() {
     // Paths are case-insensitive, as Rafiki stores URLs lower-cased.
     assert_eq!(get(&format!("{base}/ALICE"), "*/*").await.0, 200);
     assert_eq!(get(&format!("{base}/bob"), "application/json").await.0, 404);
+    // Without a public name the field is left out, not null.
+    instance
+        .create_wallet_address(NewWalletAddress {
+            asset_id: wallet.asset_id.to_string(),
+            address: "carol".into(),
+            ..NewWalletAddress::default()
+        })
+        .unwrap();
+    let (status, carol) = get(&format!("{base}/carol"), "application/json").await;
+    assert_eq!(status, 200);
+    assert!(carol.get("publicName").is_none(), "{carol}");
     instance
         .update_wallet_address(WalletAddressUpdate {
             id: wallet.id.to_string(),
@@ -85,5 +96,41 @@ async fn a_wallet_address_answers_its_open_payments_document() {
         })
         .unwrap();
     assert_eq!(get(&url, "application/json").await.0, 404);
+    network.shutdown().await;
+}
+
+/// Pages on any origin may read wallet addresses and SPSP (Web Monetization does): every answer
+/// allows any origin, and a preflight is answered.
+#[tokio::test]
+async fn any_origin_may_read_open_payments() {
+    let network = Network::start(&[InstanceSpec::new("a", "test.a")])
+        .await
+        .unwrap();
+    let handle = network.instance("a").unwrap();
+    let base = handle
+        .node()
+        .open_payments_url()
+        .as_str()
+        .trim_end_matches('/')
+        .to_owned();
+    let client: Client<HttpConnector, Empty<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    for method in ["GET", "OPTIONS"] {
+        let request = hyper::Request::builder()
+            .method(method)
+            .uri(format!("{base}/nobody"))
+            .header("origin", "https://shop.example")
+            .header("access-control-request-method", "GET")
+            .body(Empty::new())
+            .unwrap();
+        let response = client.request(request).await.unwrap();
+        assert_eq!(
+            response.headers()["access-control-allow-origin"],
+            "*",
+            "{method}"
+        );
+        let expected = if method == "GET" { 404 } else { 204 };
+        assert_eq!(response.status().as_u16(), expected, "{method}");
+    }
     network.shutdown().await;
 }

@@ -52,6 +52,9 @@ impl OpenPayments {
 #[serde(rename_all = "camelCase")]
 struct WalletAddressDocument {
     id: String,
+    /// Left out when the wallet address has none, as Rafiki leaves it out (Open Payments
+    /// clients validate it as a string when present).
+    #[serde(skip_serializing_if = "Option::is_none")]
     public_name: Option<String>,
     asset_code: String,
     asset_scale: u8,
@@ -64,7 +67,34 @@ struct WalletAddressDocument {
 pub fn router(open_payments: OpenPayments) -> Router {
     Router::new()
         .fallback(wallet_address)
+        .layer(axum::middleware::map_response(allow_any_origin))
         .with_state(Arc::new(open_payments))
+}
+
+/// Open Payments and SPSP are read from web pages on any origin (Web Monetization, wallets'
+/// front ends), so every answer allows any origin, as Rafiki's Open Payments server does.
+async fn allow_any_origin(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        axum::http::HeaderValue::from_static("*"),
+    );
+    response
+}
+
+/// A browser's preflight before a cross-origin request.
+fn preflight() -> Response {
+    (
+        StatusCode::NO_CONTENT,
+        [
+            (header::ACCESS_CONTROL_ALLOW_METHODS, "GET, HEAD, POST, OPTIONS"),
+            (
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                "accept, content-type, authorization, signature, signature-input, web-monetization-id, receipt-nonce, receipt-secret",
+            ),
+            (header::ACCESS_CONTROL_MAX_AGE, "600"),
+        ],
+    )
+        .into_response()
 }
 
 /// Everything under the Open Payments URL: the incoming-payments resource, or a wallet address
@@ -76,6 +106,9 @@ async fn wallet_address(
 ) -> Response {
     let (parts, body) = request.into_parts();
     let (method, headers) = (parts.method, parts.headers);
+    if method == Method::OPTIONS {
+        return preflight();
+    }
     let requested = format!(
         "{}{}",
         open_payments.base_url().origin().ascii_serialization(),
