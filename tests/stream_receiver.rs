@@ -446,3 +446,91 @@ fn random_data_for_a_receiving_address_is_always_f06() {
     runtime.block_on(s.assert_paid(0));
     runtime.block_on(s.network.shutdown());
 }
+
+/// Money a wallet address received is taken out as Rafiki's operators take it:
+/// `createWalletAddressWithdrawal` withdraws its whole balance, two-phase (post or void) unless
+/// `timeoutSeconds` is 0; nothing left is "Transfer amount is zero".
+#[tokio::test]
+async fn a_wallet_address_withdrawal_takes_out_what_it_received() {
+    let s = setup().await;
+    let (to, secret) = s.spsp().await;
+    assert!(matches!(
+        s.send(&fulfillable(&to, &secret, 300, &money(1, 300, vec![])))
+            .await,
+        Reply::Fulfill(_)
+    ));
+    let admin = s.a().admin();
+    let withdraw = |id: String, timeout: &str| {
+        json!({ "input": {
+            "walletAddressId": s.wallet.to_string(),
+            "id": id,
+            "idempotencyKey": Uuid::new_v4().to_string(),
+            "timeoutSeconds": timeout,
+        }})
+    };
+    let mutation = "mutation($input: CreateWalletAddressWithdrawalInput!) { createWalletAddressWithdrawal(input: $input) { withdrawal { id amount walletAddress { id liquidity } } } }";
+    // Two-phase, then voided: the money is back.
+    let first = Uuid::new_v4().to_string();
+    let answer = admin
+        .request(mutation, withdraw(first.clone(), "60"))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer["data"]["createWalletAddressWithdrawal"]["withdrawal"],
+        json!({ "id": first, "amount": "300", "walletAddress": { "id": s.wallet.to_string(), "liquidity": "0" } })
+    );
+    let void = admin
+        .request(
+            "mutation($id: String!) { voidLiquidityWithdrawal(input: {withdrawalId: $id, idempotencyKey: $id}) { success } }",
+            json!({ "id": first }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        void["data"]["voidLiquidityWithdrawal"]["success"],
+        json!(true),
+        "{void}"
+    );
+    assert_eq!(s.wallet_balance(), 300);
+    // Single-phase: gone at once.
+    let answer = admin
+        .request(mutation, withdraw(Uuid::new_v4().to_string(), "0"))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer["data"]["createWalletAddressWithdrawal"]["withdrawal"]["amount"],
+        json!("300")
+    );
+    assert_eq!(s.wallet_balance(), 0);
+    // Nothing left, and a wallet address that does not exist.
+    let empty = admin
+        .request(mutation, withdraw(Uuid::new_v4().to_string(), "0"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            &empty["errors"][0]["message"],
+            &empty["errors"][0]["extensions"]["code"],
+            &empty["data"]
+        ),
+        (
+            &json!("Transfer amount is zero"),
+            &json!("FORBIDDEN"),
+            &json!({ "createWalletAddressWithdrawal": null })
+        )
+    );
+    let mut unknown = withdraw(Uuid::new_v4().to_string(), "0");
+    unknown["input"]["walletAddressId"] = json!(Uuid::new_v4().to_string());
+    let unknown = admin.request(mutation, unknown).await.unwrap();
+    assert_eq!(
+        (
+            &unknown["errors"][0]["message"],
+            &unknown["errors"][0]["extensions"]["code"]
+        ),
+        (&json!("Unknown wallet address"), &json!("NOT_FOUND"))
+    );
+    let instance = s.a().node().instance();
+    assert_eq!(instance.pending_transfer_count(), 0);
+    instance.audit().unwrap();
+    s.network.shutdown().await;
+}

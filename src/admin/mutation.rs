@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::dialect;
 use super::idempotency::IdempotencyStore;
 use super::outcome::{ArgumentError, Outcome, Refusal};
+use super::scalars::UInt64;
 use super::types::*;
 use crate::autopeer::{AutoPeering, PeerByUrl};
 use crate::instance::{
@@ -430,6 +431,49 @@ impl MutationRoot {
                     "Created peer liquidity withdrawal",
                     Refusal::from,
                 )
+            },
+        );
+        dialect::report_nullable(ctx, result)
+    }
+
+    /// Withdraws everything a wallet address received and holds, as Rafiki's operators take
+    /// out money paid to it (two-phase unless `timeoutSeconds` is 0; post or void it like any
+    /// withdrawal).
+    async fn create_wallet_address_withdrawal(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateWalletAddressWithdrawalInput,
+    ) -> async_graphql::Result<Option<WalletAddressWithdrawalMutationResponse>> {
+        let key = input.idempotency_key.clone();
+        let result = idempotent(
+            ctx,
+            "createWalletAddressWithdrawal",
+            Some(&key),
+            &input,
+            |instance| {
+                let mode = WithdrawalMode::from_timeout_seconds(Some(input.timeout_seconds.0));
+                let withdrawn = instance.create_wallet_address_withdrawal(
+                    &input.id,
+                    &input.wallet_address_id,
+                    mode,
+                );
+                let wallet = instance.wallet_address(&input.wallet_address_id);
+                match (withdrawn, wallet) {
+                    (Ok(amount), Some(wallet)) => ok(
+                        "Created wallet address withdrawal",
+                        |p: &mut WalletAddressWithdrawalMutationResponse| {
+                            p.withdrawal = Some(WalletAddressWithdrawal {
+                                id: input.id.clone(),
+                                amount: UInt64(amount),
+                                wallet_address: WalletAddress(wallet),
+                            })
+                        },
+                    ),
+                    (Ok(_), None) => {
+                        Err(crate::instance::LiquidityError::UnknownWalletAddress.into())
+                    }
+                    (Err(error), _) => Err(error.into()),
+                }
             },
         );
         dialect::report_nullable(ctx, result)

@@ -261,6 +261,12 @@ impl From<LiquidityError> for Refusal {
             LiquidityError::UnknownPeer => {
                 ("404", Some(E::UnknownPeer), C::NotFound, "Unknown peer")
             }
+            LiquidityError::UnknownWalletAddress => (
+                "404",
+                Some(E::UnknownWalletAddress),
+                C::NotFound,
+                "Unknown wallet address",
+            ),
             LiquidityError::UnknownTransfer => (
                 "404",
                 Some(E::UnknownTransfer),

@@ -648,6 +648,24 @@ pub struct AddAssetLiquidityInput {
 }
 
 #[derive(Debug, Clone, InputObject, Serialize)]
+pub struct CreateWalletAddressWithdrawalInput {
+    pub wallet_address_id: String,
+    /// The withdrawal's id (a UUID), for posting or voiding it.
+    pub id: String,
+    pub idempotency_key: String,
+    /// 0: single-phase, posted at once. N: two-phase, voided after N seconds unless posted.
+    pub timeout_seconds: UInt64,
+}
+
+/// A withdrawal of everything a wallet address held.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct WalletAddressWithdrawal {
+    pub id: String,
+    pub amount: UInt64,
+    pub wallet_address: WalletAddress,
+}
+
+#[derive(Debug, Clone, InputObject, Serialize)]
 pub struct CreatePeerLiquidityWithdrawalInput {
     pub peer_id: String,
     pub amount: UInt64,
@@ -761,6 +779,12 @@ payload!(UpdatePeerMutationResponse { peer: Option<Peer> });
 payload!(CreateOrUpdatePeerByUrlMutationResponse { peer: Option<Peer> });
 payload!(DeletePeerMutationResponse {});
 payload!(CreateWalletAddressMutationResponse { wallet_address: Option<WalletAddress> });
+payload!(
+    /// `createWalletAddressWithdrawal`'s answer: what was withdrawn.
+    WalletAddressWithdrawalMutationResponse {
+        withdrawal: Option<WalletAddressWithdrawal>
+    }
+);
 payload!(CreateReceiverResponse { receiver: Option<Receiver> });
 payload!(UpdateWalletAddressMutationResponse { wallet_address: Option<WalletAddress> });
 

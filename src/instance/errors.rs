@@ -76,6 +76,8 @@ pub enum LiquidityError {
     UnknownAsset,
     #[error("Unknown peer")]
     UnknownPeer,
+    #[error("Unknown wallet address")]
+    UnknownWalletAddress,
     #[error("Unknown withdrawal")]
     UnknownTransfer,
     #[error("Invalid timeout")]

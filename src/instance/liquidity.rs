@@ -14,6 +14,31 @@ enum Holder {
 }
 
 impl Instance {
+    /// Withdraws everything a wallet address holds (`createWalletAddressWithdrawal`, as Rafiki
+    /// withdraws a wallet address's received money): its balance, read and withdrawn in one step.
+    /// Returns the amount. Nothing to withdraw is [`LiquidityError::AmountZero`].
+    pub fn create_wallet_address_withdrawal(
+        &self,
+        transfer_id: &str,
+        wallet_address_id: &str,
+        mode: WithdrawalMode,
+    ) -> Result<u64, LiquidityError> {
+        let phase = phase_of(mode)?;
+        let mut state = self.lock();
+        let account = parse_id(wallet_address_id)
+            .filter(|id| state.wallet_addresses.contains(*id))
+            .map(AccountId)
+            .ok_or(LiquidityError::UnknownWalletAddress)?;
+        let balance = state.accounting.ledger().balance(account)?;
+        let amount = u64::try_from(balance).map_err(|_| LiquidityError::BalanceOverflow)?;
+        if amount == 0 {
+            return Err(LiquidityError::AmountZero);
+        }
+        let id = TransferId::parse(transfer_id)?;
+        state.accounting.withdraw(id, account, amount, phase)?;
+        Ok(amount)
+    }
+
     /// Adds liquidity to a peer (`addPeerLiquidity` / `depositPeerLiquidity`).
     pub fn deposit_peer_liquidity(
         &self,
@@ -97,22 +122,26 @@ impl Instance {
         if amount == 0 {
             return Err(LiquidityError::AmountZero);
         }
-        let phase = match mode {
-            WithdrawalMode::SinglePhase => Phase::Single,
-            WithdrawalMode::TwoPhase => Phase::Pending { timeout_ms: None },
-            WithdrawalMode::Expiring { seconds } => Phase::Pending {
-                timeout_ms: Some(
-                    seconds
-                        .checked_mul(1_000)
-                        .ok_or(LiquidityError::InvalidTimeout)?,
-                ),
-            },
-        };
+        let phase = phase_of(mode)?;
         let mut state = self.lock();
         let account = holder_account(&state, holder, holder_id)?;
         let id = TransferId::parse(transfer_id)?;
         Ok(state.accounting.withdraw(id, account, amount, phase)?)
     }
+}
+
+fn phase_of(mode: WithdrawalMode) -> Result<Phase, LiquidityError> {
+    Ok(match mode {
+        WithdrawalMode::SinglePhase => Phase::Single,
+        WithdrawalMode::TwoPhase => Phase::Pending { timeout_ms: None },
+        WithdrawalMode::Expiring { seconds } => Phase::Pending {
+            timeout_ms: Some(
+                seconds
+                    .checked_mul(1_000)
+                    .ok_or(LiquidityError::InvalidTimeout)?,
+            ),
+        },
+    })
 }
 
 fn holder_account(state: &State, holder: Holder, id: &str) -> Result<AccountId, LiquidityError> {

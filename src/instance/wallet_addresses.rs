@@ -93,6 +93,10 @@ pub(super) struct WalletAddresses {
 }
 
 impl WalletAddresses {
+    pub(super) fn contains(&self, id: Uuid) -> bool {
+        self.by_id.contains_key(&id)
+    }
+
     pub(super) fn uses_asset(&self, asset_id: Uuid) -> bool {
         self.by_id
             .values()
