@@ -18,13 +18,19 @@ fn interop_dir() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop"))
 }
 
+/// Installs the npm packages once per test run: the tests run in parallel, and two `npm ci` in
+/// one folder at once break each other.
 fn install_packages() {
-    let status = Command::new("bash")
-        .arg(interop_dir().join("setup.sh"))
-        .status()
-        .expect("bash runs tests/interop/setup.sh");
+    static INSTALLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let installed = *INSTALLED.get_or_init(|| {
+        Command::new("bash")
+            .arg(interop_dir().join("setup.sh"))
+            .status()
+            .expect("bash runs tests/interop/setup.sh")
+            .success()
+    });
     assert!(
-        status.success(),
+        installed,
         "tests/interop/setup.sh failed (are node and npm installed?)"
     );
 }

@@ -4,6 +4,9 @@
 # Run by the tests themselves; needs node and npm (on every machine of this kind).
 set -euo pipefail
 cd "$(dirname "$0")"
+# One install at a time, whoever else runs this script (test binaries run in parallel).
+exec 9>.install.lock
+flock 9
 installed() {
   node --input-type=commonjs -e '
     const { dependencies } = require("./package.json");
