@@ -44,6 +44,23 @@ fn idempotent<T: Payload>(
         .unwrap_or_else(|refused| Err(refused.into()))
 }
 
+/// [`idempotent`] for an operation that awaits something outside this instance (another
+/// instance's API): `operation` runs only when the key has no remembered success.
+async fn idempotent_async<T: Payload>(
+    ctx: &Context<'_>,
+    name: &str,
+    key: Option<&str>,
+    input: &impl Serialize,
+    operation: impl std::future::Future<Output = Done<T>>,
+) -> Done<T> {
+    let store = ctx.data_unchecked::<IdempotencyStore>();
+    let arguments = serde_json::to_string(input).unwrap_or_default();
+    store
+        .run_async(key, format!("{name}:{arguments}"), Done::is_ok, operation)
+        .await
+        .unwrap_or_else(|refused| Err(refused.into()))
+}
+
 /// A successful payload carrying `set`'s entity.
 fn ok<T: Payload>(message: &str, set: impl FnOnce(&mut T)) -> Done<T> {
     let mut payload = T::from_outcome(Outcome::ok(message));
@@ -318,11 +335,6 @@ impl MutationRoot {
             liquidity_to_deposit: deposits.first().copied(),
         };
         let auto_peering = ctx.data_unchecked::<Arc<AutoPeering>>();
-        let store = ctx.data_unchecked::<IdempotencyStore>();
-        let fingerprint = format!(
-            "createOrUpdatePeerByUrl:{}",
-            serde_json::to_string(&input).unwrap_or_default()
-        );
         let operation = async {
             match auto_peering.initiate(request).await {
                 Ok(peer) => ok(
@@ -332,15 +344,8 @@ impl MutationRoot {
                 Err(error) => Err(error.into()),
             }
         };
-        let result = store
-            .run_async(
-                input.idempotency_key.as_deref(),
-                fingerprint,
-                Done::is_ok,
-                operation,
-            )
-            .await
-            .unwrap_or_else(|refused| Err(refused.into()));
+        let key = input.idempotency_key.as_deref();
+        let result = idempotent_async(ctx, "createOrUpdatePeerByUrl", key, &input, operation).await;
         dialect::report(ctx, result)
     }
 
@@ -523,11 +528,6 @@ impl MutationRoot {
         input: CreateReceiverInput,
     ) -> async_graphql::Result<CreateReceiverResponse> {
         let instance = ctx.data_unchecked::<Arc<Instance>>();
-        let store = ctx.data_unchecked::<IdempotencyStore>();
-        let fingerprint = format!(
-            "createReceiver:{}",
-            serde_json::to_string(&input).unwrap_or_default()
-        );
         let new = NewReceiver {
             wallet_address_url: input.wallet_address_url.clone(),
             incoming_amount: input.incoming_amount.clone().map(|amount| ReceiverAmount {
@@ -546,15 +546,8 @@ impl MutationRoot {
                 Err(error) => Err(error.into()),
             }
         };
-        let result = store
-            .run_async(
-                input.idempotency_key.as_deref(),
-                fingerprint,
-                Done::is_ok,
-                operation,
-            )
-            .await
-            .unwrap_or_else(|refused| Err(refused.into()));
+        let key = input.idempotency_key.as_deref();
+        let result = idempotent_async(ctx, "createReceiver", key, &input, operation).await;
         dialect::report(ctx, result)
     }
 
