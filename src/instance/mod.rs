@@ -8,6 +8,7 @@
 mod accounting;
 mod assets;
 pub mod errors;
+pub mod events;
 pub mod history;
 pub mod incoming_payments;
 mod liquidity;
@@ -29,6 +30,7 @@ use crate::ledger::LedgerTime;
 use accounting::Accounting;
 
 pub use errors::{AssetError, LiquidityError, PeerError};
+pub use events::{EventType, WebhookEvent};
 pub use history::{
     AccountTransfers, PacketTotals, RECENT_PACKET_TRANSFERS, TransferRecord, TransferRecordKind,
     TransferRecordState,
@@ -74,6 +76,7 @@ struct State {
     routing: RoutingTable,
     wallet_addresses: wallet_addresses::WalletAddresses,
     incoming_payments: incoming_payments::IncomingPayments,
+    events: events::EventLog,
     next_ledger: u32,
 }
 
