@@ -6,6 +6,7 @@
 //! the same liquidity) without measurable contention.
 
 mod accounting;
+mod alerts;
 mod assets;
 pub mod errors;
 pub mod events;
@@ -77,6 +78,8 @@ struct State {
     wallet_addresses: wallet_addresses::WalletAddresses,
     incoming_payments: incoming_payments::IncomingPayments,
     events: events::EventLog,
+    /// What the low-liquidity and web monetization events remember between transfers.
+    balance_watch: alerts::BalanceWatch,
     next_ledger: u32,
 }
 

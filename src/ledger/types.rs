@@ -93,6 +93,9 @@ pub enum AccountKind {
     PeerLiquidity,
     /// A wallet address's balance: what it received and has not paid out or withdrawn.
     WalletAddress,
+    /// An incoming payment's balance: what packets for it brought, until the operator withdraws
+    /// it (Rafiki's LiquidityAccountType INCOMING).
+    IncomingPayment,
 }
 
 impl AccountKind {
@@ -100,7 +103,8 @@ impl AccountKind {
         match self {
             AccountKind::AssetLiquidity
             | AccountKind::PeerLiquidity
-            | AccountKind::WalletAddress => BalanceLimit::DebitsMustNotExceedCredits,
+            | AccountKind::WalletAddress
+            | AccountKind::IncomingPayment => BalanceLimit::DebitsMustNotExceedCredits,
             AccountKind::Settlement => BalanceLimit::CreditsMustNotExceedDebits,
         }
     }
