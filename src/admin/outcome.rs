@@ -267,6 +267,12 @@ impl From<LiquidityError> for Refusal {
                 C::NotFound,
                 "Unknown wallet address",
             ),
+            LiquidityError::UnknownIncomingPayment => (
+                "404",
+                Some(E::UnknownIncomingPayment),
+                C::NotFound,
+                "Unknown incoming payment",
+            ),
             LiquidityError::UnknownTransfer => (
                 "404",
                 Some(E::UnknownTransfer),

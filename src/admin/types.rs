@@ -657,6 +657,14 @@ pub struct CreateWalletAddressWithdrawalInput {
     pub timeout_seconds: UInt64,
 }
 
+#[derive(Debug, Clone, InputObject, Serialize)]
+pub struct CreateIncomingPaymentWithdrawalInput {
+    pub incoming_payment_id: String,
+    pub idempotency_key: String,
+    /// 0: single-phase, posted at once. N: two-phase, voided after N seconds unless posted.
+    pub timeout_seconds: UInt64,
+}
+
 /// A withdrawal of everything a wallet address held.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct WalletAddressWithdrawal {

@@ -313,6 +313,36 @@ impl Instance {
         state.incoming_payments.by_id.get(&id).cloned()
     }
 
+    /// Withdraws what incoming payment `id` received (`createIncomingPaymentWithdrawal`), as
+    /// Rafiki does: only once it completed or expired with money received (else
+    /// [`LiquidityError::UnknownIncomingPayment`]), its whole `receivedAmount`, with the id of
+    /// its completed or expired event as the transfer's id, so a second withdrawal is
+    /// [`LiquidityError::TransferExists`]. Returns the amount.
+    pub fn create_incoming_payment_withdrawal(
+        &self,
+        id: &str,
+        mode: super::WithdrawalMode,
+    ) -> Result<u64, LiquidityError> {
+        let phase = super::liquidity::phase_of(mode)?;
+        let mut state = self.lock();
+        state.expire_incoming_payments(SystemTime::now());
+        let (event_id, amount) = parse_id(id)
+            .and_then(|id| state.incoming_payments.by_id.get(&id))
+            .and_then(|payment| {
+                let event_id = payment.closing_event_id?;
+                (payment.received_amount > 0).then_some((event_id, payment.received_amount))
+            })
+            .ok_or(LiquidityError::UnknownIncomingPayment)?;
+        let account = parse_id(id)
+            .map(AccountId)
+            .ok_or(LiquidityError::UnknownIncomingPayment)?;
+        let transfer_id = TransferId::from_uuid(event_id)?;
+        state
+            .accounting
+            .withdraw(transfer_id, account, amount, phase)?;
+        Ok(amount)
+    }
+
     /// What the incoming payment's own account holds: received and not yet withdrawn.
     pub fn incoming_payment_balance(&self, id: Uuid) -> Option<u64> {
         self.lock()
