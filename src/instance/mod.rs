@@ -31,7 +31,7 @@ use crate::ledger::LedgerTime;
 use accounting::Accounting;
 
 pub use errors::{AssetError, LiquidityError, PeerError};
-pub use events::{EventType, WebhookEvent};
+pub use events::{EventType, EventTypeFilter, WebhookEvent};
 pub use history::{
     AccountTransfers, PacketTotals, RECENT_PACKET_TRANSFERS, TransferRecord, TransferRecordKind,
     TransferRecordState,
