@@ -248,7 +248,8 @@ async fn sweep_expired_incoming_payments(
     instance: Arc<Instance>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut ticks = tokio::time::interval(crate::instance::incoming_payments::EXPIRY_SWEEP_INTERVAL);
+    let mut ticks =
+        tokio::time::interval(crate::instance::incoming_payments::EXPIRY_SWEEP_INTERVAL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {

@@ -251,7 +251,11 @@ async fn a_receiver_at_a_peer_completes_at_its_incoming_amount_and_then_refuses_
     assert!(overshoot.is_err(), "{overshoot:?}");
     assert_eq!(b.incoming_payment_by_id(id).unwrap().received_amount, 200);
     assert_eq!(p.payment_balance(id), 200);
-    assert_eq!(p.wallet_balance(), 0, "money for an incoming payment is not the wallet's");
+    assert_eq!(
+        p.wallet_balance(),
+        0,
+        "money for an incoming payment is not the wallet's"
+    );
     p.audit();
 
     // The rest: COMPLETED, exactly 500 received and credited to the incoming payment's account.

@@ -361,7 +361,8 @@ mod tests {
 
     #[test]
     fn canonical_json_sorts_keys_at_every_depth_and_has_no_whitespace() {
-        let value = json!({"type": "t", "id": "i", "data": {"b": 1, "a": [ {"z": true, "y": null} ]}});
+        let value =
+            json!({"type": "t", "id": "i", "data": {"b": 1, "a": [ {"z": true, "y": null} ]}});
         assert_eq!(
             canonical_json(&value).unwrap(),
             r#"{"data":{"a":[{"y":null,"z":true}],"b":1},"id":"i","type":"t"}"#

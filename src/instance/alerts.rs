@@ -233,7 +233,11 @@ mod tests {
 
     #[test]
     fn web_monetization_reports_what_was_received_since_the_last_event() {
-        assert_eq!(web_monetization_due(None, 500, 0), None, "no threshold, no event");
+        assert_eq!(
+            web_monetization_due(None, 500, 0),
+            None,
+            "no threshold, no event"
+        );
         assert_eq!(web_monetization_due(Some(100), 99, 0), None);
         assert_eq!(web_monetization_due(Some(100), 100, 0), Some(100));
         assert_eq!(web_monetization_due(Some(100), 250, 100), Some(150));

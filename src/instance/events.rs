@@ -179,8 +179,9 @@ impl EventLog {
         }
         let size = |asked: Option<i32>| match asked.unwrap_or(0) {
             0 => Ok(DEFAULT_PAGE_SIZE as usize),
-            n if (1..=MAX_PAGE_SIZE).contains(&n) => usize::try_from(n)
-                .map_err(|_| PaginationError::IndexOutOfRange),
+            n if (1..=MAX_PAGE_SIZE).contains(&n) => {
+                usize::try_from(n).map_err(|_| PaginationError::IndexOutOfRange)
+            }
             _ => Err(PaginationError::IndexOutOfRange),
         };
         let len = self.events.len();
@@ -203,7 +204,8 @@ impl EventLog {
                 SortOrder::Desc => len - 1 - index,
             })
         };
-        let matches = |position: usize| filter.is_empty() || filter.matches(at(position).event_type);
+        let matches =
+            |position: usize| filter.is_empty() || filter.matches(at(position).event_type);
         // The first match going down from `below` (exclusive), or up from `from` (inclusive).
         let match_before = |below: usize| (0..below).rev().find(|&p| matches(p));
         let match_from = |from: usize| (from..len).find(|&p| matches(p));
@@ -327,7 +329,10 @@ mod tests {
                     page.items.iter().map(|e| e.sequence).collect::<Vec<_>>()
                 };
                 assert_eq!(ids(&actual), ids(&expected), "{request:?} {filter:?}");
-                assert_eq!(actual.has_next_page, expected.has_next_page, "{request:?} {filter:?}");
+                assert_eq!(
+                    actual.has_next_page, expected.has_next_page,
+                    "{request:?} {filter:?}"
+                );
                 assert_eq!(
                     actual.has_previous_page, expected.has_previous_page,
                     "{request:?} {filter:?}"

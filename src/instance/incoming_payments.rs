@@ -96,9 +96,7 @@ impl IncomingPayment {
     fn event_data(&self, asset: Option<&Asset>) -> Value {
         let code = asset.map(|a| a.code.clone());
         let scale = asset.map(|a| a.scale);
-        let amount = |value: u64| {
-            json!({"value": value.to_string(), "assetCode": code, "assetScale": scale})
-        };
+        let amount = |value: u64| json!({"value": value.to_string(), "assetCode": code, "assetScale": scale});
         let mut data = json!({
             "id": self.id.to_string(),
             "walletAddressId": self.wallet_address_id.to_string(),
@@ -285,9 +283,7 @@ impl Instance {
             )
             .map_err(|_| IncomingPaymentError::UnknownWalletAddress)?;
         let data = payment.event_data(Some(asset));
-        state
-            .events
-            .record(EventType::IncomingPaymentCreated, data);
+        state.events.record(EventType::IncomingPaymentCreated, data);
         let payments = &mut state.incoming_payments;
         payments.by_id.insert(payment.id, payment.clone());
         payments.order.push(payment.id);
