@@ -381,4 +381,50 @@ mod tests {
             "t=1700000000000, v1=3b3e16fde9282e12194115c20a428bf6d4605cd7f64cab85e450e140a2724599"
         );
     }
+
+    fn event(sequence: u64) -> Arc<WebhookEvent> {
+        Arc::new(WebhookEvent {
+            id: uuid::Uuid::new_v4(),
+            event_type: crate::instance::EventType::PeerLiquidityLow,
+            data: json!({}),
+            created_at: SystemTime::now(),
+            sequence,
+        })
+    }
+
+    #[tokio::test]
+    async fn beyond_the_bound_the_oldest_waiting_event_is_dropped() {
+        let mut settings = WebhookSettings::from_url("http://127.0.0.1:9/".parse().unwrap());
+        settings.max_waiting = 2;
+        let stats = Arc::new(DeliveryStats::default());
+        let mut worker = Worker::new(settings, stats.clone());
+        let now = Instant::now();
+        // A retry of event 0 waits longest; events 1 and 2 are new.
+        worker.enqueue(Job {
+            event: event(0),
+            attempts: 1,
+            due: now + Duration::from_secs(10),
+        });
+        for sequence in [1, 2] {
+            worker.enqueue(Job {
+                event: event(sequence),
+                attempts: 0,
+                due: now,
+            });
+        }
+        assert_eq!(stats.dropped(), 1);
+        let left: Vec<u64> = worker.waiting.jobs.keys().copied().collect();
+        assert_eq!(left, [1, 2]);
+        assert_eq!(worker.waiting.by_due.len(), 2, "the due index follows");
+        // Due ones come out in due order; the rest wait.
+        assert_eq!(
+            worker.waiting.pop_due(now).map(|j| j.event.sequence),
+            Some(1)
+        );
+        assert_eq!(
+            worker.waiting.pop_due(now).map(|j| j.event.sequence),
+            Some(2)
+        );
+        assert!(worker.waiting.pop_due(now).is_none());
+    }
 }

@@ -245,4 +245,169 @@ mod tests {
         assert_eq!(web_monetization_due(Some(0), 100, 100), None, "nothing new");
         assert_eq!(web_monetization_due(Some(0), 101, 100), Some(1));
     }
+
+    use crate::ilp::Address;
+    use crate::instance::{
+        Instance, InstanceSettings, NewAsset, NewPeer, WebhookEvent, WithdrawalMode,
+    };
+    use std::sync::Arc;
+
+    fn instance() -> Instance {
+        Instance::new(InstanceSettings {
+            ilp_address: Address::parse("test.alerts").unwrap(),
+            instance_name: "ALERTS".into(),
+            open_payments_url: "http://127.0.0.1:3003".parse().unwrap(),
+        })
+    }
+
+    fn asset(instance: &Instance, code: &str, liquidity_threshold: Option<u64>) -> Uuid {
+        instance
+            .create_asset(NewAsset {
+                code: code.into(),
+                scale: 2,
+                withdrawal_threshold: None,
+                liquidity_threshold,
+            })
+            .unwrap()
+            .id
+    }
+
+    fn peer(instance: &Instance, asset: Uuid, address: &str, threshold: u64) -> Uuid {
+        instance
+            .create_peer(NewPeer {
+                static_ilp_address: address.into(),
+                asset_id: asset.to_string(),
+                incoming_tokens: vec![format!("{address}-token")],
+                outgoing_endpoint: "http://127.0.0.1:9".into(),
+                outgoing_token: "out".into(),
+                liquidity_threshold: Some(threshold),
+                initial_liquidity: Some(1_000),
+                ..NewPeer::default()
+            })
+            .unwrap()
+            .id
+    }
+
+    fn events(instance: &Instance) -> Vec<Arc<WebhookEvent>> {
+        instance.lock().events.iter().cloned().collect()
+    }
+
+    fn balances_reported(instance: &Instance, kind: EventType) -> Vec<String> {
+        events(instance)
+            .iter()
+            .filter(|event| event.event_type == kind)
+            .map(|event| {
+                event.data["balance"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    fn id() -> String {
+        Uuid::new_v4().to_string()
+    }
+
+    #[test]
+    fn withdrawals_alert_when_posted_and_a_deposit_rearms() {
+        let instance = instance();
+        let usd = asset(&instance, "USD", None);
+        let peer = peer(&instance, usd, "test.peer", 500);
+        let peer_id = peer.to_string();
+        // Above the threshold: nothing.
+        instance
+            .create_peer_withdrawal(&id(), &peer_id, 400, WithdrawalMode::SinglePhase)
+            .unwrap();
+        assert_eq!(
+            balances_reported(&instance, EventType::PeerLiquidityLow),
+            [] as [&str; 0]
+        );
+        // Two-phase: nothing until posted.
+        let pending = id();
+        instance
+            .create_peer_withdrawal(&pending, &peer_id, 200, WithdrawalMode::TwoPhase)
+            .unwrap();
+        assert!(balances_reported(&instance, EventType::PeerLiquidityLow).is_empty());
+        instance.post_withdrawal(&pending).unwrap();
+        assert_eq!(
+            balances_reported(&instance, EventType::PeerLiquidityLow),
+            ["400"]
+        );
+        // Lower still: already reported.
+        instance
+            .create_peer_withdrawal(&id(), &peer_id, 100, WithdrawalMode::SinglePhase)
+            .unwrap();
+        assert_eq!(
+            balances_reported(&instance, EventType::PeerLiquidityLow),
+            ["400"]
+        );
+        // A deposit that leaves it below: the next debit reports again.
+        instance
+            .deposit_peer_liquidity(&id(), &peer_id, 50)
+            .unwrap();
+        instance
+            .create_peer_withdrawal(&id(), &peer_id, 10, WithdrawalMode::SinglePhase)
+            .unwrap();
+        assert_eq!(
+            balances_reported(&instance, EventType::PeerLiquidityLow),
+            ["400", "340"]
+        );
+        instance.audit().unwrap();
+    }
+
+    #[test]
+    fn packets_crossing_assets_alert_for_the_asset_they_drain() {
+        let instance = instance();
+        let usd = asset(&instance, "USD", None);
+        let eur = asset(&instance, "EUR", Some(900));
+        let from = peer(&instance, usd, "test.from", 0);
+        let to = peer(&instance, eur, "test.to", 0);
+        instance
+            .deposit_asset_liquidity(&id(), &eur.to_string(), 1_000)
+            .unwrap();
+        let (from, to) = (
+            instance.peer(&from.to_string()).unwrap(),
+            instance.peer(&to.to_string()).unwrap(),
+        );
+        for _ in 0..3 {
+            let [incoming, outgoing] = instance
+                .reserve_exchange(&from, &to, 60, 50, 1_000)
+                .unwrap();
+            instance.settle_packet(incoming, true).unwrap();
+            instance.settle_packet(outgoing, true).unwrap();
+        }
+        // EUR's liquidity went 1000 -> 950 -> 900 (alert) -> 850 (already reported).
+        assert_eq!(
+            balances_reported(&instance, EventType::AssetLiquidityLow),
+            ["900"]
+        );
+        let event = events(&instance)
+            .into_iter()
+            .find(|event| event.event_type == EventType::AssetLiquidityLow)
+            .unwrap();
+        assert_eq!(
+            event.data,
+            json!({
+                "id": eur.to_string(),
+                "asset": {"id": eur.to_string(), "code": "EUR", "scale": 2},
+                "liquidityThreshold": "900",
+                "balance": "900",
+            })
+        );
+        // A deposit re-arms it (850 -> 950): the next debit that leaves it at or below reports.
+        instance
+            .deposit_asset_liquidity(&id(), &eur.to_string(), 100)
+            .unwrap();
+        let [incoming, outgoing] = instance
+            .reserve_exchange(&from, &to, 60, 100, 1_000)
+            .unwrap();
+        instance.settle_packet(incoming, true).unwrap();
+        instance.settle_packet(outgoing, true).unwrap();
+        assert_eq!(
+            balances_reported(&instance, EventType::AssetLiquidityLow),
+            ["900", "850"]
+        );
+        instance.audit().unwrap();
+    }
 }
