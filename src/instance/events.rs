@@ -198,7 +198,11 @@ impl EventLog {
             let id = super::parse_id(cursor).ok_or_else(unknown)?;
             let sequence = *self.sequence_by_id.get(&id).ok_or_else(unknown)?;
             let first = self.events.front().ok_or_else(unknown)?.sequence;
-            let index = usize::try_from(sequence - first).map_err(|_| unknown())?;
+            let index = sequence
+                .checked_sub(first)
+                .and_then(|offset| usize::try_from(offset).ok())
+                .filter(|index| *index < len)
+                .ok_or_else(unknown)?;
             Ok(match request.order {
                 SortOrder::Asc => index,
                 SortOrder::Desc => len - 1 - index,
