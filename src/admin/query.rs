@@ -16,7 +16,10 @@ use crate::instance::{
 };
 use crate::payments::receiver;
 
-pub struct QueryRoot;
+/// Assets, peers, wallet addresses, incoming payments, receivers: the queries of the instance's
+/// own services (payments' are in [`super::payments`]).
+#[derive(Default)]
+pub struct InstanceQuery;
 
 fn instance<'a>(ctx: &Context<'a>) -> &'a Arc<Instance> {
     ctx.data_unchecked::<Arc<Instance>>()
@@ -44,7 +47,7 @@ fn page_request(
 }
 
 #[Object(name = "Query")]
-impl QueryRoot {
+impl InstanceQuery {
     /// An asset by id. When there is none: the error "Asset not found" (NOT_FOUND), as Rafiki
     /// answers today; null when `ADMIN_API_DIALECT=seed`.
     async fn asset(&self, ctx: &Context<'_>, id: String) -> Result<Option<Asset>> {

@@ -78,6 +78,8 @@ pub enum LiquidityError {
     UnknownPeer,
     #[error("Unknown wallet address")]
     UnknownWalletAddress,
+    #[error("Unknown outgoing payment")]
+    UnknownOutgoingPayment,
     #[error("Unknown withdrawal")]
     UnknownTransfer,
     #[error("Invalid timeout")]

@@ -17,7 +17,7 @@ use thiserror::Error;
 use uuid::Uuid;
 
 use super::pagination::{self, Page, PageRequest, PaginationError};
-use super::{Instance, Peer, WalletAddress, parse_id};
+use super::{Instance, PacketSource, WalletAddress, parse_id};
 use crate::instance::LiquidityError;
 use crate::ledger::{AccountId, NewTransfer, Phase, TransferId, TransferKind};
 
@@ -268,7 +268,7 @@ impl Instance {
     /// zero-amount packet changes nothing and is never refused.
     pub fn receive_incoming_payment_packet(
         &self,
-        from: &Peer,
+        from: PacketSource<'_>,
         id: Uuid,
         amount: u64,
         arrived: u64,

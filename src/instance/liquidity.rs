@@ -130,7 +130,7 @@ impl Instance {
     }
 }
 
-fn phase_of(mode: WithdrawalMode) -> Result<Phase, LiquidityError> {
+pub(super) fn phase_of(mode: WithdrawalMode) -> Result<Phase, LiquidityError> {
     Ok(match mode {
         WithdrawalMode::SinglePhase => Phase::Single,
         WithdrawalMode::TwoPhase => Phase::Pending { timeout_ms: None },

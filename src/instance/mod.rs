@@ -13,9 +13,11 @@ pub mod history;
 pub mod incoming_payments;
 mod liquidity;
 pub mod model;
+pub mod outgoing_payments;
 mod packets;
 pub mod pagination;
 mod peers;
+pub mod quotes;
 pub mod routing;
 pub mod wallet_addresses;
 
@@ -40,9 +42,14 @@ pub use incoming_payments::{
     IncomingPaymentState, NewIncomingPayment,
 };
 pub use model::{
-    Asset, HttpOutgoing, HttpUpdate, NewAsset, NewPeer, Peer, PeerUpdate, WithdrawalMode,
+    Asset, HttpOutgoing, HttpUpdate, LocalAccount, NewAsset, NewPeer, PacketSource, Peer,
+    PeerUpdate, WithdrawalMode,
+};
+pub use outgoing_payments::{
+    NewOutgoingPayment, OutgoingPayment, OutgoingPaymentError, OutgoingPaymentState, SendingOutcome,
 };
 pub use pagination::{Page, PageRequest, PaginationError, SortOrder};
+pub use quotes::{FixedAmount, Quote, QuoteStoreError, QuotedPath};
 pub use routing::{Route, RoutingTable};
 pub use wallet_addresses::{
     AdditionalProperty, NewWalletAddress, WalletAddress, WalletAddressError, WalletAddressUpdate,
@@ -77,6 +84,8 @@ struct State {
     wallet_addresses: wallet_addresses::WalletAddresses,
     incoming_payments: incoming_payments::IncomingPayments,
     events: events::EventLog,
+    quotes: quotes::Quotes,
+    outgoing_payments: outgoing_payments::OutgoingPayments,
     next_ledger: u32,
 }
 

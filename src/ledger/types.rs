@@ -93,6 +93,8 @@ pub enum AccountKind {
     PeerLiquidity,
     /// A wallet address's balance: what it received and has not paid out or withdrawn.
     WalletAddress,
+    /// An outgoing payment's: what the operator funded it with, less what it sent.
+    OutgoingPayment,
 }
 
 impl AccountKind {
@@ -100,7 +102,8 @@ impl AccountKind {
         match self {
             AccountKind::AssetLiquidity
             | AccountKind::PeerLiquidity
-            | AccountKind::WalletAddress => BalanceLimit::DebitsMustNotExceedCredits,
+            | AccountKind::WalletAddress
+            | AccountKind::OutgoingPayment => BalanceLimit::DebitsMustNotExceedCredits,
             AccountKind::Settlement => BalanceLimit::CreditsMustNotExceedDebits,
         }
     }

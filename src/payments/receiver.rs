@@ -3,7 +3,7 @@
 //! (created there: the wallet address document names its `resourceServer`, and the incoming
 //! payment is POSTed to it, without a grant since peerlab does not do GNAP).
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -19,6 +19,8 @@ use crate::instance::{IncomingPayment, IncomingPaymentError, Instance, WalletAdd
 use crate::openpayments::incoming::{
     self, AmountJson, CreateIncomingPaymentBody, IncomingRequestError,
 };
+use crate::stream::sender::destination::receiving_address;
+use crate::stream::{ReceiveTarget, ReceivingAddress, StreamReceiver};
 use crate::text::iso_timestamp;
 
 /// How long each request to a remote Open Payments server may take.
@@ -196,6 +198,85 @@ pub async fn receiver(instance: &Instance, url: &str) -> Result<ReceiverRecord, 
     }
     let answer = get_json(url, RemoteIncomingPaymentError::NotFound).await?;
     parse_remote(&answer).ok_or(ReceiverError::Remote(RemoteIncomingPaymentError::NotFound))
+}
+
+/// A receiver ready to be paid: its record, where its packets go, and whether it is this
+/// instance's own incoming payment.
+#[derive(Debug, Clone)]
+pub struct ResolvedReceiver {
+    pub record: ReceiverRecord,
+    pub receiving: ReceivingAddress,
+    pub local: bool,
+}
+
+impl ResolvedReceiver {
+    /// Still takes money: neither completed nor expired.
+    pub fn is_active(&self, now: SystemTime) -> bool {
+        let expired = self
+            .record
+            .expires_at
+            .as_deref()
+            .and_then(incoming::parse_timestamp)
+            .is_some_and(|at| at <= now);
+        !self.record.completed && !expired
+    }
+
+    /// How much it still expects, when it asked for an amount.
+    pub fn remaining(&self) -> Option<u64> {
+        let incoming = self.record.incoming_amount.as_ref()?;
+        Some(
+            incoming
+                .value
+                .saturating_sub(self.record.received_amount.value),
+        )
+    }
+}
+
+/// The receiver at `url` with its `ilp` payment method: a local incoming payment (its receiving
+/// address made here by `stream`), or one read over Open Payments.
+pub async fn resolve_receiver(
+    instance: &Instance,
+    stream: &StreamReceiver,
+    url: &str,
+) -> Result<ResolvedReceiver, ReceiverError> {
+    if is_local(instance, url) {
+        let unknown = ReceiverError::Local(IncomingPaymentError::UnknownPayment);
+        let id = incoming::incoming_payment_id(instance, url).ok_or(unknown.clone())?;
+        let payment = instance.incoming_payment_by_id(id).ok_or(unknown.clone())?;
+        let wallet = instance
+            .wallet_address_by_id(payment.wallet_address_id)
+            .ok_or(unknown.clone())?;
+        let receiving = stream
+            .receiving_address(
+                &instance.settings().ilp_address,
+                ReceiveTarget::IncomingPayment(payment.id),
+            )
+            .ok_or(unknown)?;
+        return Ok(ResolvedReceiver {
+            record: local_receiver(instance, &payment, &wallet),
+            receiving,
+            local: true,
+        });
+    }
+    let not_found = ReceiverError::Remote(RemoteIncomingPaymentError::NotFound);
+    let answer = get_json(url, RemoteIncomingPaymentError::NotFound).await?;
+    let record = parse_remote(&answer).ok_or(not_found.clone())?;
+    let method = answer["methods"]
+        .as_array()
+        .and_then(|methods| methods.iter().find(|method| method["type"] == "ilp"))
+        .ok_or(not_found.clone())?;
+    let (Some(address), Some(secret)) = (
+        method["ilpAddress"].as_str(),
+        method["sharedSecret"].as_str(),
+    ) else {
+        return Err(not_found);
+    };
+    let receiving = receiving_address(address, secret).map_err(|_| not_found)?;
+    Ok(ResolvedReceiver {
+        record,
+        receiving,
+        local: false,
+    })
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,457 @@
+//! Quotes and outgoing payments over real sockets, through the admin API as Rafiki's clients send
+//! them: instance `a` pays a wallet address on `b` (receiver, quote, outgoing payment, funding),
+//! and the payment completes with the money exact at every hop, or fails cleanly.
+
+use std::time::Duration;
+
+use peerlab::instance::NewWalletAddress;
+use peerlab_simulator::Network;
+use peerlab_simulator::network::InstanceHandle;
+use serde_json::{Value, json};
+
+const CREDIT: u64 = 1_000_000;
+
+struct Pair {
+    network: Network,
+    alice_id: String,
+    bob_url: String,
+}
+
+/// `a` and `b` peered in USD (scale 2), each granting the other [`CREDIT`]; wallet addresses
+/// `alice` on `a` and `bob` on `b`.
+async fn pair() -> Pair {
+    let network = Network::line(&["a", "b"], ("USD", 2), CREDIT)
+        .await
+        .unwrap();
+    let wallet = |instance: &InstanceHandle, name: &str| {
+        instance
+            .node()
+            .instance()
+            .create_wallet_address(NewWalletAddress {
+                asset_id: instance.asset_id("USD").unwrap().to_owned(),
+                address: name.into(),
+                ..NewWalletAddress::default()
+            })
+            .unwrap()
+    };
+    let alice = wallet(&network.instances()[0], "alice");
+    let bob = wallet(&network.instances()[1], "bob");
+    Pair {
+        alice_id: alice.id.to_string(),
+        bob_url: bob.url.clone(),
+        network,
+    }
+}
+
+const PAYMENT_FIELDS: &str = "id walletAddressId state error stateAttempts receiver metadata
+    liquidity createdAt quote { id }
+    debitAmount { value assetCode assetScale }
+    receiveAmount { value assetCode assetScale }
+    sentAmount { value assetCode assetScale }";
+
+impl Pair {
+    fn a(&self) -> &InstanceHandle {
+        &self.network.instances()[0]
+    }
+
+    fn b(&self) -> &InstanceHandle {
+        &self.network.instances()[1]
+    }
+
+    async fn admin(&self, on: &InstanceHandle, query: &str, variables: Value) -> Value {
+        on.admin().request(query, variables).await.unwrap()
+    }
+
+    /// An incoming payment at bob (on `b`), created through `a`; its URL.
+    async fn receiver(&self, incoming_amount: Option<u64>) -> String {
+        let mut input = json!({ "walletAddressUrl": self.bob_url });
+        if let Some(value) = incoming_amount {
+            input["incomingAmount"] =
+                json!({ "value": value.to_string(), "assetCode": "USD", "assetScale": 2 });
+        }
+        let answer = self
+            .admin(
+                self.a(),
+                "mutation($input: CreateReceiverInput!) { createReceiver(input: $input) { receiver { id } } }",
+                json!({ "input": input }),
+            )
+            .await;
+        answer["data"]["createReceiver"]["receiver"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no receiver: {answer}"))
+            .to_owned()
+    }
+
+    async fn create_quote(&self, input: Value) -> Value {
+        self.admin(
+            self.a(),
+            "mutation($input: CreateQuoteInput!) { createQuote(input: $input) { quote {
+               id walletAddressId receiver createdAt expiresAt estimatedExchangeRate
+               debitAmount { value assetCode assetScale }
+               receiveAmount { value assetCode assetScale } } } }",
+            json!({ "input": input }),
+        )
+        .await
+    }
+
+    async fn quote(&self, receiver: &str, amounts: Value) -> Value {
+        let mut input = json!({ "walletAddressId": self.alice_id, "receiver": receiver });
+        if let (Some(input), Some(amounts)) = (input.as_object_mut(), amounts.as_object()) {
+            input.extend(amounts.clone());
+        }
+        let answer = self.create_quote(input).await;
+        let quote = answer["data"]["createQuote"]["quote"].clone();
+        assert!(quote.is_object(), "no quote: {answer}");
+        quote
+    }
+
+    async fn create_payment(&self, quote_id: &str) -> Value {
+        self.admin(
+            self.a(),
+            &format!(
+                "mutation($input: CreateOutgoingPaymentInput!) {{
+                   createOutgoingPayment(input: $input) {{ payment {{ {PAYMENT_FIELDS} }} }} }}"
+            ),
+            json!({ "input": { "walletAddressId": self.alice_id, "quoteId": quote_id,
+                               "metadata": { "description": "rent" } } }),
+        )
+        .await
+    }
+
+    async fn fund(&self, payment_id: &str) -> Value {
+        self.admin(
+            self.a(),
+            "mutation($input: DepositOutgoingPaymentLiquidityInput!) {
+               depositOutgoingPaymentLiquidity(input: $input) { success } }",
+            json!({ "input": { "outgoingPaymentId": payment_id,
+                               "idempotencyKey": uuid::Uuid::new_v4().to_string() } }),
+        )
+        .await
+    }
+
+    async fn payment(&self, id: &str) -> Value {
+        let answer = self
+            .admin(
+                self.a(),
+                &format!(
+                    "query($id: String!) {{ outgoingPayment(id: $id) {{ {PAYMENT_FIELDS} }} }}"
+                ),
+                json!({ "id": id }),
+            )
+            .await;
+        answer["data"]["outgoingPayment"].clone()
+    }
+
+    /// Polls until the payment leaves SENDING (at most 20 s).
+    async fn finished(&self, id: &str) -> Value {
+        for _ in 0..400 {
+            let payment = self.payment(id).await;
+            if payment["state"] != "SENDING" && payment["state"] != "FUNDING" {
+                return payment;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("payment {id} did not finish: {}", self.payment(id).await);
+    }
+
+    async fn incoming_payment(&self, url: &str) -> Value {
+        let answer = self
+            .admin(
+                self.b(),
+                "query($id: String!) { incomingPayment(id: $id) {
+                   state receivedAmount { value } incomingAmount { value } } }",
+                json!({ "id": url.rsplit('/').next().unwrap() }),
+            )
+            .await;
+        answer["data"]["incomingPayment"].clone()
+    }
+
+    /// The liquidity `on` holds for its peer `address`.
+    async fn liquidity(&self, on: &InstanceHandle, address: &str) -> u64 {
+        let answer = self
+            .admin(
+                on,
+                "query($address: String!, $asset: String!) {
+                   peerByAddressAndAsset(staticIlpAddress: $address, assetId: $asset) { liquidity } }",
+                json!({ "address": address, "asset": on.asset_id("USD").unwrap() }),
+            )
+            .await;
+        answer["data"]["peerByAddressAndAsset"]["liquidity"]
+            .as_str()
+            .and_then(|value| value.parse().ok())
+            .unwrap_or_else(|| panic!("liquidity of {address}: {answer}"))
+    }
+
+    fn audit(&self) {
+        for instance in self.network.instances() {
+            let state = instance.node().instance();
+            assert_eq!(state.pending_transfer_count(), 0, "{}", instance.name());
+            state.audit().unwrap();
+        }
+    }
+
+    /// Receiver, quote, payment, funding: the payment once it finished.
+    async fn pay(&self, receiver: &str, amounts: Value) -> Value {
+        let quote = self.quote(receiver, amounts).await;
+        let created = self.create_payment(quote["id"].as_str().unwrap()).await;
+        let payment = &created["data"]["createOutgoingPayment"]["payment"];
+        assert_eq!(payment["state"], "FUNDING", "{created}");
+        let id = payment["id"].as_str().unwrap().to_owned();
+        let funded = self.fund(&id).await;
+        assert_eq!(
+            funded["data"]["depositOutgoingPaymentLiquidity"]["success"], true,
+            "{funded}"
+        );
+        self.finished(&id).await
+    }
+}
+
+fn value(amount: &Value) -> u64 {
+    amount["value"].as_str().unwrap().parse().unwrap()
+}
+
+fn error(answer: &Value) -> (String, String) {
+    (
+        answer["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        answer["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_payment_to_a_peers_wallet_address_completes_with_exact_liquidity_at_every_hop() {
+    let p = pair().await;
+    let receiver = p.receiver(Some(500)).await;
+    let quote = p.quote(&receiver, json!({})).await;
+    assert_eq!(value(&quote["receiveAmount"]), 500);
+    // Fixed receive at 1:1 with 1% slippage: at most ceil(500 / 0.99) may be debited.
+    assert_eq!(value(&quote["debitAmount"]), 506);
+    assert_eq!(quote["estimatedExchangeRate"], 1.0);
+    let created = p.create_payment(quote["id"].as_str().unwrap()).await;
+    let payment = &created["data"]["createOutgoingPayment"]["payment"];
+    assert_eq!(payment["state"], "FUNDING", "{created}");
+    assert_eq!(payment["id"], quote["id"], "one payment per quote, same id");
+    assert_eq!(payment["metadata"], json!({ "description": "rent" }));
+    assert_eq!(value(&payment["sentAmount"]), 0);
+    let id = payment["id"].as_str().unwrap();
+    p.fund(id).await;
+    let done = p.finished(id).await;
+    assert_eq!(done["state"], "COMPLETED", "{done}");
+    assert_eq!(value(&done["sentAmount"]), 500);
+    assert_eq!(
+        done["liquidity"], "6",
+        "what was not spent stays with the payment"
+    );
+    let incoming = p.incoming_payment(&receiver).await;
+    assert_eq!(incoming["state"], "COMPLETED", "{incoming}");
+    assert_eq!(incoming["receivedAmount"]["value"], "500");
+    assert_eq!(p.liquidity(p.a(), "test.b").await, CREDIT + 500);
+    assert_eq!(p.liquidity(p.b(), "test.a").await, CREDIT - 500);
+    p.audit();
+}
+
+#[tokio::test]
+async fn a_fixed_send_debits_exactly_its_amount() {
+    let p = pair().await;
+    let receiver = p.receiver(None).await;
+    let done = p
+        .pay(
+            &receiver,
+            json!({ "debitAmount": { "value": "500", "assetCode": "USD", "assetScale": 2 } }),
+        )
+        .await;
+    assert_eq!(done["state"], "COMPLETED", "{done}");
+    assert_eq!(value(&done["debitAmount"]), 500);
+    assert_eq!(value(&done["receiveAmount"]), 495);
+    assert_eq!(value(&done["sentAmount"]), 500);
+    assert_eq!(done["liquidity"], "0");
+    let incoming = p.incoming_payment(&receiver).await;
+    assert_eq!(incoming["receivedAmount"]["value"], "500");
+    assert_eq!(
+        incoming["state"], "PROCESSING",
+        "no incoming amount: never completes"
+    );
+    p.audit();
+}
+
+#[tokio::test]
+async fn two_outgoing_payments_fill_one_incoming_payment() {
+    let p = pair().await;
+    let receiver = p.receiver(Some(1000)).await;
+    for _ in 0..2 {
+        let amount =
+            json!({ "receiveAmount": { "value": "500", "assetCode": "USD", "assetScale": 2 } });
+        let done = p.pay(&receiver, amount).await;
+        assert_eq!(done["state"], "COMPLETED", "{done}");
+    }
+    let incoming = p.incoming_payment(&receiver).await;
+    assert_eq!(incoming["state"], "COMPLETED");
+    assert_eq!(incoming["receivedAmount"]["value"], "1000");
+    p.audit();
+}
+
+#[tokio::test]
+async fn a_payment_that_meets_t04_waits_for_liquidity_then_completes() {
+    let p = pair().await;
+    // b lets a send only 100 more.
+    let b_peer = p
+        .b()
+        .node()
+        .instance()
+        .peer_by_address_and_asset("test.a", p.b().asset_id("USD").unwrap())
+        .unwrap();
+    p.b()
+        .node()
+        .instance()
+        .create_peer_withdrawal(
+            &uuid::Uuid::new_v4().to_string(),
+            &b_peer.id.to_string(),
+            CREDIT - 100,
+            peerlab::instance::WithdrawalMode::SinglePhase,
+        )
+        .unwrap();
+    let receiver = p.receiver(Some(500)).await;
+    let quote = p.quote(&receiver, json!({})).await;
+    let created = p.create_payment(quote["id"].as_str().unwrap()).await;
+    let id = created["data"]["createOutgoingPayment"]["payment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    p.fund(&id).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(p.payment(&id).await["state"], "SENDING", "stalled on T04");
+    p.b()
+        .node()
+        .instance()
+        .deposit_peer_liquidity(
+            &uuid::Uuid::new_v4().to_string(),
+            &b_peer.id.to_string(),
+            10_000,
+        )
+        .unwrap();
+    let done = p.finished(&id).await;
+    assert_eq!(done["state"], "COMPLETED", "{done}");
+    assert_eq!(value(&done["sentAmount"]), 500);
+    assert_eq!(
+        p.incoming_payment(&receiver).await["receivedAmount"]["value"],
+        "500"
+    );
+    p.audit();
+}
+
+#[tokio::test]
+async fn bad_quotes_and_payments_are_refused_with_rafikis_errors_and_move_nothing() {
+    let p = pair().await;
+    let receiver = p.receiver(Some(500)).await;
+    let usd = |value: &str| json!({ "value": value, "assetCode": "USD", "assetScale": 2 });
+    let cases = [
+        (
+            json!({ "walletAddressId": uuid::Uuid::new_v4().to_string(), "receiver": receiver }),
+            ("unknown wallet address", "NOT_FOUND"),
+        ),
+        (
+            json!({ "walletAddressId": p.alice_id, "receiver": receiver, "debitAmount": usd("0") }),
+            ("invalid amount", "BAD_USER_INPUT"),
+        ),
+        (
+            json!({ "walletAddressId": p.alice_id, "receiver": receiver,
+                    "debitAmount": usd("5"), "receiveAmount": usd("5") }),
+            ("invalid amount", "BAD_USER_INPUT"),
+        ),
+        (
+            json!({ "walletAddressId": p.alice_id, "receiver": receiver,
+                    "receiveAmount": usd("501") }),
+            ("invalid amount", "BAD_USER_INPUT"),
+        ),
+        (
+            json!({ "walletAddressId": p.alice_id, "receiver": p.bob_url }),
+            ("invalid receiver", "BAD_USER_INPUT"),
+        ),
+        (
+            json!({ "walletAddressId": p.alice_id, "receiver": "http://127.0.0.1:9/x/incoming-payments/1" }),
+            ("invalid receiver", "BAD_USER_INPUT"),
+        ),
+    ];
+    for (input, (message, code)) in cases {
+        let answer = p.create_quote(input.clone()).await;
+        assert_eq!(
+            error(&answer),
+            (message.to_owned(), code.to_owned()),
+            "{input}: {answer}"
+        );
+    }
+
+    let unknown = p.create_payment(&uuid::Uuid::new_v4().to_string()).await;
+    assert_eq!(
+        error(&unknown),
+        ("unknown quote".into(), "NOT_FOUND".into())
+    );
+
+    let quote = p.quote(&receiver, json!({})).await;
+    let quote_id = quote["id"].as_str().unwrap();
+    let created = p.create_payment(quote_id).await;
+    assert_eq!(
+        created["data"]["createOutgoingPayment"]["payment"]["state"],
+        "FUNDING"
+    );
+    let again = p.create_payment(quote_id).await;
+    assert_eq!(
+        error(&again),
+        ("invalid quote".into(), "BAD_USER_INPUT".into())
+    );
+
+    let unknown = p.fund(&uuid::Uuid::new_v4().to_string()).await;
+    assert_eq!(
+        error(&unknown),
+        ("Invalid transfer id".into(), "BAD_USER_INPUT".into())
+    );
+    assert_eq!(
+        unknown["data"]["depositOutgoingPaymentLiquidity"],
+        Value::Null
+    );
+
+    p.fund(quote_id).await;
+    let twice = p.fund(quote_id).await;
+    assert_eq!(error(&twice), ("wrong state".into(), "CONFLICT".into()));
+    let done = p.finished(quote_id).await;
+    assert_eq!(done["state"], "COMPLETED");
+    assert_eq!(
+        p.liquidity(p.a(), "test.b").await,
+        CREDIT + 500,
+        "paid once"
+    );
+    p.audit();
+}
+
+#[tokio::test]
+async fn what_a_payment_did_not_spend_is_withdrawn_once() {
+    let p = pair().await;
+    let receiver = p.receiver(Some(500)).await;
+    let done = p.pay(&receiver, json!({})).await;
+    let id = done["id"].as_str().unwrap();
+    let withdraw = |key: &'static str| {
+        p.admin(
+            p.a(),
+            "mutation($input: CreateOutgoingPaymentWithdrawalInput!) {
+               createOutgoingPaymentWithdrawal(input: $input) { success } }",
+            json!({ "input": { "outgoingPaymentId": id, "idempotencyKey": key, "timeoutSeconds": 0 } }),
+        )
+    };
+    let first = withdraw("k1").await;
+    assert_eq!(
+        first["data"]["createOutgoingPaymentWithdrawal"]["success"], true,
+        "{first}"
+    );
+    assert_eq!(p.payment(id).await["liquidity"], "0");
+    let second = withdraw("k2").await;
+    assert_eq!(
+        error(&second),
+        ("Insufficient transfer balance".into(), "FORBIDDEN".into())
+    );
+    p.audit();
+}
