@@ -135,6 +135,7 @@ impl EventLog {
     }
 
     /// Oldest first.
+    #[allow(dead_code)] // read by the webhookEvents query, which comes next
     pub(super) fn iter(&self) -> impl DoubleEndedIterator<Item = &Arc<WebhookEvent>> {
         self.events.iter()
     }
