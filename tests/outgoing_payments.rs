@@ -15,6 +15,8 @@ struct Pair {
     network: Network,
     alice_id: String,
     bob_url: String,
+    /// The asset bob's wallet address is in.
+    bob_asset: &'static str,
 }
 
 /// `a` and `b` peered in USD (scale 2), each granting the other [`CREDIT`]; wallet addresses
@@ -23,24 +25,27 @@ async fn pair() -> Pair {
     let network = Network::line(&["a", "b"], ("USD", 2), CREDIT)
         .await
         .unwrap();
-    let wallet = |instance: &InstanceHandle, name: &str| {
-        instance
-            .node()
-            .instance()
-            .create_wallet_address(NewWalletAddress {
-                asset_id: instance.asset_id("USD").unwrap().to_owned(),
-                address: name.into(),
-                ..NewWalletAddress::default()
-            })
-            .unwrap()
-    };
-    let alice = wallet(&network.instances()[0], "alice");
-    let bob = wallet(&network.instances()[1], "bob");
+    let alice = wallet(&network.instances()[0], "alice", "USD");
+    let bob = wallet(&network.instances()[1], "bob", "USD");
     Pair {
         alice_id: alice.id.to_string(),
         bob_url: bob.url.clone(),
+        bob_asset: "USD",
         network,
     }
+}
+
+fn wallet(instance: &InstanceHandle, name: &str, asset: &str) -> peerlab::instance::WalletAddress {
+    let wallet = instance
+        .node()
+        .instance()
+        .create_wallet_address(NewWalletAddress {
+            asset_id: instance.asset_id(asset).unwrap().to_owned(),
+            address: name.into(),
+            ..NewWalletAddress::default()
+        })
+        .unwrap();
+    (*wallet).clone()
 }
 
 const PAYMENT_FIELDS: &str = "id walletAddressId state error stateAttempts receiver metadata
@@ -54,8 +59,9 @@ impl Pair {
         &self.network.instances()[0]
     }
 
+    /// The instance bob's wallet address is on: the last one.
     fn b(&self) -> &InstanceHandle {
-        &self.network.instances()[1]
+        self.network.instances().last().unwrap()
     }
 
     async fn admin(&self, on: &InstanceHandle, query: &str, variables: Value) -> Value {
@@ -67,7 +73,7 @@ impl Pair {
         let mut input = json!({ "walletAddressUrl": self.bob_url });
         if let Some(value) = incoming_amount {
             input["incomingAmount"] =
-                json!({ "value": value.to_string(), "assetCode": "USD", "assetScale": 2 });
+                json!({ "value": value.to_string(), "assetCode": self.bob_asset, "assetScale": 2 });
         }
         let answer = self
             .admin(
@@ -453,5 +459,170 @@ async fn what_a_payment_did_not_spend_is_withdrawn_once() {
         error(&second),
         ("Insufficient transfer balance".into(), "FORBIDDEN".into())
     );
+    p.audit();
+}
+
+#[tokio::test]
+async fn a_cross_currency_payment_receives_500_eur_at_0_91() {
+    let topology = peerlab_simulator::topology::Topology::parse(
+        r#"
+        [[instances]]
+        name = "a"
+        ilp_address = "test.a"
+        [[instances]]
+        name = "b"
+        ilp_address = "test.b"
+        rates = { base = "USD", rates = { EUR = 0.91 } }
+        [[assets]]
+        code = "USD"
+        scale = 2
+        liquidity = 100000000
+        [[assets]]
+        code = "EUR"
+        scale = 2
+        liquidity = 100000000
+        [[peerings]]
+        between = ["a", "b"]
+        asset = "USD"
+        liquidity = 1000000
+        "#,
+    )
+    .unwrap();
+    let network = Network::from_topology(&topology).await.unwrap();
+    let alice = wallet(&network.instances()[0], "alice", "USD");
+    let bob = wallet(&network.instances()[1], "bob", "EUR");
+    let p = Pair {
+        alice_id: alice.id.to_string(),
+        bob_url: bob.url.clone(),
+        bob_asset: "EUR",
+        network,
+    };
+    let receiver = p.receiver(None).await;
+    let amount =
+        json!({ "receiveAmount": { "value": "500", "assetCode": "EUR", "assetScale": 2 } });
+    let quote = p.quote(&receiver, amount.clone()).await;
+    assert_eq!(quote["receiveAmount"]["assetCode"], "EUR");
+    assert_eq!(quote["debitAmount"]["assetCode"], "USD");
+    // ceil(ceil(500 / 0.91) / 0.99): Rafiki's integration suite shows the same 556.
+    assert_eq!(value(&quote["debitAmount"]), 556);
+    assert_eq!(quote["estimatedExchangeRate"], 0.91);
+    let done = p.pay(&receiver, amount).await;
+    assert_eq!(done["state"], "COMPLETED", "{done}");
+    assert_eq!(value(&done["sentAmount"]), 550, "as in Rafiki's suite");
+    let incoming = p.incoming_payment(&receiver).await;
+    assert_eq!(incoming["receivedAmount"]["value"], "500");
+    assert_eq!(p.liquidity(p.a(), "test.b").await, 1_000_000 + 550);
+    assert_eq!(p.liquidity(p.b(), "test.a").await, 1_000_000 - 550);
+    p.audit();
+}
+
+#[tokio::test]
+async fn a_payment_to_a_peers_peer_goes_through_the_middle_instance() {
+    let network = Network::line(&["a", "m", "b"], ("USD", 2), CREDIT)
+        .await
+        .unwrap();
+    let alice = wallet(&network.instances()[0], "alice", "USD");
+    let bob = wallet(&network.instances()[2], "bob", "USD");
+    let p = Pair {
+        alice_id: alice.id.to_string(),
+        bob_url: bob.url.clone(),
+        bob_asset: "USD",
+        network,
+    };
+    let receiver = p.receiver(Some(700)).await;
+    let done = p.pay(&receiver, json!({})).await;
+    assert_eq!(done["state"], "COMPLETED", "{done}");
+    assert_eq!(p.incoming_payment(&receiver).await["state"], "COMPLETED");
+    let m = &p.network.instances()[1];
+    assert_eq!(p.liquidity(p.a(), "test.m").await, CREDIT + 700);
+    assert_eq!(p.liquidity(m, "test.a").await, CREDIT - 700);
+    assert_eq!(p.liquidity(m, "test.b").await, CREDIT + 700);
+    assert_eq!(p.liquidity(p.b(), "test.m").await, CREDIT - 700);
+    p.audit();
+}
+
+#[tokio::test]
+async fn a_receiver_at_an_unknown_wallet_address_is_refused_and_nothing_moves() {
+    let p = pair().await;
+    let url = p.bob_url.replace("/bob", "/nobody");
+    let answer = p
+        .admin(
+            p.a(),
+            "mutation($input: CreateReceiverInput!) { createReceiver(input: $input) { receiver { id } } }",
+            json!({ "input": { "walletAddressUrl": url } }),
+        )
+        .await;
+    assert_eq!(
+        error(&answer),
+        ("unknown wallet address".into(), "NOT_FOUND".into()),
+        "{answer}"
+    );
+    assert_eq!(p.liquidity(p.a(), "test.b").await, CREDIT);
+    p.audit();
+}
+
+/// 200 payments at once from 20 wallet addresses over one peering: every one ends, and what
+/// left the senders is exactly what the incoming payments received.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_payments_at_once_all_end_and_the_money_adds_up() {
+    let p = pair().await;
+    let senders: Vec<String> = (0..20)
+        .map(|n| wallet(p.a(), &format!("sender-{n}"), "USD").id.to_string())
+        .collect();
+    let mut receivers = Vec::new();
+    for _ in 0..20 {
+        receivers.push(p.receiver(None).await);
+    }
+    let p = std::sync::Arc::new(p);
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..200usize {
+        let p = p.clone();
+        let sender = senders[n % 20].clone();
+        let receiver = receivers[n / 10].clone();
+        tasks.spawn(async move {
+            let debit = 100 + n as u64;
+            let answer = p
+                .create_quote(json!({ "walletAddressId": sender, "receiver": receiver,
+                    "debitAmount": { "value": debit.to_string(), "assetCode": "USD", "assetScale": 2 } }))
+                .await;
+            let quote_id = answer["data"]["createQuote"]["quote"]["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{answer}"))
+                .to_owned();
+            let created = p
+                .admin(
+                    p.a(),
+                    "mutation($input: CreateOutgoingPaymentInput!) {
+                       createOutgoingPayment(input: $input) { payment { id } } }",
+                    json!({ "input": { "walletAddressId": sender, "quoteId": quote_id } }),
+                )
+                .await;
+            assert!(created["data"]["createOutgoingPayment"]["payment"]["id"].is_string(), "{created}");
+            p.fund(&quote_id).await;
+            p.finished(&quote_id).await
+        });
+    }
+    let mut sent = 0;
+    let mut completed = 0;
+    while let Some(done) = tasks.join_next().await {
+        let done = done.unwrap();
+        assert!(
+            done["state"] == "COMPLETED" || done["state"] == "FAILED",
+            "{done}"
+        );
+        completed += usize::from(done["state"] == "COMPLETED");
+        sent += value(&done["sentAmount"]);
+    }
+    let mut received = 0;
+    for receiver in &receivers {
+        received += p.incoming_payment(receiver).await["receivedAmount"]["value"]
+            .as_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap();
+    }
+    assert_eq!(sent, received, "same asset, 1:1: what left is what arrived");
+    assert_eq!(completed, 200, "enough liquidity for all");
+    assert_eq!(p.liquidity(p.a(), "test.b").await, CREDIT + sent);
     p.audit();
 }
