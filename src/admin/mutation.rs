@@ -17,7 +17,7 @@ use crate::instance::{
     HttpUpdate, Instance, NewAsset, NewPeer, NewWalletAddress, PeerUpdate, WalletAddressUpdate,
     WithdrawalMode,
 };
-use crate::payments::receiver::{self, NewReceiver, ReceiverAmount};
+use crate::payments::receiver::{NewReceiver, ReceiverAmount};
 
 /// Assets, peers, liquidity, wallet addresses, receivers: the mutations of the instance's own
 /// services (payments' are in [`super::payments`]).
@@ -530,7 +530,7 @@ impl InstanceMutation {
         ctx: &Context<'_>,
         input: CreateReceiverInput,
     ) -> async_graphql::Result<CreateReceiverResponse> {
-        let instance = ctx.data_unchecked::<Arc<Instance>>();
+        let payments = ctx.data_unchecked::<Arc<crate::payments::Payments>>();
         let new = NewReceiver {
             wallet_address_url: input.wallet_address_url.clone(),
             incoming_amount: input.incoming_amount.clone().map(|amount| ReceiverAmount {
@@ -542,7 +542,7 @@ impl InstanceMutation {
             metadata: input.metadata.clone().map(|metadata| metadata.0),
         };
         let operation = async {
-            match receiver::create_receiver(instance, new).await {
+            match payments.create_receiver(new).await {
                 Ok(record) => ok("Created receiver", |p: &mut CreateReceiverResponse| {
                     p.receiver = Some(Receiver(record))
                 }),

@@ -14,7 +14,6 @@ use super::types::{
 use crate::instance::{
     AssetError, Instance, PageRequest, PaginationError, PeerError, WalletAddressError,
 };
-use crate::payments::receiver;
 
 /// Assets, peers, wallet addresses, incoming payments, receivers: the queries of the instance's
 /// own services (payments' are in [`super::payments`]).
@@ -172,7 +171,11 @@ impl InstanceQuery {
     /// Payments server. When there is none: the error "receiver does not exist" (NOT_FOUND), as
     /// Rafiki answers; null when `ADMIN_API_DIALECT=seed`.
     async fn receiver(&self, ctx: &Context<'_>, id: String) -> Result<Option<Receiver>> {
-        match receiver::receiver(instance(ctx), &id).await {
+        match ctx
+            .data_unchecked::<Arc<crate::payments::Payments>>()
+            .receiver(&id)
+            .await
+        {
             Ok(record) => Ok(Some(Receiver(record))),
             Err(error) => {
                 tracing::debug!(%id, %error, "no receiver");

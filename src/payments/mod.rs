@@ -22,6 +22,7 @@ const MAX_PAYMENTS_IN_FLIGHT: usize = 1_000;
 #[derive(Debug)]
 pub struct Payments {
     connector: Arc<Connector>,
+    open_payments: receiver::OpenPaymentsClient,
     sending: Arc<Semaphore>,
     /// How much worse than the quoted rate a packet may arrive: Rafiki's 1%.
     slippage: Ratio,
@@ -31,6 +32,7 @@ impl Payments {
     pub fn new(connector: Arc<Connector>) -> Arc<Self> {
         Arc::new(Self {
             connector,
+            open_payments: receiver::OpenPaymentsClient::default(),
             sending: Arc::new(Semaphore::new(MAX_PAYMENTS_IN_FLIGHT)),
             slippage: Ratio::percent(1),
         })
@@ -42,5 +44,22 @@ impl Payments {
 
     pub fn connector(&self) -> &Arc<Connector> {
         &self.connector
+    }
+
+    /// `createReceiver`: the incoming payment at the wallet address's instance, here or over
+    /// Open Payments.
+    pub async fn create_receiver(
+        &self,
+        new: receiver::NewReceiver,
+    ) -> Result<receiver::ReceiverRecord, receiver::ReceiverError> {
+        receiver::create_receiver(self.instance(), &self.open_payments, new).await
+    }
+
+    /// The receiver at `url`: a local incoming payment or one read over Open Payments.
+    pub async fn receiver(
+        &self,
+        url: &str,
+    ) -> Result<receiver::ReceiverRecord, receiver::ReceiverError> {
+        receiver::receiver(self.instance(), &self.open_payments, url).await
     }
 }

@@ -79,7 +79,8 @@ impl Payments {
         if new.receive_amount.as_ref().is_some_and(|a| a.value == 0) {
             return Err(QuoteError::InvalidAmount);
         }
-        let receiver = resolve_receiver(instance, self.connector.receiver(), &new.receiver)
+        let stream = self.connector.receiver();
+        let receiver = resolve_receiver(instance, stream, &self.open_payments, &new.receiver)
             .await
             .map_err(|_| QuoteError::InvalidReceiver)?;
         let now = SystemTime::now();
