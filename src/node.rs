@@ -15,6 +15,7 @@ use crate::admin;
 use crate::autopeer::{self, AutoPeering};
 use crate::config::Config;
 use crate::connector::{self, Connector, ConnectorSettings};
+use crate::events;
 use crate::http_server;
 use crate::ilp::Address;
 use crate::instance::{Instance, InstanceSettings};
@@ -100,7 +101,7 @@ impl Node {
         let payments = Payments::new(connector.clone());
         let schema = admin::schema(
             instance.clone(),
-            payments,
+            payments.clone(),
             auto_peering.clone(),
             config.admin_api_dialect,
         );
@@ -136,6 +137,14 @@ impl Node {
                 shutdown.subscribe(),
             )),
         ];
+        if config.mock_operator {
+            servers.push(tokio::spawn(events::mock_operator::run(
+                payments.clone(),
+                instance.subscribe_events(),
+                shutdown.subscribe(),
+            )));
+            tracing::info!("mock operator on: outgoing payments are funded as they are created");
+        }
         if let Some(listener) = auto_peering_listener {
             servers.push(tokio::spawn(http_server::serve_router(
                 listener,

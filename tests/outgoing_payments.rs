@@ -626,3 +626,54 @@ async fn two_hundred_payments_at_once_all_end_and_the_money_adds_up() {
     assert_eq!(p.liquidity(p.a(), "test.b").await, CREDIT + sent);
     p.audit();
 }
+
+/// With `MOCK_OPERATOR=true`, an outgoing payment is funded as soon as it is created, as Rafiki's
+/// local environment funds it, and completes with no deposit from the client.
+#[tokio::test]
+async fn the_mock_operator_funds_payments_as_they_are_created() {
+    let topology = peerlab_simulator::topology::Topology::parse(
+        r#"
+        [[instances]]
+        name = "a"
+        ilp_address = "test.a"
+        mock_operator = true
+        [[instances]]
+        name = "b"
+        ilp_address = "test.b"
+        [[assets]]
+        code = "USD"
+        scale = 2
+        [[peerings]]
+        between = ["a", "b"]
+        asset = "USD"
+        liquidity = 1000000
+        "#,
+    )
+    .unwrap();
+    let network = Network::from_topology(&topology).await.unwrap();
+    let alice = wallet(&network.instances()[0], "alice", "USD");
+    let bob = wallet(&network.instances()[1], "bob", "USD");
+    let p = Pair {
+        alice_id: alice.id.to_string(),
+        bob_url: bob.url.clone(),
+        bob_asset: "USD",
+        network,
+    };
+    let receiver = p.receiver(Some(800)).await;
+    let quote = p.quote(&receiver, json!({})).await;
+    let created = p.create_payment(quote["id"].as_str().unwrap()).await;
+    let id = created["data"]["createOutgoingPayment"]["payment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let done = p.finished(&id).await;
+    assert_eq!(done["state"], "COMPLETED", "{done}");
+    assert_eq!(value(&done["sentAmount"]), 800);
+    let twice = p.fund(&id).await;
+    assert_eq!(
+        error(&twice),
+        ("wrong state".into(), "CONFLICT".into()),
+        "funded once"
+    );
+    p.audit();
+}
