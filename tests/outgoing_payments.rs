@@ -677,3 +677,39 @@ async fn the_mock_operator_funds_payments_as_they_are_created() {
     );
     p.audit();
 }
+
+/// A quote lasts no longer than its incoming payment: once both have expired, the quote makes no
+/// payment ("invalid quote") and the incoming payment no quote ("invalid receiver").
+#[tokio::test]
+async fn expired_quotes_and_incoming_payments_are_refused_and_nothing_moves() {
+    let p = pair().await;
+    let expires_at = peerlab::text::iso_timestamp(
+        std::time::SystemTime::now() + Duration::from_millis(1_500),
+    );
+    let answer = p
+        .admin(
+            p.a(),
+            "mutation($input: CreateReceiverInput!) { createReceiver(input: $input) { receiver { id expiresAt } } }",
+            json!({ "input": { "walletAddressUrl": p.bob_url, "expiresAt": expires_at,
+                "incomingAmount": { "value": "500", "assetCode": "USD", "assetScale": 2 } } }),
+        )
+        .await;
+    let receiver = answer["data"]["createReceiver"]["receiver"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{answer}"))
+        .to_owned();
+    let quote = p.quote(&receiver, json!({})).await;
+    let quote_expiry = quote["expiresAt"].as_str().unwrap();
+    assert_eq!(
+        peerlab::openpayments::incoming::parse_timestamp(quote_expiry),
+        peerlab::openpayments::incoming::parse_timestamp(&expires_at),
+        "the quote ends with its incoming payment"
+    );
+    tokio::time::sleep(Duration::from_millis(1_700)).await;
+    let created = p.create_payment(quote["id"].as_str().unwrap()).await;
+    assert_eq!(error(&created), ("invalid quote".into(), "BAD_USER_INPUT".into()), "{created}");
+    let again = p.create_quote(json!({ "walletAddressId": p.alice_id, "receiver": receiver })).await;
+    assert_eq!(error(&again), ("invalid receiver".into(), "BAD_USER_INPUT".into()), "{again}");
+    assert_eq!(p.liquidity(p.a(), "test.b").await, CREDIT);
+    p.audit();
+}
