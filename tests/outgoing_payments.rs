@@ -683,9 +683,8 @@ async fn the_mock_operator_funds_payments_as_they_are_created() {
 #[tokio::test]
 async fn expired_quotes_and_incoming_payments_are_refused_and_nothing_moves() {
     let p = pair().await;
-    let expires_at = peerlab::text::iso_timestamp(
-        std::time::SystemTime::now() + Duration::from_millis(1_500),
-    );
+    let expires_at =
+        peerlab::text::iso_timestamp(std::time::SystemTime::now() + Duration::from_millis(1_500));
     let answer = p
         .admin(
             p.a(),
@@ -707,9 +706,19 @@ async fn expired_quotes_and_incoming_payments_are_refused_and_nothing_moves() {
     );
     tokio::time::sleep(Duration::from_millis(1_700)).await;
     let created = p.create_payment(quote["id"].as_str().unwrap()).await;
-    assert_eq!(error(&created), ("invalid quote".into(), "BAD_USER_INPUT".into()), "{created}");
-    let again = p.create_quote(json!({ "walletAddressId": p.alice_id, "receiver": receiver })).await;
-    assert_eq!(error(&again), ("invalid receiver".into(), "BAD_USER_INPUT".into()), "{again}");
+    assert_eq!(
+        error(&created),
+        ("invalid quote".into(), "BAD_USER_INPUT".into()),
+        "{created}"
+    );
+    let again = p
+        .create_quote(json!({ "walletAddressId": p.alice_id, "receiver": receiver }))
+        .await;
+    assert_eq!(
+        error(&again),
+        ("invalid receiver".into(), "BAD_USER_INPUT".into()),
+        "{again}"
+    );
     assert_eq!(p.liquidity(p.a(), "test.b").await, CREDIT);
     p.audit();
 }

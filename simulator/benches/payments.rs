@@ -23,7 +23,7 @@ const PAYMENT: u64 = 1_000;
 const MAX_PACKET: u64 = 100;
 const CONCURRENT_PAYMENTS: usize = 32;
 /// How often a payment's state is read while it is SENDING.
-const POLL: Duration = Duration::from_millis(2);
+const POLL: Duration = Duration::from_millis(5);
 
 fn main() {
     let count = if std::env::args().any(|a| a == "--bench") {
