@@ -330,7 +330,13 @@ async fn a_payment_that_meets_t04_waits_for_liquidity_then_completes() {
         .to_owned();
     p.fund(&id).await;
     tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(p.payment(&id).await["state"], "SENDING", "stalled on T04");
+    let stalled = p.payment(&id).await;
+    assert_eq!(stalled["state"], "SENDING", "stalled on T04");
+    // No maximum packet on the path: the whole 500 is one packet, refused until b has room.
+    assert_eq!(
+        stalled["sentAmount"]["value"], "0",
+        "nothing got through yet"
+    );
     p.b()
         .node()
         .instance()
@@ -720,5 +726,56 @@ async fn expired_quotes_and_incoming_payments_are_refused_and_nothing_moves() {
         "{again}"
     );
     assert_eq!(p.liquidity(p.a(), "test.b").await, CREDIT);
+    p.audit();
+}
+
+/// While a payment is SENDING, `sentAmount` is what has been fulfilled so far: packets of at
+/// most 100 (b's maximum) go through until b's room for a runs out.
+#[tokio::test]
+async fn a_stalled_payment_shows_what_got_through() {
+    let topology = peerlab_simulator::topology::Topology::parse(
+        r#"
+        [[instances]]
+        name = "a"
+        ilp_address = "test.a"
+        [[instances]]
+        name = "b"
+        ilp_address = "test.b"
+        [[assets]]
+        code = "USD"
+        scale = 2
+        [[peerings]]
+        between = ["a", "b"]
+        asset = "USD"
+        liquidity = 300
+        max_packet_amount = 100
+        "#,
+    )
+    .unwrap();
+    let network = Network::from_topology(&topology).await.unwrap();
+    let alice = wallet(&network.instances()[0], "alice", "USD");
+    let bob = wallet(&network.instances()[1], "bob", "USD");
+    let p = Pair {
+        alice_id: alice.id.to_string(),
+        bob_url: bob.url.clone(),
+        bob_asset: "USD",
+        network,
+    };
+    let receiver = p.receiver(Some(500)).await;
+    let quote = p.quote(&receiver, json!({})).await;
+    let created = p.create_payment(quote["id"].as_str().unwrap()).await;
+    let id = created["data"]["createOutgoingPayment"]["payment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    p.fund(&id).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let stalled = p.payment(&id).await;
+    assert_eq!(stalled["state"], "SENDING", "{stalled}");
+    assert_eq!(stalled["sentAmount"]["value"], "300", "{stalled}");
+    assert_eq!(
+        p.incoming_payment(&receiver).await["receivedAmount"]["value"],
+        "300"
+    );
     p.audit();
 }

@@ -262,9 +262,20 @@ impl Instance {
         Ok(payment.clone())
     }
 
+    /// The payment `id`. While it is SENDING, its `sent_amount` is what its fulfilled packets
+    /// have taken from its account so far (nothing else debits it before it finishes).
     pub fn outgoing_payment(&self, id: &str) -> Option<OutgoingPayment> {
         let id = parse_id(id)?;
-        self.lock().outgoing_payments.by_id.get(&id).cloned()
+        let state = self.lock();
+        let mut payment = state.outgoing_payments.by_id.get(&id).cloned()?;
+        if payment.state == OutgoingPaymentState::Sending {
+            payment.sent_amount = state
+                .accounting
+                .ledger()
+                .account(AccountId(id))
+                .map_or(0, |account| super::reportable(account.debits_posted));
+        }
+        Some(payment)
     }
 
     /// The payment's liquidity right now: what was funded and not yet sent or withdrawn.
