@@ -53,6 +53,9 @@ pub struct Config {
     pub ilp_connector_url: Option<Url>,
     /// `ENABLE_AUTO_PEERING`.
     pub enable_auto_peering: bool,
+    /// `MOCK_OPERATOR`: act as Rafiki's local mock account servicing entity (fund outgoing
+    /// payments as they are created, top up liquidity on `*.liquidity_low`).
+    pub mock_operator: bool,
     /// `AUTO_PEERING_SERVER_PORT`.
     pub auto_peering_server_port: u16,
     /// `OPEN_PAYMENTS_PORT`: wallet address documents and SPSP. 0 picks a free port.
@@ -105,6 +108,7 @@ impl Config {
             connector_port: 0,
             ilp_connector_url: None,
             enable_auto_peering: false,
+            mock_operator: false,
             auto_peering_server_port: 0,
             open_payments_port: 0,
             open_payments_url: None,
@@ -159,20 +163,20 @@ impl Config {
             (None, Some(value)) => Some(parse_url("ILP_CONNECTOR_ADDRESS", value)?),
             (None, None) => None,
         };
-        let enable_auto_peering = match get("ENABLE_AUTO_PEERING") {
-            None => false,
+        let flag = |name: &'static str| match get(name) {
+            None => Ok(false),
             Some(value) => match value.trim().to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => true,
-                "false" | "0" | "no" => false,
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        name: "ENABLE_AUTO_PEERING",
-                        value,
-                        reason: "expected true or false".to_owned(),
-                    });
-                }
+                "true" | "1" | "yes" => Ok(true),
+                "false" | "0" | "no" => Ok(false),
+                _ => Err(ConfigError::Invalid {
+                    name,
+                    value,
+                    reason: "expected true or false".to_owned(),
+                }),
             },
         };
+        let enable_auto_peering = flag("ENABLE_AUTO_PEERING")?;
+        let mock_operator = flag("MOCK_OPERATOR")?;
         let two_phase_timeout = match get("TWO_PHASE_TIMEOUT_SECONDS") {
             None => Duration::from_secs(5),
             Some(value) => match value.trim().parse::<u64>() {
@@ -325,6 +329,7 @@ impl Config {
             connector_port: port("CONNECTOR_PORT", 3002)?,
             ilp_connector_url: connector_url,
             enable_auto_peering,
+            mock_operator,
             auto_peering_server_port: port("AUTO_PEERING_SERVER_PORT", 3005)?,
             open_payments_port: port("OPEN_PAYMENTS_PORT", 3003)?,
             open_payments_url: get("OPEN_PAYMENTS_URL")
@@ -453,6 +458,7 @@ mod tests {
         );
         assert_eq!(c.ilp_connector_url, None);
         assert!(!c.enable_auto_peering);
+        assert!(!c.mock_operator);
         assert_eq!(c.api_secret, None);
         assert_eq!(c.operator_tenant_id, None);
         assert_eq!(
@@ -479,6 +485,7 @@ mod tests {
                 "http://happy-life-bank-backend:4002",
             ),
             ("ENABLE_AUTO_PEERING", "true"),
+            ("MOCK_OPERATOR", "yes"),
             ("AUTO_PEERING_SERVER_PORT", "4005"),
             ("OPEN_PAYMENTS_PORT", "4000"),
             ("API_SECRET", "s3cret"),
@@ -510,6 +517,7 @@ mod tests {
             Some("http://happy-life-bank-backend:4002/")
         );
         assert!(c.enable_auto_peering);
+        assert!(c.mock_operator);
         assert_eq!(
             (c.auto_peering_server_port, c.open_payments_port),
             (4005, 4000)
@@ -666,6 +674,10 @@ mod tests {
             (
                 &[("ILP_ADDRESS", "test.a"), ("ENABLE_AUTO_PEERING", "maybe")],
                 "ENABLE_AUTO_PEERING=",
+            ),
+            (
+                &[("ILP_ADDRESS", "test.a"), ("MOCK_OPERATOR", "sometimes")],
+                "MOCK_OPERATOR=",
             ),
             (
                 &[

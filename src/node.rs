@@ -15,11 +15,12 @@ use crate::admin;
 use crate::autopeer::{self, AutoPeering};
 use crate::config::Config;
 use crate::connector::{self, Connector, ConnectorSettings};
-use crate::events::{DeliveryStats, WebhookDelivery};
+use crate::events::{self, DeliveryStats, WebhookDelivery};
 use crate::http_server;
 use crate::ilp::Address;
 use crate::instance::{Instance, InstanceSettings};
 use crate::openpayments::{self, http::OpenPayments};
+use crate::payments::Payments;
 
 /// How long shutdown waits for open connections to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -94,8 +95,15 @@ impl Node {
             open_payments_url: open_payments_url.clone(),
         }));
         let auto_peering = Arc::new(AutoPeering::new(instance.clone(), connector_url.clone()));
+        let mut settings = ConnectorSettings::new(config.two_phase_timeout);
+        settings.rate_limit_per_second = config.packet_rate_limit_per_second;
+        settings.exchange_rates = config.exchange_rates;
+        settings.stream_secret = config.stream_secret.clone();
+        let connector = Arc::new(Connector::new(instance.clone(), settings));
+        let payments = Payments::new(connector.clone());
         let schema = admin::schema(
             instance.clone(),
+            payments.clone(),
             auto_peering.clone(),
             config.admin_api_dialect,
         );
@@ -107,11 +115,6 @@ impl Node {
                 operator_tenant_id: config.operator_tenant_id,
             },
         );
-        let mut settings = ConnectorSettings::new(config.two_phase_timeout);
-        settings.rate_limit_per_second = config.packet_rate_limit_per_second;
-        settings.exchange_rates = config.exchange_rates;
-        settings.stream_secret = config.stream_secret.clone();
-        let connector = Arc::new(Connector::new(instance.clone(), settings));
         let (shutdown, _) = watch::channel(false);
         let mut servers = vec![
             tokio::spawn(http_server::serve_router(
@@ -147,6 +150,14 @@ impl Node {
             servers.push(delivery.task);
             delivery.stats
         });
+        if config.mock_operator {
+            servers.push(tokio::spawn(events::mock_operator::run(
+                payments.clone(),
+                instance.subscribe_events(),
+                shutdown.subscribe(),
+            )));
+            tracing::info!("mock operator on: outgoing payments are funded as they are created");
+        }
         if let Some(listener) = auto_peering_listener {
             servers.push(tokio::spawn(http_server::serve_router(
                 listener,

@@ -196,7 +196,14 @@ async fn up(path: Option<PathBuf>) -> ExitCode {
             .map(|page| page.items)
             .unwrap_or_default();
         for wallet in wallets {
+            let asset = instance
+                .node()
+                .instance()
+                .asset_including_deleted(wallet.asset_id)
+                .map(|asset| asset.code)
+                .unwrap_or_default();
             say!("    wallet address {}", wallet.url);
+            say!("      id {} in {asset}", wallet.id);
         }
     }
     for link in network.links() {

@@ -389,6 +389,7 @@ async fn start_instance(spec: &InstanceSpec) -> Result<InstanceHandle, NetworkEr
     }
     config.packet_rate_limit_per_second = spec.packet_rate_limit_per_second;
     config.enable_auto_peering = spec.enable_auto_peering;
+    config.mock_operator = spec.mock_operator;
     if let Some(url) = &spec.ilp_connector_url {
         config.ilp_connector_url = Some(url.parse().map_err(|_| NetworkError::ConnectorUrl {
             name: spec.name.clone(),

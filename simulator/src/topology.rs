@@ -55,6 +55,10 @@ pub struct InstanceSpec {
     /// Serve auto-peering requests (`ENABLE_AUTO_PEERING`).
     #[serde(default)]
     pub enable_auto_peering: bool,
+    /// `MOCK_OPERATOR`: fund outgoing payments as they are created, top up liquidity on
+    /// `*.liquidity_low`, as Rafiki's local environment does.
+    #[serde(default)]
+    pub mock_operator: bool,
     /// `AUTO_PEERING_SERVER_PORT`; 0 (the default) picks a free port.
     #[serde(default)]
     pub auto_peering_server_port: u16,

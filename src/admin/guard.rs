@@ -98,6 +98,56 @@ pub fn admit(
     Ok(Some(document))
 }
 
+/// How many parsed documents [`DocumentCache`] keeps, and the largest it keeps.
+const CACHED_DOCUMENTS: usize = 256;
+const MAX_CACHED_QUERY_BYTES: usize = 16 * 1024;
+
+/// Parsed documents by their text. Clients send the same few operations again and again with new
+/// variables, and parsing is most of what admitting one costs; the measuring still runs on every
+/// request, since page sizes may come from variables. Bounded: when full, it starts over.
+#[derive(Debug, Default)]
+pub struct DocumentCache {
+    documents: std::sync::Mutex<HashMap<String, ExecutableDocument>>,
+}
+
+impl DocumentCache {
+    /// [`admit`], parsing `query` only the first time it is seen.
+    pub fn admit(
+        &self,
+        query: &str,
+        operation_name: Option<&str>,
+        variables: &Variables,
+    ) -> Result<Option<ExecutableDocument>, GuardError> {
+        let cached = self
+            .documents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(query)
+            .cloned();
+        let document = match cached {
+            Some(document) => document,
+            None => {
+                let Some(document) = admit(query, operation_name, variables)? else {
+                    return Ok(None);
+                };
+                if query.len() <= MAX_CACHED_QUERY_BYTES {
+                    let mut documents = self
+                        .documents
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if documents.len() >= CACHED_DOCUMENTS {
+                        documents.clear();
+                    }
+                    documents.insert(query.to_owned(), document.clone());
+                }
+                return Ok(Some(document));
+            }
+        };
+        check(&document, operation_name, variables)?;
+        Ok(Some(document))
+    }
+}
+
 /// Measures the operation `doc` will run (the one `operation_name` names, or its only one) and
 /// refuses it over the limits. A document whose operation cannot be chosen is let through: the
 /// executor refuses it without running anything.
@@ -449,6 +499,26 @@ mod tests {
         );
         // A syntax error is left to the executor.
         assert!(matches!(admit("{ a", None, &empty), Ok(None)));
+    }
+
+    #[test]
+    fn a_cached_document_is_measured_again_with_each_requests_variables() {
+        let cache = DocumentCache::default();
+        let query = "query($n: Int) { peers(first: $n) { edges { node { id } } } }";
+        let variables = |n: i32| Variables::from_json(serde_json::json!({ "n": n }));
+        assert!(matches!(
+            cache.admit(query, None, &variables(10)),
+            Ok(Some(_))
+        ));
+        assert!(matches!(
+            cache.admit(query, None, &variables(10)),
+            Ok(Some(_))
+        ));
+        assert!(matches!(
+            cache.admit(query, None, &variables(1_000_000)),
+            Err(GuardError::TooComplex { .. })
+        ));
+        assert!(matches!(cache.admit("{ a", None, &variables(1)), Ok(None)));
     }
 
     #[test]

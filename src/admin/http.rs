@@ -92,6 +92,7 @@ struct AdminState {
     schema: AdminSchema,
     verifier: Option<Arc<SignatureVerifier>>,
     operator_tenant_id: Option<Uuid>,
+    documents: Arc<guard::DocumentCache>,
 }
 
 /// The admin router for `schema`, guarded by `auth`.
@@ -103,6 +104,7 @@ pub fn router(schema: AdminSchema, auth: AdminAuth) -> Router {
             .api_secret
             .map(|secret| Arc::new(SignatureVerifier::new(secret, policy))),
         operator_tenant_id: auth.operator_tenant_id,
+        documents: Arc::default(),
     };
     Router::new()
         .route("/graphql", get(graphiql::page).post(graphql))
@@ -269,7 +271,7 @@ async fn graphql(
             );
         }
     };
-    let parsed = match guard::admit(
+    let parsed = match state.documents.admit(
         &request.query,
         request.operation_name.as_deref(),
         &request.variables,

@@ -13,6 +13,7 @@ pub mod http;
 pub mod idempotency;
 mod mutation;
 pub mod outcome;
+pub mod payments;
 mod query;
 pub mod scalars;
 pub mod signature;
@@ -21,13 +22,19 @@ pub mod types;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::{EmptySubscription, MergedObject, Schema};
 
 use crate::autopeer::AutoPeering;
 use crate::instance::Instance;
+use crate::payments::Payments;
 
-pub use mutation::MutationRoot;
-pub use query::QueryRoot;
+/// Every query: the instance's services' and the payments'.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(query::InstanceQuery, payments::PaymentQuery);
+
+/// Every mutation: the instance's services' and the payments'.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(mutation::InstanceMutation, payments::PaymentMutation);
 
 pub type AdminSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
@@ -36,21 +43,31 @@ pub type AdminSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 /// it, not by async-graphql's own limits, which would count introspection too.
 pub fn schema(
     instance: Arc<Instance>,
+    payments: Arc<Payments>,
     auto_peering: Arc<AutoPeering>,
     dialect: dialect::DialectSetting,
 ) -> AdminSchema {
-    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
-        .data(instance)
-        .data(auto_peering)
-        .data(dialect)
-        .data(idempotency::IdempotencyStore::default())
-        .disable_suggestions()
-        .finish()
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .data(instance)
+    .data(payments)
+    .data(auto_peering)
+    .data(dialect)
+    .data(idempotency::IdempotencyStore::default())
+    .disable_suggestions()
+    .finish()
 }
 
 /// The schema's SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
-        .finish()
-        .sdl()
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .finish()
+    .sdl()
 }

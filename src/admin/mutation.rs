@@ -17,12 +17,15 @@ use crate::instance::{
     HttpUpdate, Instance, NewAsset, NewPeer, NewWalletAddress, PeerUpdate, WalletAddressUpdate,
     WithdrawalMode,
 };
-use crate::payments::receiver::{self, NewReceiver, ReceiverAmount};
+use crate::payments::receiver::{NewReceiver, ReceiverAmount};
 
-pub struct MutationRoot;
+/// Assets, peers, liquidity, wallet addresses, receivers: the mutations of the instance's own
+/// services (payments' are in [`super::payments`]).
+#[derive(Default)]
+pub struct InstanceMutation;
 
 /// What a mutation's operation gives: its payload, or why it was refused.
-type Done<T> = Result<T, Refusal>;
+pub(super) type Done<T> = Result<T, Refusal>;
 
 /// Runs `operation` on the instance under `key`. `name` identifies the operation whatever alias
 /// the client called (`addPeerLiquidity` and `depositPeerLiquidity` are one operation). Only
@@ -46,7 +49,7 @@ fn idempotent<T: Payload>(
 
 /// [`idempotent`] for an operation that awaits something outside this instance (another
 /// instance's API): `operation` runs only when the key has no remembered success.
-async fn idempotent_async<T: Payload>(
+pub(super) async fn idempotent_async<T: Payload>(
     ctx: &Context<'_>,
     name: &str,
     key: Option<&str>,
@@ -69,7 +72,7 @@ fn ok<T: Payload>(message: &str, set: impl FnOnce(&mut T)) -> Done<T> {
 }
 
 /// A liquidity operation's payload; `refusal` maps its error (see [`Refusal::peer_deposit`]).
-fn liquidity<E>(
+pub(super) fn liquidity<E>(
     result: Result<(), E>,
     message: &str,
     refusal: impl FnOnce(E) -> Refusal,
@@ -109,7 +112,7 @@ fn pick_withdrawal_id(
     }
 }
 
-impl MutationRoot {
+impl InstanceMutation {
     fn deposit_peer(
         ctx: &Context<'_>,
         input: &impl Serialize,
@@ -160,7 +163,7 @@ impl MutationRoot {
 }
 
 #[Object(name = "Mutation")]
-impl MutationRoot {
+impl InstanceMutation {
     async fn create_asset(
         &self,
         ctx: &Context<'_>,
@@ -555,7 +558,7 @@ impl MutationRoot {
         ctx: &Context<'_>,
         input: CreateReceiverInput,
     ) -> async_graphql::Result<CreateReceiverResponse> {
-        let instance = ctx.data_unchecked::<Arc<Instance>>();
+        let payments = ctx.data_unchecked::<Arc<crate::payments::Payments>>();
         let new = NewReceiver {
             wallet_address_url: input.wallet_address_url.clone(),
             incoming_amount: input.incoming_amount.clone().map(|amount| ReceiverAmount {
@@ -567,7 +570,7 @@ impl MutationRoot {
             metadata: input.metadata.clone().map(|metadata| metadata.0),
         };
         let operation = async {
-            match receiver::create_receiver(instance, new).await {
+            match payments.create_receiver(new).await {
                 Ok(record) => ok("Created receiver", |p: &mut CreateReceiverResponse| {
                     p.receiver = Some(Receiver(record))
                 }),

@@ -10,7 +10,10 @@ use thiserror::Error;
 use super::idempotency::IdempotencyError;
 use crate::autopeer::AutoPeeringError;
 use crate::instance::IncomingPaymentError;
+use crate::instance::OutgoingPaymentError;
 use crate::instance::{AssetError, LiquidityError, PaginationError, PeerError, WalletAddressError};
+use crate::payments::outgoing::FromIncomingError;
+use crate::payments::quotes::QuoteError;
 use crate::payments::receiver::{ReceiverError, RemoteIncomingPaymentError};
 
 /// Rafiki's `LiquidityError` enum, with the values peerlab adds for refusals Rafiki's old API could
@@ -273,6 +276,12 @@ impl From<LiquidityError> for Refusal {
                 C::NotFound,
                 "Unknown incoming payment",
             ),
+            LiquidityError::UnknownOutgoingPayment => (
+                "404",
+                Some(E::UnknownOutgoingPayment),
+                C::NotFound,
+                "Unknown outgoing payment",
+            ),
             LiquidityError::UnknownTransfer => (
                 "404",
                 Some(E::UnknownTransfer),
@@ -346,6 +355,52 @@ impl From<ReceiverError> for Refusal {
             ReceiverError::InvalidInput(_) => ("400", C::BadUserInput),
         };
         Self::same_message(seed_code, v2_code, error.to_string())
+    }
+}
+
+impl From<QuoteError> for Refusal {
+    fn from(error: QuoteError) -> Self {
+        use ErrorCode as C;
+        // Rafiki's quote errorToCode; payloads carry its errorToHTTPCode.
+        let (seed_code, v2_code) = match &error {
+            QuoteError::UnknownWalletAddress => ("404", C::NotFound),
+            QuoteError::InactiveWalletAddress => ("400", C::Inactive),
+            QuoteError::InvalidAmount
+            | QuoteError::InvalidReceiver
+            | QuoteError::NonPositiveReceiveAmount => ("400", C::BadUserInput),
+            // Rafiki's ILP quoting error escapes its resolver: Apollo's INTERNAL_SERVER_ERROR.
+            QuoteError::QuotingFailed(_) => ("500", C::InternalServerError),
+            // peerlab's own bound: the instance is full, not the client's mistake.
+            QuoteError::Store(_) => ("503", C::InternalServerError),
+        };
+        Self::same_message(seed_code, v2_code, error.to_string())
+    }
+}
+
+impl From<OutgoingPaymentError> for Refusal {
+    fn from(error: OutgoingPaymentError) -> Self {
+        use ErrorCode as C;
+        use OutgoingPaymentError as O;
+        // Rafiki's outgoing payment errorToCode (and, for funding, its transfer errors); payloads
+        // carry its errorToHTTPCode.
+        let (seed_code, v2_code) = match &error {
+            O::UnknownWalletAddress | O::UnknownPayment | O::UnknownQuote => ("404", C::NotFound),
+            O::WrongState => ("409", C::Conflict),
+            O::InvalidQuote | O::InvalidAmount | O::MetadataTooLarge => ("400", C::BadUserInput),
+            O::InactiveWalletAddress => ("400", C::Inactive),
+            O::TooManyOutgoingPayments => ("503", C::InternalServerError),
+            O::Transfer(error) => return Self::from(*error),
+        };
+        Self::same_message(seed_code, v2_code, error.to_string())
+    }
+}
+
+impl From<FromIncomingError> for Refusal {
+    fn from(error: FromIncomingError) -> Self {
+        match error {
+            FromIncomingError::Quote(error) => error.into(),
+            FromIncomingError::Payment(error) => error.into(),
+        }
     }
 }
 

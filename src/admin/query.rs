@@ -15,9 +15,11 @@ use super::types::{
 use crate::instance::{
     AssetError, Instance, PageRequest, PaginationError, PeerError, WalletAddressError,
 };
-use crate::payments::receiver;
 
-pub struct QueryRoot;
+/// Assets, peers, wallet addresses, incoming payments, receivers: the queries of the instance's
+/// own services (payments' are in [`super::payments`]).
+#[derive(Default)]
+pub struct InstanceQuery;
 
 fn instance<'a>(ctx: &Context<'a>) -> &'a Arc<Instance> {
     ctx.data_unchecked::<Arc<Instance>>()
@@ -45,7 +47,7 @@ fn page_request(
 }
 
 #[Object(name = "Query")]
-impl QueryRoot {
+impl InstanceQuery {
     /// An asset by id. When there is none: the error "Asset not found" (NOT_FOUND), as Rafiki
     /// answers today; null when `ADMIN_API_DIALECT=seed`.
     async fn asset(&self, ctx: &Context<'_>, id: String) -> Result<Option<Asset>> {
@@ -191,7 +193,11 @@ impl QueryRoot {
     /// Payments server. When there is none: the error "receiver does not exist" (NOT_FOUND), as
     /// Rafiki answers; null when `ADMIN_API_DIALECT=seed`.
     async fn receiver(&self, ctx: &Context<'_>, id: String) -> Result<Option<Receiver>> {
-        match receiver::receiver(instance(ctx), &id).await {
+        match ctx
+            .data_unchecked::<Arc<crate::payments::Payments>>()
+            .receiver(&id)
+            .await
+        {
             Ok(record) => Ok(Some(Receiver(record))),
             Err(error) => {
                 tracing::debug!(%id, %error, "no receiver");

@@ -176,6 +176,28 @@ impl WalletAddress {
             .map(Into::into)
             .map_err(|error| Refusal::from(error).v2_error())
     }
+    /// The wallet address's outgoing payments, newest first unless `sortOrder: ASC`.
+    async fn outgoing_payments(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+        sort_order: Option<SortOrder>,
+    ) -> async_graphql::Result<super::payments::OutgoingPaymentConnection> {
+        let request = instance::PageRequest {
+            after,
+            before,
+            first,
+            last,
+            order: sort_order.unwrap_or_default().into(),
+        };
+        ctx.data_unchecked::<Arc<Instance>>()
+            .outgoing_payments_page(self.0.id, &request)
+            .map(Into::into)
+            .map_err(|error| Refusal::from(error).v2_error())
+    }
     /// An inactive wallet address answers nothing in Open Payments.
     async fn status(&self) -> WalletAddressStatus {
         if self.0.active {
@@ -426,7 +448,7 @@ pub struct PageInfo {
 }
 
 impl PageInfo {
-    fn of<T>(page: &Page<T>, id_of: impl Fn(&T) -> String) -> Self {
+    pub(super) fn of<T>(page: &Page<T>, id_of: impl Fn(&T) -> String) -> Self {
         Self {
             start_cursor: page.items.first().map(&id_of),
             end_cursor: page.items.last().map(&id_of),
@@ -779,6 +801,8 @@ macro_rules! payload {
         }
     };
 }
+
+pub(crate) use payload;
 
 payload!(AssetMutationResponse { asset: Option<Asset> });
 payload!(DeleteAssetMutationResponse { asset: Option<Asset> });

@@ -15,7 +15,7 @@ use crate::ilp::ildcp::{ILDCP_DESTINATION, is_ildcp_request};
 use crate::ilp::stream::ServerSecret;
 use crate::ilp::{Prepare, Reply, Scheme, Timestamp};
 use crate::instance::{
-    IncomingPacketRefusal, IncomingPaymentState, Instance, LiquidityError, Peer,
+    IncomingPacketRefusal, IncomingPaymentState, Instance, LiquidityError, PacketSource, Peer,
 };
 use crate::ledger::TransferId;
 use crate::stream::receiver::Recognised;
@@ -140,16 +140,25 @@ impl Connector {
         &self.receiver
     }
 
-    /// Handles a Prepare from `from`. Every failure here becomes a Reject triggered by this
-    /// instance's address; Rejects from further on are passed back unchanged.
+    /// Handles a Prepare from the peer `from`. Every failure here becomes a Reject triggered by
+    /// this instance's address; Rejects from further on are passed back unchanged.
     pub async fn handle_prepare(&self, from: &Peer, prepare: Prepare) -> Reply {
+        self.handle_prepare_from(from.as_source(), prepare).await
+    }
+
+    /// [`Connector::handle_prepare`] for any source: a peer, or a local account paying out.
+    pub async fn handle_prepare_from(&self, from: PacketSource<'_>, prepare: Prepare) -> Reply {
         match self.process(from, prepare).await {
             Ok(reply) => reply,
             Err(error) => Reply::Reject(error.to_reject(&self.instance.settings().ilp_address)),
         }
     }
 
-    async fn process(&self, from: &Peer, prepare: Prepare) -> Result<Reply, PacketError> {
+    async fn process(
+        &self,
+        from: PacketSource<'_>,
+        prepare: Prepare,
+    ) -> Result<Reply, PacketError> {
         let hop = self.route(from, &prepare)?;
         if let Some(maximum) = from.max_packet_amount
             && prepare.amount() > maximum
@@ -193,7 +202,7 @@ impl Connector {
         outcome
     }
 
-    fn route(&self, from: &Peer, prepare: &Prepare) -> Result<Hop, PacketError> {
+    fn route(&self, from: PacketSource<'_>, prepare: &Prepare) -> Result<Hop, PacketError> {
         let destination = prepare.destination();
         if destination.scheme() == Scheme::Peer {
             // IL-DCP is answered whatever the routes (Rafiki answers it only when a route covers
@@ -225,7 +234,7 @@ impl Connector {
     /// refused F99 (the receiver's reject). Neither credits anything.
     async fn receive(
         &self,
-        from: &Peer,
+        from: PacketSource<'_>,
         prepare: &Prepare,
         recognised: Recognised,
     ) -> Result<Reply, PacketError> {
@@ -287,7 +296,8 @@ impl Connector {
                 now: Timestamp::now(),
             });
         }
-        if !self.receiver.first_fulfillment(prepare) {
+        // A rate probe is never fulfilled, whatever its condition: nothing was reserved for it.
+        if from.unfulfillable || !self.receiver.first_fulfillment(prepare) {
             return refuse();
         }
         let fulfill = opened
@@ -334,7 +344,7 @@ impl Connector {
         Ok(Reply::Fulfill(fulfill))
     }
 
-    fn ildcp(&self, from: &Peer, prepare: &Prepare) -> Result<Reply, PacketError> {
+    fn ildcp(&self, from: PacketSource<'_>, prepare: &Prepare) -> Result<Reply, PacketError> {
         if !is_ildcp_request(prepare) {
             return Err(PacketError::InvalidPacket(
                 "condition must be peer protocol condition.",
@@ -343,7 +353,7 @@ impl Connector {
         let response = self
             .instance
             .ildcp_response(from)
-            .ok_or_else(|| PacketError::Internal(format!("no asset for peer {}", from.id)))?;
+            .ok_or_else(|| PacketError::Internal(format!("no asset for account {}", from.id)))?;
         Ok(Reply::Fulfill(response.to_fulfill()))
     }
 
@@ -351,7 +361,7 @@ impl Connector {
     /// converted (rounded down) across assets, as Rafiki's balance middleware converts it.
     async fn outgoing_amount(
         &self,
-        from: &Peer,
+        from: PacketSource<'_>,
         next: &Peer,
         amount: u64,
         deadline: Timestamp,
@@ -415,7 +425,7 @@ impl Connector {
     /// Rafiki.
     fn reserve(
         &self,
-        from: &Peer,
+        from: PacketSource<'_>,
         next: &Peer,
         amount: u64,
         outgoing_amount: u64,
@@ -425,7 +435,8 @@ impl Connector {
             instance: &self.instance,
             ids: [None, None],
         };
-        if amount == 0 {
+        // Rate probes reserve nothing: they cannot be fulfilled (as Rafiki's quote probes).
+        if amount == 0 || from.unfulfillable {
             return Ok(reservation);
         }
         let timeout = self.settings.pending_transfer_timeout_for(hold);

@@ -195,9 +195,10 @@ impl State {
                     asset_id: asset.id,
                 })
             }
-            AccountKind::Settlement | AccountKind::WalletAddress | AccountKind::IncomingPayment => {
-                None
-            }
+            AccountKind::Settlement
+            | AccountKind::WalletAddress
+            | AccountKind::IncomingPayment
+            | AccountKind::OutgoingPayment => None,
         }
     }
 
@@ -372,7 +373,7 @@ mod tests {
         );
         for _ in 0..3 {
             let [incoming, outgoing] = instance
-                .reserve_exchange(&from, &to, 60, 50, 1_000)
+                .reserve_exchange(from.as_source(), &to, 60, 50, 1_000)
                 .unwrap();
             instance.settle_packet(incoming, true).unwrap();
             instance.settle_packet(outgoing, true).unwrap();
@@ -400,7 +401,7 @@ mod tests {
             .deposit_asset_liquidity(&id(), &eur.to_string(), 100)
             .unwrap();
         let [incoming, outgoing] = instance
-            .reserve_exchange(&from, &to, 60, 100, 1_000)
+            .reserve_exchange(from.as_source(), &to, 60, 100, 1_000)
             .unwrap();
         instance.settle_packet(incoming, true).unwrap();
         instance.settle_packet(outgoing, true).unwrap();

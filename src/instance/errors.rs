@@ -81,6 +81,8 @@ pub enum LiquidityError {
     /// No such incoming payment, or it has not completed or expired with money received.
     #[error("Unknown incoming payment")]
     UnknownIncomingPayment,
+    #[error("Unknown outgoing payment")]
+    UnknownOutgoingPayment,
     #[error("Unknown withdrawal")]
     UnknownTransfer,
     #[error("Invalid timeout")]

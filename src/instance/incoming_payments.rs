@@ -22,7 +22,7 @@ use thiserror::Error;
 use uuid::Uuid;
 
 use super::pagination::{self, Page, PageRequest, PaginationError};
-use super::{Asset, EventType, Instance, Peer, State, WalletAddress, parse_id};
+use super::{Asset, EventType, Instance, PacketSource, State, WalletAddress, parse_id};
 use crate::instance::LiquidityError;
 use crate::ledger::{AccountId, AccountKind, NewTransfer, Phase, TransferId, TransferKind};
 
@@ -395,7 +395,7 @@ impl Instance {
     /// zero-amount packet changes nothing and is never refused.
     pub fn receive_incoming_payment_packet(
         &self,
-        from: &Peer,
+        from: PacketSource<'_>,
         id: Uuid,
         amount: u64,
         arrived: u64,

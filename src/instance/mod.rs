@@ -14,9 +14,11 @@ pub mod history;
 pub mod incoming_payments;
 mod liquidity;
 pub mod model;
+pub mod outgoing_payments;
 mod packets;
 pub mod pagination;
 mod peers;
+pub mod quotes;
 pub mod routing;
 pub mod wallet_addresses;
 
@@ -41,9 +43,14 @@ pub use incoming_payments::{
     IncomingPaymentState, NewIncomingPayment,
 };
 pub use model::{
-    Asset, HttpOutgoing, HttpUpdate, NewAsset, NewPeer, Peer, PeerUpdate, WithdrawalMode,
+    Asset, HttpOutgoing, HttpUpdate, LocalAccount, NewAsset, NewPeer, PacketSource, Peer,
+    PeerUpdate, WithdrawalMode,
+};
+pub use outgoing_payments::{
+    NewOutgoingPayment, OutgoingPayment, OutgoingPaymentError, OutgoingPaymentState, SendingOutcome,
 };
 pub use pagination::{Page, PageRequest, PaginationError, SortOrder};
+pub use quotes::{FixedAmount, Quote, QuoteStoreError, QuotedPath};
 pub use routing::{Route, RoutingTable};
 pub use wallet_addresses::{
     AdditionalProperty, NewWalletAddress, WalletAddress, WalletAddressError, WalletAddressUpdate,
@@ -80,6 +87,8 @@ struct State {
     events: events::EventLog,
     /// What the low-liquidity and web monetization events remember between transfers.
     balance_watch: alerts::BalanceWatch,
+    quotes: quotes::Quotes,
+    outgoing_payments: outgoing_payments::OutgoingPayments,
     next_ledger: u32,
 }
 

@@ -45,6 +45,57 @@ pub struct Peer {
     pub(crate) incoming_token_digests: Vec<[u8; 32]>,
 }
 
+/// Where a packet comes from, as the packet path sees it: the ledger account it debits, that
+/// account's asset, the largest packet taken from it, and the address IL-DCP gives it. A peer is
+/// one; so is a local account paying out (an outgoing payment, a quote's rate probes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketSource<'a> {
+    /// The ledger account debited: the peer's id, or the local account's.
+    pub id: Uuid,
+    pub asset_id: Uuid,
+    pub max_packet_amount: Option<u64>,
+    pub address: &'a Address,
+    /// Rate probes only: nothing is reserved from the account and nothing may be fulfilled, as
+    /// Rafiki forwards its quotes' unfulfillable packets without accounting.
+    pub unfulfillable: bool,
+}
+
+impl Peer {
+    /// The peer as the source of the packets it sends us.
+    pub fn as_source(&self) -> PacketSource<'_> {
+        PacketSource {
+            id: self.id,
+            asset_id: self.asset_id,
+            max_packet_amount: self.max_packet_amount,
+            address: &self.static_ilp_address,
+            unfulfillable: false,
+        }
+    }
+}
+
+/// A local account that pays out through the packet path, owned: an outgoing payment's (its
+/// packets debit it) or a wallet address's rate probes (unfulfillable, debiting nothing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalAccount {
+    pub id: Uuid,
+    pub asset_id: Uuid,
+    /// The address IL-DCP gives the sender: the instance's own.
+    pub address: Address,
+    pub unfulfillable: bool,
+}
+
+impl LocalAccount {
+    pub fn as_source(&self) -> PacketSource<'_> {
+        PacketSource {
+            id: self.id,
+            asset_id: self.asset_id,
+            max_packet_amount: None,
+            address: &self.address,
+            unfulfillable: self.unfulfillable,
+        }
+    }
+}
+
 /// What `createAsset` takes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewAsset {

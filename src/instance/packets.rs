@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::{AccountTransfers, Instance, LiquidityError, Peer, WalletAddress, parse_id};
+use super::{
+    AccountTransfers, Instance, LiquidityError, PacketSource, Peer, WalletAddress, parse_id,
+};
 
 /// How long a received packet's transfers could stay pending: they are posted in the same step.
 const RECEIVE_HOLD_MS: u64 = 1_000;
@@ -16,7 +18,7 @@ impl Instance {
     /// The peer a packet from `from` to `destination` goes to next: the longest route prefix in
     /// any asset, as in Rafiki (whose connector does not filter routes by asset), preferring a
     /// peer in the incoming peer's asset among that prefix's routes; never back to `from`.
-    pub fn next_hop(&self, from: &Peer, destination: &Address) -> Option<Arc<Peer>> {
+    pub fn next_hop(&self, from: PacketSource<'_>, destination: &Address) -> Option<Arc<Peer>> {
         let state = self.lock();
         let route = state
             .routing
@@ -56,7 +58,7 @@ impl Instance {
     /// little liquidity in the outgoing asset is [`LiquidityError::InsufficientBalance`] too.
     pub fn reserve_exchange(
         &self,
-        from: &Peer,
+        from: PacketSource<'_>,
         to: &Peer,
         amount: u64,
         outgoing_amount: u64,
@@ -86,7 +88,7 @@ impl Instance {
     /// accounts. All or nothing, recorded as packet transfers.
     pub fn receive_packet(
         &self,
-        from: &Peer,
+        from: PacketSource<'_>,
         wallet: &WalletAddress,
         amount: u64,
         arrived: u64,
@@ -135,10 +137,10 @@ impl Instance {
         Ok(())
     }
 
-    /// The IL-DCP answer for `peer`: its own address and the asset of our account with it.
-    pub fn ildcp_response(&self, peer: &Peer) -> Option<IldcpResponse> {
-        let asset = self.asset_including_deleted(peer.asset_id)?;
-        IldcpResponse::new(peer.static_ilp_address.clone(), asset.scale, asset.code).ok()
+    /// The IL-DCP answer for `from`: its own address and the asset of its account with us.
+    pub fn ildcp_response(&self, from: PacketSource<'_>) -> Option<IldcpResponse> {
+        let asset = self.asset_including_deleted(from.asset_id)?;
+        IldcpResponse::new(from.address.clone(), asset.scale, asset.code).ok()
     }
 
     /// The transfers of the account `id` (a peer's or an asset's id): for debits and for credits,

@@ -769,8 +769,9 @@ mod incoming_payments {
                 ..NewIncomingPayment::default()
             })
             .unwrap();
-        let receive =
-            |arrived| instance.receive_incoming_payment_packet(&peer, payment.id, arrived, arrived);
+        let receive = |arrived| {
+            instance.receive_incoming_payment_packet(peer.as_source(), payment.id, arrived, arrived)
+        };
         assert_eq!(receive(60).unwrap().state, IncomingPaymentState::Processing);
         assert_eq!(receive(50), Err(IncomingPacketRefusal::ExceedsRemaining));
         // The payment's own account is credited, not the wallet address's.

@@ -96,6 +96,8 @@ pub enum AccountKind {
     /// An incoming payment's balance: what packets for it brought, until the operator withdraws
     /// it (Rafiki's LiquidityAccountType INCOMING).
     IncomingPayment,
+    /// An outgoing payment's: what the operator funded it with, less what it sent.
+    OutgoingPayment,
 }
 
 impl AccountKind {
@@ -104,7 +106,8 @@ impl AccountKind {
             AccountKind::AssetLiquidity
             | AccountKind::PeerLiquidity
             | AccountKind::WalletAddress
-            | AccountKind::IncomingPayment => BalanceLimit::DebitsMustNotExceedCredits,
+            | AccountKind::IncomingPayment
+            | AccountKind::OutgoingPayment => BalanceLimit::DebitsMustNotExceedCredits,
             AccountKind::Settlement => BalanceLimit::CreditsMustNotExceedDebits,
         }
     }

@@ -3,13 +3,14 @@
 //! (created there: the wallet address document names its `resourceServer`, and the incoming
 //! payment is POSTed to it, without a grant since peerlab does not do GNAP).
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::Request;
 use hyper::header::{ACCEPT, CONTENT_TYPE};
 use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -19,6 +20,8 @@ use crate::instance::{IncomingPayment, IncomingPaymentError, Instance, WalletAdd
 use crate::openpayments::incoming::{
     self, AmountJson, CreateIncomingPaymentBody, IncomingRequestError,
 };
+use crate::stream::sender::destination::receiving_address;
+use crate::stream::{ReceiveTarget, ReceivingAddress, StreamReceiver};
 use crate::text::iso_timestamp;
 
 /// How long each request to a remote Open Payments server may take.
@@ -127,9 +130,27 @@ fn is_local(instance: &Instance, url: &str) -> bool {
     url == base || url.starts_with(&format!("{base}/"))
 }
 
+/// HTTP to other Open Payments servers, keeping connections alive between requests (one per
+/// instance: its pool lives on the instance's runtime).
+#[derive(Debug, Clone)]
+pub struct OpenPaymentsClient {
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl Default for OpenPaymentsClient {
+    fn default() -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        Self {
+            client: Client::builder(TokioExecutor::new()).build(connector),
+        }
+    }
+}
+
 /// Creates the incoming payment at the wallet address's instance: here, or over Open Payments.
 pub async fn create_receiver(
     instance: &Instance,
+    client: &OpenPaymentsClient,
     new: NewReceiver,
 ) -> Result<ReceiverRecord, ReceiverError> {
     let amount = new.incoming_amount.as_ref().map(|amount| AmountJson {
@@ -147,11 +168,12 @@ pub async fn create_receiver(
         let (payment, wallet) = incoming::create(instance, body)?;
         return Ok(local_receiver(instance, &payment, &wallet));
     }
-    let document = get_json(
-        &new.wallet_address_url,
-        RemoteIncomingPaymentError::UnknownWalletAddress,
-    )
-    .await?;
+    let document = client
+        .get_json(
+            &new.wallet_address_url,
+            RemoteIncomingPaymentError::UnknownWalletAddress,
+        )
+        .await?;
     let (Some(wallet_id), Some(resource_server)) =
         (document["id"].as_str(), document["resourceServer"].as_str())
     else {
@@ -177,14 +199,18 @@ pub async fn create_receiver(
         "{}/incoming-payments",
         resource_server.trim_end_matches('/')
     );
-    let answer = post_json(&url, &body).await?;
+    let answer = client.post_json(&url, &body).await?;
     parse_remote(&answer).ok_or(ReceiverError::Remote(
         RemoteIncomingPaymentError::InvalidRequest,
     ))
 }
 
 /// The receiver at `url`: a local incoming payment, or one read over Open Payments.
-pub async fn receiver(instance: &Instance, url: &str) -> Result<ReceiverRecord, ReceiverError> {
+pub async fn receiver(
+    instance: &Instance,
+    client: &OpenPaymentsClient,
+    url: &str,
+) -> Result<ReceiverRecord, ReceiverError> {
     if is_local(instance, url) {
         let unknown = ReceiverError::Local(IncomingPaymentError::UnknownPayment);
         let id = incoming::incoming_payment_id(instance, url).ok_or(unknown.clone())?;
@@ -194,8 +220,92 @@ pub async fn receiver(instance: &Instance, url: &str) -> Result<ReceiverRecord, 
             .ok_or(unknown)?;
         return Ok(local_receiver(instance, &payment, &wallet));
     }
-    let answer = get_json(url, RemoteIncomingPaymentError::NotFound).await?;
+    let answer = client
+        .get_json(url, RemoteIncomingPaymentError::NotFound)
+        .await?;
     parse_remote(&answer).ok_or(ReceiverError::Remote(RemoteIncomingPaymentError::NotFound))
+}
+
+/// A receiver ready to be paid: its record, where its packets go, and whether it is this
+/// instance's own incoming payment.
+#[derive(Debug, Clone)]
+pub struct ResolvedReceiver {
+    pub record: ReceiverRecord,
+    pub receiving: ReceivingAddress,
+    pub local: bool,
+}
+
+impl ResolvedReceiver {
+    /// Still takes money: neither completed nor expired.
+    pub fn is_active(&self, now: SystemTime) -> bool {
+        let expired = self
+            .record
+            .expires_at
+            .as_deref()
+            .and_then(incoming::parse_timestamp)
+            .is_some_and(|at| at <= now);
+        !self.record.completed && !expired
+    }
+
+    /// How much it still expects, when it asked for an amount.
+    pub fn remaining(&self) -> Option<u64> {
+        let incoming = self.record.incoming_amount.as_ref()?;
+        Some(
+            incoming
+                .value
+                .saturating_sub(self.record.received_amount.value),
+        )
+    }
+}
+
+/// The receiver at `url` with its `ilp` payment method: a local incoming payment (its receiving
+/// address made here by `stream`), or one read over Open Payments.
+pub async fn resolve_receiver(
+    instance: &Instance,
+    stream: &StreamReceiver,
+    client: &OpenPaymentsClient,
+    url: &str,
+) -> Result<ResolvedReceiver, ReceiverError> {
+    if is_local(instance, url) {
+        let unknown = ReceiverError::Local(IncomingPaymentError::UnknownPayment);
+        let id = incoming::incoming_payment_id(instance, url).ok_or(unknown.clone())?;
+        let payment = instance.incoming_payment_by_id(id).ok_or(unknown.clone())?;
+        let wallet = instance
+            .wallet_address_by_id(payment.wallet_address_id)
+            .ok_or(unknown.clone())?;
+        let receiving = stream
+            .receiving_address(
+                &instance.settings().ilp_address,
+                ReceiveTarget::IncomingPayment(payment.id),
+            )
+            .ok_or(unknown)?;
+        return Ok(ResolvedReceiver {
+            record: local_receiver(instance, &payment, &wallet),
+            receiving,
+            local: true,
+        });
+    }
+    let not_found = ReceiverError::Remote(RemoteIncomingPaymentError::NotFound);
+    let answer = client
+        .get_json(url, RemoteIncomingPaymentError::NotFound)
+        .await?;
+    let record = parse_remote(&answer).ok_or(not_found.clone())?;
+    let method = answer["methods"]
+        .as_array()
+        .and_then(|methods| methods.iter().find(|method| method["type"] == "ilp"))
+        .ok_or(not_found.clone())?;
+    let (Some(address), Some(secret)) = (
+        method["ilpAddress"].as_str(),
+        method["sharedSecret"].as_str(),
+    ) else {
+        return Err(not_found);
+    };
+    let receiving = receiving_address(address, secret).map_err(|_| not_found)?;
+    Ok(ResolvedReceiver {
+        record,
+        receiving,
+        local: false,
+    })
 }
 
 #[derive(Deserialize)]
@@ -239,54 +349,60 @@ fn parse_remote(answer: &Value) -> Option<ReceiverRecord> {
     })
 }
 
-/// GETs JSON from an Open Payments server; any failure (unreachable, not 2xx, too large, not
-/// JSON, too slow) is `failure`.
-async fn get_json(url: &str, failure: RemoteIncomingPaymentError) -> Result<Value, ReceiverError> {
-    let request = Request::get(url.trim())
-        .header(ACCEPT, "application/json")
-        .body(Full::new(Bytes::new()))
-        .map_err(|_| ReceiverError::Remote(failure))?;
-    exchange(request, failure).await
-}
-
-async fn post_json(url: &str, body: &Value) -> Result<Value, ReceiverError> {
-    let failure = RemoteIncomingPaymentError::InvalidRequest;
-    let request = Request::post(url)
-        .header(ACCEPT, "application/json")
-        .header(CONTENT_TYPE, "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .map_err(|_| ReceiverError::Remote(failure))?;
-    exchange(request, failure).await
-}
-
-async fn exchange(
-    request: Request<Full<Bytes>>,
-    failure: RemoteIncomingPaymentError,
-) -> Result<Value, ReceiverError> {
-    let uri = request.uri().to_string();
-    // No TLS stack is in the tree: peerlab speaks plain HTTP only.
-    if request.uri().scheme_str() != Some("http") {
-        return Err(ReceiverError::Remote(failure));
+impl OpenPaymentsClient {
+    /// GETs JSON from an Open Payments server; any failure (unreachable, not 2xx, too large, not
+    /// JSON, too slow) is `failure`.
+    async fn get_json(
+        &self,
+        url: &str,
+        failure: RemoteIncomingPaymentError,
+    ) -> Result<Value, ReceiverError> {
+        let request = Request::get(url.trim())
+            .header(ACCEPT, "application/json")
+            .body(Full::new(Bytes::new()))
+            .map_err(|_| ReceiverError::Remote(failure))?;
+        self.exchange(request, failure).await
     }
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let exchange = async {
-        let response = client.request(request).await.ok()?;
-        let status = response.status();
-        let body = Limited::new(response.into_body(), MAX_REMOTE_ANSWER_BYTES)
-            .collect()
-            .await
-            .ok()?
-            .to_bytes();
-        status
-            .is_success()
-            .then(|| serde_json::from_slice::<Value>(&body).ok())
-            .flatten()
-    };
-    match tokio::time::timeout(REMOTE_TIMEOUT, exchange).await {
-        Ok(Some(value)) => Ok(value),
-        _ => {
-            tracing::debug!(%uri, "remote Open Payments request failed");
-            Err(ReceiverError::Remote(failure))
+
+    async fn post_json(&self, url: &str, body: &Value) -> Result<Value, ReceiverError> {
+        let failure = RemoteIncomingPaymentError::InvalidRequest;
+        let request = Request::post(url)
+            .header(ACCEPT, "application/json")
+            .header(CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(body.to_string())))
+            .map_err(|_| ReceiverError::Remote(failure))?;
+        self.exchange(request, failure).await
+    }
+
+    async fn exchange(
+        &self,
+        request: Request<Full<Bytes>>,
+        failure: RemoteIncomingPaymentError,
+    ) -> Result<Value, ReceiverError> {
+        let uri = request.uri().to_string();
+        // No TLS stack is in the tree: peerlab speaks plain HTTP only.
+        if request.uri().scheme_str() != Some("http") {
+            return Err(ReceiverError::Remote(failure));
+        }
+        let exchange = async {
+            let response = self.client.request(request).await.ok()?;
+            let status = response.status();
+            let body = Limited::new(response.into_body(), MAX_REMOTE_ANSWER_BYTES)
+                .collect()
+                .await
+                .ok()?
+                .to_bytes();
+            status
+                .is_success()
+                .then(|| serde_json::from_slice::<Value>(&body).ok())
+                .flatten()
+        };
+        match tokio::time::timeout(REMOTE_TIMEOUT, exchange).await {
+            Ok(Some(value)) => Ok(value),
+            _ => {
+                tracing::debug!(%uri, "remote Open Payments request failed");
+                Err(ReceiverError::Remote(failure))
+            }
         }
     }
 }

@@ -7,5 +7,5 @@ pub mod sender;
 pub use receiver::{ReceiveError, ReceiveTarget, ReceivingAddress, StreamReceiver};
 pub use sender::{
     Amount, Destination, HttpLink, InProcessLink, PacketLink, PaymentError, PaymentOptions,
-    PaymentReport, pay,
+    PaymentReport, ProbedPath, pay, pay_probed, probe_path,
 };

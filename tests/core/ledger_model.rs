@@ -63,6 +63,8 @@ fn rule_of(kind: AccountKind) -> Rule {
         // An incoming payment's balance (LiquidityAccountType INCOMING): only what it received
         // can be withdrawn.
         AccountKind::IncomingPayment => Rule::DebitsWithinPostedCredits,
+        // An outgoing payment's (LIQUIDITY_OUTGOING): it sends no more than it was funded with.
+        AccountKind::OutgoingPayment => Rule::DebitsWithinPostedCredits,
         // The outside world (SETTLEMENT).
         AccountKind::Settlement => Rule::CreditsWithinPostedDebits,
     }

@@ -48,6 +48,11 @@ pub struct PeeringWorld {
     /// Instance -> the auto-peering port it was configured with.
     pub auto_peering_ports: HashMap<String, u16>,
     pub last_reply: Option<Reply>,
+    /// The last receiver created: the instance that created it and its incoming payment URL.
+    pub receiver_url: Option<(String, String)>,
+    /// The last quote and outgoing payment: the instance that made them and the id.
+    pub quote: Option<(String, Value)>,
+    pub outgoing_payment: Option<(String, String)>,
 }
 
 /// How this run of the features reads refusals.
@@ -90,7 +95,7 @@ const SEED_FIELDS: [&str; 3] = ["code", "message", "error"];
 
 /// The mutations whose schema type is nullable: refused today's way, their field is null and
 /// `data` is not (the others make `data` null).
-const NULLABLE_MUTATIONS: [&str; 8] = [
+const NULLABLE_MUTATIONS: [&str; 11] = [
     "addPeerLiquidity",
     "depositPeerLiquidity",
     "addAssetLiquidity",
@@ -99,6 +104,9 @@ const NULLABLE_MUTATIONS: [&str; 8] = [
     "createAssetLiquidityWithdrawal",
     "postLiquidityWithdrawal",
     "voidLiquidityWithdrawal",
+    "depositOutgoingPaymentLiquidity",
+    "createOutgoingPaymentWithdrawal",
+    "createIncomingPaymentWithdrawal",
 ];
 
 pub fn is_nullable_mutation(field: &str) -> bool {
@@ -205,6 +213,14 @@ impl PeeringWorld {
             .collect();
         self.secret = secret.map(str::to_owned);
         self.network = Some(Network::start(&specs).await.expect("instances start"));
+    }
+
+    /// Starts the network a topology describes.
+    pub async fn start_topology(&mut self, topology: &peerlab_simulator::Topology) {
+        let network = Network::from_topology(topology)
+            .await
+            .expect("topology starts");
+        self.network = Some(network);
     }
 
     /// Starts instances `test.<name>` peered in a line in USD (scale 2).

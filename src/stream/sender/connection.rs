@@ -100,6 +100,22 @@ impl Connection {
         }
     }
 
+    /// The same connection's packets after `last_sequence` (e.g. a payment after its rate
+    /// probe): sequence numbers keep growing, as one STREAM connection's do.
+    pub fn continuing(mut self, last_sequence: u64) -> Self {
+        self.last_sequence = last_sequence;
+        self
+    }
+
+    /// The sender's address, as IL-DCP gave it.
+    pub fn source(&self) -> &Address {
+        &self.source
+    }
+
+    pub fn last_sequence(&self) -> u64 {
+        self.last_sequence
+    }
+
     fn next_sequence(&mut self) -> u64 {
         self.last_sequence += 1;
         self.last_sequence

@@ -149,10 +149,16 @@ async fn query_spsp(url: &str, timeout: Duration) -> Result<ReceivingAddress, Sp
 fn parse_spsp(body: &[u8]) -> Result<ReceivingAddress, String> {
     let response: SpspResponse =
         serde_json::from_slice(body).map_err(|error| format!("not the expected JSON: {error}"))?;
-    let destination = Address::parse(response.destination_account.trim())
-        .map_err(|error| format!("destination_account: {error}"))?;
-    let standard: String = response
-        .shared_secret
+    receiving_address(&response.destination_account, &response.shared_secret)
+}
+
+/// A receiving address from its text forms, as SPSP answers and Open Payments' `ilp` payment
+/// methods give them: an ILP address, and a 32-byte secret in base64, standard or URL-safe,
+/// padded or not.
+pub fn receiving_address(address: &str, shared_secret: &str) -> Result<ReceivingAddress, String> {
+    let destination =
+        Address::parse(address.trim()).map_err(|error| format!("destination_account: {error}"))?;
+    let standard: String = shared_secret
         .trim()
         .chars()
         .map(|c| match c {

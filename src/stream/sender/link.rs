@@ -11,7 +11,7 @@ use thiserror::Error;
 use crate::connector::Connector;
 use crate::connector::client::OutgoingClient;
 use crate::ilp::{Prepare, Reply};
-use crate::instance::Peer;
+use crate::instance::{LocalAccount, Peer};
 
 /// The link could not carry a packet or bring back its reply. Whether the packet reached the
 /// connector is unknown: it may have been fulfilled.
@@ -68,22 +68,44 @@ impl PacketLink for HttpLink {
     }
 }
 
-/// Straight into an instance's packet path, as if `from` had sent the packets over HTTP: for
-/// callers inside the instance (the admin API) and tests that need no sockets.
+/// Straight into an instance's packet path: as if a peer had sent the packets over HTTP (tests
+/// that need no sockets), or from a local account (the instance's own outgoing payments).
 #[derive(Debug, Clone)]
 pub struct InProcessLink {
     connector: Arc<Connector>,
-    from: Arc<Peer>,
+    from: InProcessSource,
+}
+
+#[derive(Debug, Clone)]
+enum InProcessSource {
+    Peer(Arc<Peer>),
+    Local(Arc<LocalAccount>),
 }
 
 impl InProcessLink {
+    /// Packets from the peer `from`.
     pub fn new(connector: Arc<Connector>, from: Arc<Peer>) -> Self {
-        Self { connector, from }
+        Self {
+            connector,
+            from: InProcessSource::Peer(from),
+        }
+    }
+
+    /// Packets from a local account of the connector's instance.
+    pub fn from_account(connector: Arc<Connector>, account: LocalAccount) -> Self {
+        Self {
+            connector,
+            from: InProcessSource::Local(Arc::new(account)),
+        }
     }
 }
 
 impl PacketLink for InProcessLink {
     async fn send(&self, prepare: Prepare) -> Result<Reply, LinkError> {
-        Ok(self.connector.handle_prepare(&self.from, prepare).await)
+        let source = match &self.from {
+            InProcessSource::Peer(peer) => peer.as_source(),
+            InProcessSource::Local(account) => account.as_source(),
+        };
+        Ok(self.connector.handle_prepare_from(source, prepare).await)
     }
 }

@@ -272,6 +272,24 @@ struct Payment<'a, L> {
     report: PaymentReport,
 }
 
+/// What a rate probe learned about a path: enough to pay over it later without probing again
+/// (a quote, then the payment it prices).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbedPath {
+    /// What arrived over what was sent, for the largest probe that arrived with something.
+    pub rate: Ratio,
+    /// The largest packet the path takes, when an F08 said so.
+    pub max_packet: Option<u64>,
+    /// The sender's address and asset, from IL-DCP.
+    pub source_address: Address,
+    pub source_asset: AssetDetails,
+    /// The receiver's asset, when it named it.
+    pub destination_asset: Option<AssetDetails>,
+    pub probe_packets: u64,
+    /// The probe's last STREAM sequence number: the payment's packets continue after it.
+    pub last_sequence: u64,
+}
+
 /// Pays `destination` through `link`. See the module documentation for how.
 pub async fn pay<L>(
     link: &L,
@@ -283,53 +301,94 @@ where
     L: PacketLink + Clone + 'static,
 {
     let started = Instant::now();
-    check(amount, options)?;
-    let deadline = started
-        .checked_add(options.timeout)
-        .ok_or(PaymentError::Invalid("the timeout is too long"))?;
-    let receiving = destination
-        .resolve(SPSP_TIMEOUT.min(options.timeout))
-        .await?;
-    let ildcp = ask_ildcp(link, options).await?;
-    let source_asset = AssetDetails {
-        code: ildcp.asset_code().to_owned(),
-        scale: ildcp.asset_scale(),
-    };
-    let mut payment = Payment {
-        link,
-        connection: Connection::new(
-            receiving,
-            ildcp.client_address().clone(),
-            options.packet_lifetime,
-        ),
-        options,
-        deadline,
-        backoff: Backoff::new(options.min_backoff, options.max_backoff),
-        report: PaymentReport {
-            source_address: Some(ildcp.client_address().clone()),
-            source_asset: Some(source_asset.clone()),
-            ..PaymentReport::default()
-        },
-    };
+    let deadline = check(amount, options, started)?;
+    let (mut payment, source_asset) = Payment::open(link, destination, options, deadline).await?;
     let outcome = match payment.probe(amount, &source_asset).await {
         Ok(probed) => payment.send_money(amount, probed).await,
         Err(stop) => Err(stop),
     };
-    if !matches!(outcome, Err(Stop::ReceiverClosed)) {
-        let code = match outcome {
-            Ok(()) => StreamErrorCode::NoError,
-            Err(_) => StreamErrorCode::ApplicationError,
-        };
-        payment.close(code).await;
-    }
-    payment.report.duration = started.elapsed();
-    match outcome {
-        Ok(()) => Ok(payment.report),
-        Err(stop) => Err(stop.with_report(payment.report)),
+    payment.finish(outcome, started).await
+}
+
+/// Probes the rate and the path to `destination` for a payment of `amount`, as [`pay`] does
+/// first, and stops there: nothing but unfulfillable probes is sent, and the connection is left
+/// open for [`pay_probed`].
+pub async fn probe_path<L>(
+    link: &L,
+    destination: &Destination,
+    amount: Amount,
+    options: &PaymentOptions,
+) -> Result<ProbedPath, PaymentError>
+where
+    L: PacketLink + Clone + 'static,
+{
+    let started = Instant::now();
+    let deadline = check(amount, options, started)?;
+    let (mut payment, source_asset) = Payment::open(link, destination, options, deadline).await?;
+    match payment.probe(amount, &source_asset).await {
+        Ok(probed) => Ok(ProbedPath {
+            rate: probed.rate,
+            max_packet: probed.max_packet,
+            source_address: payment.connection.source().clone(),
+            source_asset,
+            destination_asset: payment.report.destination_asset.clone(),
+            probe_packets: payment.report.probe_packets,
+            last_sequence: payment.connection.last_sequence(),
+        }),
+        Err(stop) => Err(payment.fail(stop, started).await),
     }
 }
 
-fn check(amount: Amount, options: &PaymentOptions) -> Result<(), PaymentError> {
+/// Pays `destination` over a path [`probe_path`] probed, at the rate it found: no IL-DCP and no
+/// probes, straight to the money packets.
+pub async fn pay_probed<L>(
+    link: &L,
+    destination: &Destination,
+    amount: Amount,
+    path: &ProbedPath,
+    options: &PaymentOptions,
+) -> Result<PaymentReport, PaymentError>
+where
+    L: PacketLink + Clone + 'static,
+{
+    let started = Instant::now();
+    let deadline = check(amount, options, started)?;
+    let receiving = destination
+        .resolve(SPSP_TIMEOUT.min(options.timeout))
+        .await?;
+    let mut payment = Payment {
+        link,
+        connection: Connection::new(
+            receiving,
+            path.source_address.clone(),
+            options.packet_lifetime,
+        )
+        .continuing(path.last_sequence),
+        options,
+        deadline,
+        backoff: Backoff::new(options.min_backoff, options.max_backoff),
+        report: PaymentReport {
+            source_address: Some(path.source_address.clone()),
+            source_asset: Some(path.source_asset.clone()),
+            destination_asset: path.destination_asset.clone(),
+            exchange_rate: Some(path.rate),
+            ..PaymentReport::default()
+        },
+    };
+    let probed = probe::Probed {
+        rate: path.rate,
+        max_packet: path.max_packet,
+    };
+    let outcome = payment.send_money(amount, probed).await;
+    payment.finish(outcome, started).await
+}
+
+/// Checks the payment and the options; the payment's deadline.
+fn check(
+    amount: Amount,
+    options: &PaymentOptions,
+    started: Instant,
+) -> Result<Instant, PaymentError> {
     if matches!(amount, Amount::Source(0) | Amount::Delivered(0)) {
         return Err(PaymentError::Invalid("the amount is 0"));
     }
@@ -339,7 +398,9 @@ fn check(amount: Amount, options: &PaymentOptions) -> Result<(), PaymentError> {
     if options.max_in_flight == 0 {
         return Err(PaymentError::Invalid("max_in_flight is 0"));
     }
-    Ok(())
+    started
+        .checked_add(options.timeout)
+        .ok_or(PaymentError::Invalid("the timeout is too long"))
 }
 
 /// IL-DCP: the sender's address and asset, from the connector it sends through.
@@ -382,7 +443,66 @@ async fn exchange<L: PacketLink>(
         .map_err(|_| LinkError::TimedOut)?
 }
 
-impl<L: PacketLink + Clone + 'static> Payment<'_, L> {
+impl<'a, L: PacketLink + Clone + 'static> Payment<'a, L> {
+    /// Resolves the destination and asks IL-DCP who the sender is: a payment ready to probe.
+    async fn open(
+        link: &'a L,
+        destination: &Destination,
+        options: &'a PaymentOptions,
+        deadline: Instant,
+    ) -> Result<(Self, AssetDetails), PaymentError> {
+        let receiving = destination
+            .resolve(SPSP_TIMEOUT.min(options.timeout))
+            .await?;
+        let ildcp = ask_ildcp(link, options).await?;
+        let source_asset = AssetDetails {
+            code: ildcp.asset_code().to_owned(),
+            scale: ildcp.asset_scale(),
+        };
+        let payment = Self {
+            link,
+            connection: Connection::new(
+                receiving,
+                ildcp.client_address().clone(),
+                options.packet_lifetime,
+            ),
+            options,
+            deadline,
+            backoff: Backoff::new(options.min_backoff, options.max_backoff),
+            report: PaymentReport {
+                source_address: Some(ildcp.client_address().clone()),
+                source_asset: Some(source_asset.clone()),
+                ..PaymentReport::default()
+            },
+        };
+        Ok((payment, source_asset))
+    }
+
+    /// Closes the connection and reports the outcome.
+    async fn finish(
+        mut self,
+        outcome: Result<(), Stop>,
+        started: Instant,
+    ) -> Result<PaymentReport, PaymentError> {
+        match outcome {
+            Ok(()) => {
+                self.close(StreamErrorCode::NoError).await;
+                self.report.duration = started.elapsed();
+                Ok(self.report)
+            }
+            Err(stop) => Err(self.fail(stop, started).await),
+        }
+    }
+
+    /// Closes the connection (unless the receiver did) and reports why the payment stopped.
+    async fn fail(mut self, stop: Stop, started: Instant) -> PaymentError {
+        if !matches!(stop, Stop::ReceiverClosed) {
+            self.close(StreamErrorCode::ApplicationError).await;
+        }
+        self.report.duration = started.elapsed();
+        stop.with_report(self.report)
+    }
+
     /// Waits `delay`, or until the deadline if that comes first; false if the deadline came.
     async fn pause(&self, delay: Duration) -> bool {
         let until = Instant::now()

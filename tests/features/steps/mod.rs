@@ -7,6 +7,7 @@ mod auto_peering;
 mod instances;
 mod liquidity;
 mod packets;
+mod payments;
 mod peers;
 mod wallet_addresses;
 mod withdrawals;
