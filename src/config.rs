@@ -89,6 +89,9 @@ pub struct Config {
     /// `STREAM_SECRET`: base64 of 32 bytes, from which STREAM receiving addresses and shared
     /// secrets derive; random when unset (receiving addresses then last as long as the process).
     pub stream_secret: ServerSecret,
+    /// `WEBHOOK_URL`, `WEBHOOK_TIMEOUT` (ms, default 2000), `WEBHOOK_MAX_RETRY` (attempts,
+    /// default 10) and `SIGNATURE_SECRET`: where and how events are POSTed; none without a URL.
+    pub webhook: Option<crate::events::WebhookSettings>,
     /// Connection cap and read timeouts of every listener. Not read from the environment: the
     /// defaults suit every use so far, and code (tests, the simulator) can change them.
     pub http: ServerSettings,
@@ -118,6 +121,7 @@ impl Config {
             packet_rate_limit_per_second: None,
             exchange_rates: RateSource::None,
             stream_secret: ServerSecret::random(),
+            webhook: None,
             http: ServerSettings::default(),
         }
     }
@@ -343,9 +347,63 @@ impl Config {
             packet_rate_limit_per_second,
             exchange_rates,
             stream_secret,
+            webhook: webhook_settings(&get)?,
             http: ServerSettings::default(),
         })
     }
+}
+
+/// The webhook variables. Without `WEBHOOK_URL` the others are not needed, but a malformed one
+/// is still refused: a typo should not wait until the URL is set to show.
+fn webhook_settings(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<crate::events::WebhookSettings>, ConfigError> {
+    let timeout = match get("WEBHOOK_TIMEOUT") {
+        None => None,
+        Some(value) => match value.trim().parse::<u64>() {
+            Ok(ms) if (1..=600_000).contains(&ms) => Some(Duration::from_millis(ms)),
+            _ => {
+                return Err(ConfigError::Invalid {
+                    name: "WEBHOOK_TIMEOUT",
+                    value,
+                    reason: "expected milliseconds from 1 to 600000".to_owned(),
+                });
+            }
+        },
+    };
+    let max_attempts = match get("WEBHOOK_MAX_RETRY") {
+        None => None,
+        Some(value) => match value.trim().parse::<u32>() {
+            Ok(attempts) if (1..=1_000).contains(&attempts) => Some(attempts),
+            _ => {
+                return Err(ConfigError::Invalid {
+                    name: "WEBHOOK_MAX_RETRY",
+                    value,
+                    reason: "expected a whole number of attempts from 1 to 1000".to_owned(),
+                });
+            }
+        },
+    };
+    let Some(value) = get("WEBHOOK_URL") else {
+        return Ok(None);
+    };
+    let url = parse_url("WEBHOOK_URL", value.clone())?;
+    if url.scheme() != "http" {
+        return Err(ConfigError::Invalid {
+            name: "WEBHOOK_URL",
+            value,
+            reason: "only http URLs are supported".to_owned(),
+        });
+    }
+    let mut settings = crate::events::WebhookSettings::from_url(url);
+    if let Some(timeout) = timeout {
+        settings.timeout = timeout;
+    }
+    if let Some(max_attempts) = max_attempts {
+        settings.max_attempts = max_attempts;
+    }
+    settings.signature_secret = get("SIGNATURE_SECRET");
+    Ok(Some(settings))
 }
 
 /// 32 bytes in standard or URL-safe base64, padded or not.
@@ -693,6 +751,49 @@ mod tests {
                 message.starts_with(expected),
                 "{message:?} should start with {expected:?}"
             );
+        }
+    }
+
+    #[test]
+    fn webhook_delivery_follows_rafikis_variables() {
+        let unset = config(&[("ILP_ADDRESS", "test.a")]).unwrap();
+        assert_eq!(unset.webhook, None);
+        let set = config(&[
+            ("ILP_ADDRESS", "test.a"),
+            ("WEBHOOK_URL", "http://127.0.0.1:9/hooks"),
+        ])
+        .unwrap()
+        .webhook
+        .unwrap();
+        assert_eq!(set.url.as_str(), "http://127.0.0.1:9/hooks");
+        assert_eq!(set.timeout, Duration::from_millis(2_000));
+        assert_eq!(set.max_attempts, 10);
+        assert_eq!(set.signature_secret, None);
+        assert_eq!(set.retry_backoff, Duration::from_secs(10));
+        let tuned = config(&[
+            ("ILP_ADDRESS", "test.a"),
+            ("WEBHOOK_URL", "http://127.0.0.1:9/hooks"),
+            ("WEBHOOK_TIMEOUT", "500"),
+            ("WEBHOOK_MAX_RETRY", "3"),
+            ("SIGNATURE_SECRET", "shh"),
+        ])
+        .unwrap()
+        .webhook
+        .unwrap();
+        assert_eq!(tuned.timeout, Duration::from_millis(500));
+        assert_eq!(tuned.max_attempts, 3);
+        assert_eq!(tuned.signature_secret.as_deref(), Some("shh"));
+        for (name, value) in [
+            ("WEBHOOK_URL", "not a url"),
+            ("WEBHOOK_URL", "https://example.com/hooks"),
+            ("WEBHOOK_TIMEOUT", "0"),
+            ("WEBHOOK_TIMEOUT", "soon"),
+            ("WEBHOOK_MAX_RETRY", "0"),
+        ] {
+            match config(&[("ILP_ADDRESS", "test.a"), (name, value)]) {
+                Err(ConfigError::Invalid { name: named, .. }) => assert_eq!(named, name),
+                other => panic!("{name}={value}: {other:?}"),
+            }
         }
     }
 }

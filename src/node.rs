@@ -15,7 +15,7 @@ use crate::admin;
 use crate::autopeer::{self, AutoPeering};
 use crate::config::Config;
 use crate::connector::{self, Connector, ConnectorSettings};
-use crate::events;
+use crate::events::{self, DeliveryStats, WebhookDelivery};
 use crate::http_server;
 use crate::ilp::Address;
 use crate::instance::{Instance, InstanceSettings};
@@ -49,6 +49,8 @@ pub struct Node {
     open_payments_url: Url,
     shutdown: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
+    /// Counters of webhook delivery, when `WEBHOOK_URL` is set.
+    webhook_stats: Option<Arc<DeliveryStats>>,
 }
 
 impl Node {
@@ -137,6 +139,17 @@ impl Node {
                 shutdown.subscribe(),
             )),
         ];
+        servers.push(tokio::spawn(sweep_expired_incoming_payments(
+            instance.clone(),
+            shutdown.subscribe(),
+        )));
+        let webhook_stats = config.webhook.map(|settings| {
+            tracing::info!(url = %settings.url, "webhook events are POSTed");
+            let delivery =
+                WebhookDelivery::spawn(instance.subscribe_events(), settings, shutdown.subscribe());
+            servers.push(delivery.task);
+            delivery.stats
+        });
         if config.mock_operator {
             servers.push(tokio::spawn(events::mock_operator::run(
                 payments.clone(),
@@ -166,6 +179,7 @@ impl Node {
             open_payments_url,
             shutdown,
             servers,
+            webhook_stats,
         };
         tracing::info!(
             ilp_address = %config.ilp_address,
@@ -223,6 +237,11 @@ impl Node {
             .map(String::from)
     }
 
+    /// What webhook delivery did so far, when `WEBHOOK_URL` is set.
+    pub fn webhook_stats(&self) -> Option<&Arc<DeliveryStats>> {
+        self.webhook_stats.as_ref()
+    }
+
     /// Stops accepting, lets open requests finish (for at most a few seconds), and returns.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
@@ -230,6 +249,28 @@ impl Node {
             if tokio::time::timeout(SHUTDOWN_GRACE, server).await.is_err() {
                 tracing::warn!("a server did not stop within {SHUTDOWN_GRACE:?}");
             }
+        }
+    }
+}
+
+/// Expires incoming payments as their time passes, so that `incoming_payment.expired` is
+/// recorded even when nobody reads the payment.
+async fn sweep_expired_incoming_payments(
+    instance: Arc<Instance>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut ticks =
+        tokio::time::interval(crate::instance::incoming_payments::EXPIRY_SWEEP_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            _ = ticks.tick() => {
+                instance.expire_incoming_payments();
+            }
+        }
+        if *shutdown.borrow() {
+            break;
         }
     }
 }

@@ -128,6 +128,15 @@ impl Pair {
             .unwrap()
     }
 
+    /// What incoming payment `id`'s own account holds on `b`.
+    fn payment_balance(&self, id: Uuid) -> u64 {
+        self.b()
+            .node()
+            .instance()
+            .incoming_payment_balance(id)
+            .unwrap()
+    }
+
     /// The liquidity `on` holds for its peer at `address`, in USD.
     async fn liquidity(&self, on: &InstanceHandle, address: &str) -> u64 {
         let response = on
@@ -241,10 +250,15 @@ async fn a_receiver_at_a_peer_completes_at_its_incoming_amount_and_then_refuses_
     let overshoot = pay(&p.link(), &destination, Amount::Delivered(400), &options).await;
     assert!(overshoot.is_err(), "{overshoot:?}");
     assert_eq!(b.incoming_payment_by_id(id).unwrap().received_amount, 200);
-    assert_eq!(p.wallet_balance(), 200);
+    assert_eq!(p.payment_balance(id), 200);
+    assert_eq!(
+        p.wallet_balance(),
+        0,
+        "money for an incoming payment is not the wallet's"
+    );
     p.audit();
 
-    // The rest: COMPLETED, exactly 500 received and credited to the wallet address.
+    // The rest: COMPLETED, exactly 500 received and credited to the incoming payment's account.
     let report = pay(&p.link(), &destination, Amount::Delivered(300), &options)
         .await
         .unwrap();
@@ -252,7 +266,8 @@ async fn a_receiver_at_a_peer_completes_at_its_incoming_amount_and_then_refuses_
     let payment = b.incoming_payment_by_id(id).unwrap();
     assert_eq!(payment.state, IncomingPaymentState::Completed);
     assert_eq!(payment.received_amount, 500);
-    assert_eq!(p.wallet_balance(), 500);
+    assert_eq!(p.payment_balance(id), 500);
+    assert_eq!(p.wallet_balance(), 0);
     // Every hop moved exactly 500: the sender's credit on `a`, `a`'s credit on `b`.
     assert_eq!(p.liquidity(p.a(), SENDER).await, CREDIT - 500);
     assert_eq!(p.liquidity(p.b(), "test.a").await, CREDIT - 500);
@@ -262,7 +277,7 @@ async fn a_receiver_at_a_peer_completes_at_its_incoming_amount_and_then_refuses_
     let refused = pay(&p.link(), &destination, Amount::Source(10), &options).await;
     assert_closed(refused);
     assert_eq!(b.incoming_payment_by_id(id).unwrap().received_amount, 500);
-    assert_eq!(p.wallet_balance(), 500);
+    assert_eq!(p.payment_balance(id), 500);
     assert_eq!(p.liquidity(p.b(), "test.a").await, CREDIT - 500);
     p.audit();
 
@@ -378,6 +393,7 @@ async fn an_expired_incoming_payment_refuses_packets() {
     .await;
     assert_closed(refused);
     assert_eq!(b.incoming_payment_by_id(id).unwrap().received_amount, 0);
+    assert_eq!(p.payment_balance(id), 0);
     assert_eq!(p.wallet_balance(), 0);
     p.audit();
     p.network.shutdown().await;

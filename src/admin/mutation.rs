@@ -487,6 +487,34 @@ impl InstanceMutation {
         dialect::report_nullable(ctx, result)
     }
 
+    /// Withdraws what an incoming payment received, once it completed or expired (Rafiki's
+    /// rules: the transfer's id is the id of that event, so it can be withdrawn once; two-phase
+    /// unless `timeoutSeconds` is 0, posted or voided with the event's id).
+    async fn create_incoming_payment_withdrawal(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateIncomingPaymentWithdrawalInput,
+    ) -> async_graphql::Result<Option<LiquidityMutationResponse>> {
+        let key = input.idempotency_key.clone();
+        let result = idempotent(
+            ctx,
+            "createIncomingPaymentWithdrawal",
+            Some(&key),
+            &input,
+            |instance| {
+                let mode = WithdrawalMode::from_timeout_seconds(Some(input.timeout_seconds.0));
+                liquidity(
+                    instance
+                        .create_incoming_payment_withdrawal(&input.incoming_payment_id, mode)
+                        .map(|_| ()),
+                    "Created incoming payment withdrawal",
+                    Refusal::from,
+                )
+            },
+        );
+        dialect::report_nullable(ctx, result)
+    }
+
     /// A wallet address under this instance's Open Payments URL, given in full or as the path
     /// after it.
     async fn create_wallet_address(

@@ -270,6 +270,12 @@ impl From<LiquidityError> for Refusal {
                 C::NotFound,
                 "Unknown wallet address",
             ),
+            LiquidityError::UnknownIncomingPayment => (
+                "404",
+                Some(E::UnknownIncomingPayment),
+                C::NotFound,
+                "Unknown incoming payment",
+            ),
             LiquidityError::UnknownOutgoingPayment => (
                 "404",
                 Some(E::UnknownOutgoingPayment),

@@ -9,7 +9,8 @@ use super::outcome::{ErrorCode, Refusal, graphql_error};
 use super::scalars::UInt8;
 use super::types::{
     AccountingTransferConnection, Asset, AssetsConnection, IncomingPayment, Peer, PeersConnection,
-    Receiver, SortOrder, WalletAddress, WalletAddressesConnection,
+    Receiver, SortOrder, WalletAddress, WalletAddressesConnection, WebhookEventFilter,
+    WebhookEventsConnection,
 };
 use crate::instance::{
     AssetError, Instance, PageRequest, PaginationError, PeerError, WalletAddressError,
@@ -118,6 +119,27 @@ impl InstanceQuery {
         let request = page_request(after, before, first, last, sort_order);
         Ok(instance(ctx)
             .peers_page(&request)
+            .map_err(page_error)?
+            .into())
+    }
+
+    /// Webhook events (the latest 100,000), newest first unless `sortOrder: ASC`, filtered by
+    /// type. `tenantId` is accepted for Rafiki's schema; an instance has one tenant.
+    #[allow(clippy::too_many_arguments)]
+    async fn webhook_events(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+        sort_order: Option<SortOrder>,
+        filter: Option<WebhookEventFilter>,
+        #[graphql(name = "tenantId")] _tenant_id: Option<String>,
+    ) -> Result<WebhookEventsConnection> {
+        let request = page_request(after, before, first, last, sort_order);
+        Ok(instance(ctx)
+            .webhook_events_page(&request, &filter.into())
             .map_err(page_error)?
             .into())
     }

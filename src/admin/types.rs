@@ -679,6 +679,14 @@ pub struct CreateWalletAddressWithdrawalInput {
     pub timeout_seconds: UInt64,
 }
 
+#[derive(Debug, Clone, InputObject, Serialize)]
+pub struct CreateIncomingPaymentWithdrawalInput {
+    pub incoming_payment_id: String,
+    pub idempotency_key: String,
+    /// 0: single-phase, posted at once. N: two-phase, voided after N seconds unless posted.
+    pub timeout_seconds: UInt64,
+}
+
 /// A withdrawal of everything a wallet address held.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct WalletAddressWithdrawal {
@@ -956,6 +964,80 @@ impl From<instance::AccountTransfers> for AccountingTransferConnection {
                 .collect(),
             packet_debits: PacketTransferTotals(transfers.packet_debits),
             packet_credits: PacketTransferTotals(transfers.packet_credits),
+        }
+    }
+}
+
+// === webhook events ===
+
+/// A recorded webhook event: `data` is the JSON Rafiki sends for it.
+#[derive(Debug, Clone)]
+pub struct WebhookEvent(pub Arc<instance::WebhookEvent>);
+
+#[Object]
+impl WebhookEvent {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    #[graphql(name = "type")]
+    async fn event_type(&self) -> &'static str {
+        self.0.event_type.as_str()
+    }
+    async fn data(&self) -> JsonObject {
+        JsonObject(self.0.data.clone())
+    }
+    async fn created_at(&self) -> String {
+        iso_timestamp(self.0.created_at)
+    }
+}
+
+#[derive(Debug, Clone, SimpleObject)]
+pub struct WebhookEventsEdge {
+    node: WebhookEvent,
+    cursor: String,
+}
+
+#[derive(Debug, Clone, SimpleObject)]
+pub struct WebhookEventsConnection {
+    page_info: PageInfo,
+    edges: Vec<WebhookEventsEdge>,
+}
+
+impl From<Page<Arc<instance::WebhookEvent>>> for WebhookEventsConnection {
+    fn from(page: Page<Arc<instance::WebhookEvent>>) -> Self {
+        Self {
+            page_info: PageInfo::of(&page, |e| e.id.to_string()),
+            edges: page
+                .items
+                .into_iter()
+                .map(|event| WebhookEventsEdge {
+                    cursor: event.id.to_string(),
+                    node: WebhookEvent(event),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, InputObject)]
+pub struct FilterString {
+    #[graphql(name = "in")]
+    pub include: Option<Vec<String>>,
+    pub not_in: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, InputObject)]
+pub struct WebhookEventFilter {
+    #[graphql(name = "type")]
+    pub event_type: Option<FilterString>,
+}
+
+impl From<Option<WebhookEventFilter>> for instance::EventTypeFilter {
+    fn from(filter: Option<WebhookEventFilter>) -> Self {
+        let types = filter.and_then(|f| f.event_type).unwrap_or_default();
+        Self {
+            include: types.include.unwrap_or_default(),
+            exclude: types.not_in.unwrap_or_default(),
         }
     }
 }

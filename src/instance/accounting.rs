@@ -72,16 +72,19 @@ impl Accounting {
             .map_err(|failed| failed.error)
     }
 
-    pub(super) fn post(&mut self, id: TransferId) -> Result<(), LedgerError> {
+    /// Posts and returns the posted transfer, for whoever reacts to the accounts it moved (the
+    /// low-liquidity alerts).
+    pub(super) fn post(&mut self, id: TransferId) -> Result<Transfer, LedgerError> {
         let transfer = self.ledger.post(id)?;
         self.ended(&transfer);
-        Ok(())
+        Ok(transfer)
     }
 
-    pub(super) fn void(&mut self, id: TransferId) -> Result<(), LedgerError> {
+    /// Voids and returns the voided transfer.
+    pub(super) fn void(&mut self, id: TransferId) -> Result<Transfer, LedgerError> {
         let transfer = self.ledger.void(id)?;
         self.ended(&transfer);
-        Ok(())
+        Ok(transfer)
     }
 
     /// Moves the ledger's clock, expiring what is due.

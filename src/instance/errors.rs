@@ -78,6 +78,9 @@ pub enum LiquidityError {
     UnknownPeer,
     #[error("Unknown wallet address")]
     UnknownWalletAddress,
+    /// No such incoming payment, or it has not completed or expired with money received.
+    #[error("Unknown incoming payment")]
+    UnknownIncomingPayment,
     #[error("Unknown outgoing payment")]
     UnknownOutgoingPayment,
     #[error("Unknown withdrawal")]

@@ -15,6 +15,9 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use super::Instance;
+use super::pagination::{
+    DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest, PaginationError, SortOrder,
+};
 
 /// How many events stay readable.
 pub const MAX_EVENTS: usize = 100_000;
@@ -135,13 +138,138 @@ impl EventLog {
     }
 
     /// Oldest first.
-    #[allow(dead_code)] // read by the webhookEvents query, which comes next
+    #[cfg(test)]
     pub(super) fn iter(&self) -> impl DoubleEndedIterator<Item = &Arc<WebhookEvent>> {
         self.events.iter()
     }
 }
 
+/// `webhookEvents(filter: {type: {in, notIn}})`: names, as Rafiki compares them (a name it does
+/// not emit matches nothing). Empty lists filter nothing, as in Rafiki.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventTypeFilter {
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+}
+
+impl EventTypeFilter {
+    fn is_empty(&self) -> bool {
+        self.include.is_empty() && self.exclude.is_empty()
+    }
+
+    fn matches(&self, kind: EventType) -> bool {
+        let name = kind.as_str();
+        (self.include.is_empty() || self.include.iter().any(|n| n == name))
+            && !self.exclude.iter().any(|n| n == name)
+    }
+}
+
+impl EventLog {
+    /// One page of events, with the rules of [`super::pagination::paginate`] (cursors are event
+    /// ids). A cursor names its position directly (id -> sequence -> index), so an unfiltered
+    /// page costs its own size; a filtered one walks from the cursor only until the page is full
+    /// and one more match shows whether there is a next (or previous) page.
+    pub(super) fn page(
+        &self,
+        request: &PageRequest,
+        filter: &EventTypeFilter,
+    ) -> Result<Page<Arc<WebhookEvent>>, PaginationError> {
+        if request.last.is_some() && request.before.is_none() {
+            return Err(PaginationError::BackwardsFromStart);
+        }
+        let size = |asked: Option<i32>| match asked.unwrap_or(0) {
+            0 => Ok(DEFAULT_PAGE_SIZE as usize),
+            n if (1..=MAX_PAGE_SIZE).contains(&n) => {
+                usize::try_from(n).map_err(|_| PaginationError::IndexOutOfRange)
+            }
+            _ => Err(PaginationError::IndexOutOfRange),
+        };
+        let len = self.events.len();
+        // Positions run in the requested order; `at` maps one to the event there.
+        let at = |position: usize| -> &Arc<WebhookEvent> {
+            let index = match request.order {
+                SortOrder::Asc => position,
+                SortOrder::Desc => len - 1 - position,
+            };
+            &self.events[index]
+        };
+        let position = |cursor: &str| -> Result<usize, PaginationError> {
+            let unknown = || PaginationError::UnknownCursor(cursor.chars().take(64).collect());
+            let id = super::parse_id(cursor).ok_or_else(unknown)?;
+            let sequence = *self.sequence_by_id.get(&id).ok_or_else(unknown)?;
+            let first = self.events.front().ok_or_else(unknown)?.sequence;
+            let index = sequence
+                .checked_sub(first)
+                .and_then(|offset| usize::try_from(offset).ok())
+                .filter(|index| *index < len)
+                .ok_or_else(unknown)?;
+            Ok(match request.order {
+                SortOrder::Asc => index,
+                SortOrder::Desc => len - 1 - index,
+            })
+        };
+        let matches =
+            |position: usize| filter.is_empty() || filter.matches(at(position).event_type);
+        // The first match going down from `below` (exclusive), or up from `from` (inclusive).
+        let match_before = |below: usize| (0..below).rev().find(|&p| matches(p));
+        let match_from = |from: usize| (from..len).find(|&p| matches(p));
+
+        let mut positions = Vec::new();
+        let (has_previous_page, has_next_page) = if let Some(before) = &request.before {
+            let end = position(before)?;
+            let count = size(request.last)?;
+            let mut below = end;
+            while positions.len() < count {
+                let Some(found) = match_before(below) else {
+                    break;
+                };
+                positions.push(found);
+                below = found;
+            }
+            positions.reverse();
+            let found = !positions.is_empty();
+            (
+                found && match_before(below).is_some(),
+                found && match_from(end).is_some(),
+            )
+        } else {
+            let start = match &request.after {
+                Some(after) => position(after)? + 1,
+                None => 0,
+            };
+            let count = size(request.first)?;
+            let mut from = start;
+            while positions.len() < count {
+                let Some(found) = match_from(from) else {
+                    break;
+                };
+                positions.push(found);
+                from = found + 1;
+            }
+            let found = !positions.is_empty();
+            (
+                found && match_before(start).is_some(),
+                found && match_from(from).is_some(),
+            )
+        };
+        Ok(Page {
+            items: positions.into_iter().map(|p| at(p).clone()).collect(),
+            has_next_page,
+            has_previous_page,
+        })
+    }
+}
+
 impl Instance {
+    /// `webhookEvents`: the latest events, paged and filtered by type.
+    pub fn webhook_events_page(
+        &self,
+        request: &PageRequest,
+        filter: &EventTypeFilter,
+    ) -> Result<Page<Arc<WebhookEvent>>, PaginationError> {
+        self.lock().events.page(request, filter)
+    }
+
     /// Events from now on, as they are recorded. A subscriber that falls more than
     /// 65,536 events behind misses the oldest of them (`RecvError::Lagged`).
     pub fn subscribe_events(&self) -> broadcast::Receiver<Arc<WebhookEvent>> {
@@ -180,5 +308,111 @@ mod tests {
             assert_eq!(EventType::parse(kind.as_str()), Some(kind));
         }
         assert_eq!(EventType::parse("peer.liquidity_high"), None);
+    }
+
+    fn log_of(kinds: &[EventType]) -> EventLog {
+        let mut log = EventLog::default();
+        for (n, kind) in kinds.iter().enumerate() {
+            log.record(*kind, json!({ "n": n }));
+        }
+        log
+    }
+
+    /// The log's page must be what the generic pager cuts from the filtered list.
+    fn assert_same_as_paginate(log: &EventLog, request: &PageRequest, filter: &EventTypeFilter) {
+        let filtered: Vec<Arc<WebhookEvent>> = log
+            .iter()
+            .filter(|e| filter.is_empty() || filter.matches(e.event_type))
+            .cloned()
+            .collect();
+        let expected = super::super::pagination::paginate(&filtered, |e| e.id.to_string(), request);
+        let actual = log.page(request, filter);
+        match (expected, actual) {
+            (Ok(expected), Ok(actual)) => {
+                let ids = |page: &Page<Arc<WebhookEvent>>| {
+                    page.items.iter().map(|e| e.sequence).collect::<Vec<_>>()
+                };
+                assert_eq!(ids(&actual), ids(&expected), "{request:?} {filter:?}");
+                assert_eq!(
+                    actual.has_next_page, expected.has_next_page,
+                    "{request:?} {filter:?}"
+                );
+                assert_eq!(
+                    actual.has_previous_page, expected.has_previous_page,
+                    "{request:?} {filter:?}"
+                );
+            }
+            (expected, actual) => assert_eq!(
+                actual.map(|p| p.items.len()),
+                expected.map(|p| p.items.len()),
+                "{request:?} {filter:?}"
+            ),
+        }
+    }
+
+    #[test]
+    fn pages_match_the_generic_pager_with_and_without_filters() {
+        use EventType::*;
+        let kinds: Vec<EventType> = (0..30)
+            .map(|n| match n % 3 {
+                0 => IncomingPaymentCreated,
+                1 => PeerLiquidityLow,
+                _ => IncomingPaymentCompleted,
+            })
+            .collect();
+        let log = log_of(&kinds);
+        let ids: Vec<String> = log.iter().map(|e| e.id.to_string()).collect();
+        let filters = [
+            EventTypeFilter::default(),
+            EventTypeFilter {
+                include: vec!["peer.liquidity_low".into()],
+                exclude: vec![],
+            },
+            EventTypeFilter {
+                include: vec![],
+                exclude: vec!["peer.liquidity_low".into()],
+            },
+            EventTypeFilter {
+                include: vec!["no.such_type".into()],
+                exclude: vec![],
+            },
+        ];
+        for filter in &filters {
+            for order in [SortOrder::Asc, SortOrder::Desc] {
+                for first in [None, Some(1), Some(4), Some(100)] {
+                    let mut request = PageRequest {
+                        first,
+                        order,
+                        ..Default::default()
+                    };
+                    assert_same_as_paginate(&log, &request, filter);
+                    for cursor in [&ids[0], &ids[1], &ids[14], &ids[28], &ids[29]] {
+                        // Cursors that the filter excludes are only meaningful unfiltered.
+                        let cursor_matches = log
+                            .get(Uuid::parse_str(cursor).unwrap())
+                            .is_some_and(|e| filter.is_empty() || filter.matches(e.event_type));
+                        if !cursor_matches {
+                            continue;
+                        }
+                        request.after = Some(cursor.clone());
+                        request.before = None;
+                        request.last = None;
+                        assert_same_as_paginate(&log, &request, filter);
+                        request.after = None;
+                        request.before = Some(cursor.clone());
+                        request.last = first;
+                        assert_same_as_paginate(&log, &request, filter);
+                    }
+                }
+            }
+        }
+        let unknown = PageRequest {
+            after: Some(Uuid::new_v4().to_string()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            log.page(&unknown, &EventTypeFilter::default()),
+            Err(PaginationError::UnknownCursor(_))
+        ));
     }
 }

@@ -2,24 +2,29 @@
 //! `incomingAmount`, until `expiresAt`. STREAM packets addressed to an incoming payment (its
 //! receiving address's connection tag names it) are counted in `receivedAmount`.
 //!
-//! Money: Rafiki opens a ledger account per incoming payment. peerlab credits the wallet
-//! address's own account instead (as SPSP does) and counts what each incoming payment received:
-//! the money sits where the operator already withdraws it from (`createWalletAddressWithdrawal`),
-//! no account is left behind per payment (they are bounded in number, accounts are not freed),
-//! and the ledger's audit covers it unchanged. The count and the credit change under one lock, so
-//! they cannot disagree.
+//! Money: as in Rafiki (LiquidityAccountType INCOMING), each incoming payment has its own ledger
+//! account in its wallet address's asset, created with it; packets for the payment credit that
+//! account, and the operator takes the money out with `createIncomingPaymentWithdrawal` once the
+//! payment completed or expired. The count in `receivedAmount` and the credit change under one
+//! lock, so they cannot disagree. Money that reaches a wallet address without an incoming payment
+//! (SPSP, web monetization) still goes to the wallet address's own account.
+//!
+//! Events: `incoming_payment.created` on creation, `incoming_payment.completed` when a packet
+//! completes it, `incoming_payment.expired` when its expiry passes with money received (Rafiki
+//! soft-deletes an expired payment that received nothing, without an event). Open payments sit in
+//! an index ordered by expiry, so the sweep the node runs (and every read) pops only what is due.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, SystemTime};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use thiserror::Error;
 use uuid::Uuid;
 
 use super::pagination::{self, Page, PageRequest, PaginationError};
-use super::{Instance, PacketSource, WalletAddress, parse_id};
+use super::{Asset, EventType, Instance, PacketSource, State, WalletAddress, parse_id};
 use crate::instance::LiquidityError;
-use crate::ledger::{AccountId, NewTransfer, Phase, TransferId, TransferKind};
+use crate::ledger::{AccountId, AccountKind, NewTransfer, Phase, TransferId, TransferKind};
 
 /// Rafiki's `INCOMING_PAYMENT_EXPIRY_MAX_MS` default (30 days): both the default expiry and the
 /// latest one accepted.
@@ -30,6 +35,8 @@ pub const MAX_INCOMING_PAYMENTS: usize = 100_000;
 pub const MAX_METADATA_BYTES: usize = 8 * 1024;
 /// How long a received packet's transfers could stay pending: they are posted in the same step.
 const RECEIVE_HOLD_MS: u64 = 1_000;
+/// How often the node's sweep expires incoming payments whose time passed.
+pub const EXPIRY_SWEEP_INTERVAL: Duration = Duration::from_millis(250);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IncomingPaymentState {
@@ -66,6 +73,10 @@ pub struct IncomingPayment {
     pub state: IncomingPaymentState,
     pub created_at: SystemTime,
     pub updated_at: SystemTime,
+    /// The id of its `incoming_payment.completed` or `.expired` event, once recorded: a
+    /// withdrawal of what it received uses it as its transfer id (kept here, not looked up in
+    /// the bounded event log).
+    pub closing_event_id: Option<Uuid>,
 }
 
 impl IncomingPayment {
@@ -73,16 +84,36 @@ impl IncomingPayment {
         self.state == IncomingPaymentState::Completed
     }
 
-    /// Expires the payment when its time has passed (states are brought up to date on read).
-    fn refresh(&mut self, now: SystemTime) {
-        let open = matches!(
+    fn open(&self) -> bool {
+        matches!(
             self.state,
             IncomingPaymentState::Pending | IncomingPaymentState::Processing
-        );
-        if open && now >= self.expires_at {
-            self.state = IncomingPaymentState::Expired;
-            self.updated_at = self.expires_at;
+        )
+    }
+
+    /// Rafiki's `toData`: the JSON of its events. Amounts are strings; absent fields are left
+    /// out, as JSON.stringify leaves out `undefined`.
+    fn event_data(&self, asset: Option<&Asset>) -> Value {
+        let code = asset.map(|a| a.code.clone());
+        let scale = asset.map(|a| a.scale);
+        let amount = |value: u64| json!({"value": value.to_string(), "assetCode": code, "assetScale": scale});
+        let mut data = json!({
+            "id": self.id.to_string(),
+            "walletAddressId": self.wallet_address_id.to_string(),
+            "createdAt": crate::text::iso_timestamp(self.created_at),
+            "expiresAt": crate::text::iso_timestamp(self.expires_at),
+            "receivedAmount": amount(self.received_amount),
+            "completed": self.completed(),
+        });
+        if let Some(object) = data.as_object_mut() {
+            if let Some(incoming) = self.incoming_amount {
+                object.insert("incomingAmount".into(), amount(incoming));
+            }
+            if let Some(metadata) = &self.metadata {
+                object.insert("metadata".into(), metadata.clone());
+            }
         }
+        data
     }
 }
 
@@ -138,11 +169,47 @@ pub enum IncomingPacketRefusal {
     Liquidity(LiquidityError),
 }
 
-/// Incoming payments by id, and in creation order (for pages).
+/// Incoming payments by id, in creation order (for pages), and the open ones by expiry.
 #[derive(Debug, Default)]
 pub(super) struct IncomingPayments {
     by_id: HashMap<Uuid, IncomingPayment>,
     order: Vec<Uuid>,
+    /// Open payments, soonest expiry first. A payment leaves it when it completes or expires.
+    expiries: BTreeSet<(SystemTime, Uuid)>,
+}
+
+impl State {
+    /// Expires every open incoming payment whose `expiresAt` is at or before `now`, recording
+    /// `incoming_payment.expired` for those that received something. Costs a look at the first
+    /// entry of the expiry index when nothing is due.
+    pub(super) fn expire_incoming_payments(&mut self, now: SystemTime) -> usize {
+        let mut expired = 0;
+        while let Some(&(expires_at, id)) = self.incoming_payments.expiries.first() {
+            if expires_at > now {
+                break;
+            }
+            self.incoming_payments.expiries.pop_first();
+            let Some(payment) = self.incoming_payments.by_id.get_mut(&id) else {
+                continue;
+            };
+            if !payment.open() {
+                continue;
+            }
+            payment.state = IncomingPaymentState::Expired;
+            payment.updated_at = payment.expires_at;
+            expired += 1;
+            if payment.received_amount > 0 {
+                let asset = self
+                    .wallet_addresses
+                    .get(payment.wallet_address_id)
+                    .and_then(|wallet| self.assets.iter().find(|a| a.id == wallet.asset_id));
+                let data = payment.event_data(asset);
+                let event_id = self.events.record(EventType::IncomingPaymentExpired, data);
+                payment.closing_event_id = Some(event_id);
+            }
+        }
+        expired
+    }
 }
 
 impl Instance {
@@ -195,15 +262,39 @@ impl Instance {
             state: IncomingPaymentState::Pending,
             created_at: now,
             updated_at: now,
+            closing_event_id: None,
         };
-        let mut state = self.lock();
-        let payments = &mut state.incoming_payments;
-        if payments.order.len() >= MAX_INCOMING_PAYMENTS {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        if state.incoming_payments.order.len() >= MAX_INCOMING_PAYMENTS {
             return Err(IncomingPaymentError::TooManyIncomingPayments);
         }
+        let asset = state
+            .assets
+            .iter()
+            .find(|a| a.id == wallet.asset_id)
+            .ok_or(IncomingPaymentError::UnknownWalletAddress)?;
+        state
+            .accounting
+            .create_account(
+                AccountId(payment.id),
+                asset.ledger,
+                AccountKind::IncomingPayment,
+            )
+            .map_err(|_| IncomingPaymentError::UnknownWalletAddress)?;
+        let data = payment.event_data(Some(asset));
+        state.events.record(EventType::IncomingPaymentCreated, data);
+        let payments = &mut state.incoming_payments;
         payments.by_id.insert(payment.id, payment.clone());
         payments.order.push(payment.id);
+        payments.expiries.insert((payment.expires_at, payment.id));
         Ok(payment)
+    }
+
+    /// Expires the incoming payments whose time has passed (the node's sweep calls it every
+    /// [`EXPIRY_SWEEP_INTERVAL`]); returns how many expired.
+    pub fn expire_incoming_payments(&self) -> usize {
+        self.lock().expire_incoming_payments(SystemTime::now())
     }
 
     /// The incoming payment `id`, its state brought up to date.
@@ -214,9 +305,48 @@ impl Instance {
 
     pub fn incoming_payment_by_id(&self, id: Uuid) -> Option<IncomingPayment> {
         let mut state = self.lock();
-        let payment = state.incoming_payments.by_id.get_mut(&id)?;
-        payment.refresh(SystemTime::now());
-        Some(payment.clone())
+        state.expire_incoming_payments(SystemTime::now());
+        state.incoming_payments.by_id.get(&id).cloned()
+    }
+
+    /// Withdraws what incoming payment `id` received (`createIncomingPaymentWithdrawal`), as
+    /// Rafiki does: only once it completed or expired with money received (else
+    /// [`LiquidityError::UnknownIncomingPayment`]), its whole `receivedAmount`, with the id of
+    /// its completed or expired event as the transfer's id, so a second withdrawal is
+    /// [`LiquidityError::TransferExists`]. Returns the amount.
+    pub fn create_incoming_payment_withdrawal(
+        &self,
+        id: &str,
+        mode: super::WithdrawalMode,
+    ) -> Result<u64, LiquidityError> {
+        let phase = super::liquidity::phase_of(mode)?;
+        let mut state = self.lock();
+        state.expire_incoming_payments(SystemTime::now());
+        let (event_id, amount) = parse_id(id)
+            .and_then(|id| state.incoming_payments.by_id.get(&id))
+            .and_then(|payment| {
+                let event_id = payment.closing_event_id?;
+                (payment.received_amount > 0).then_some((event_id, payment.received_amount))
+            })
+            .ok_or(LiquidityError::UnknownIncomingPayment)?;
+        let account = parse_id(id)
+            .map(AccountId)
+            .ok_or(LiquidityError::UnknownIncomingPayment)?;
+        let transfer_id = TransferId::from_uuid(event_id)?;
+        state
+            .accounting
+            .withdraw(transfer_id, account, amount, phase)?;
+        Ok(amount)
+    }
+
+    /// What the incoming payment's own account holds: received and not yet withdrawn.
+    pub fn incoming_payment_balance(&self, id: Uuid) -> Option<u64> {
+        self.lock()
+            .accounting
+            .ledger()
+            .balance(AccountId(id))
+            .ok()
+            .map(super::reportable)
     }
 
     /// A wallet address's incoming payments, in creation order, paged.
@@ -225,20 +355,16 @@ impl Instance {
         wallet_address_id: Uuid,
         request: &PageRequest,
     ) -> Result<Page<IncomingPayment>, PaginationError> {
-        let now = SystemTime::now();
         let payments: Vec<IncomingPayment> = {
             let mut state = self.lock();
-            let payments = &mut state.incoming_payments;
-            let ids: Vec<Uuid> = payments.order.clone();
-            ids.iter()
-                .filter_map(|id| {
-                    let payment = payments.by_id.get_mut(id)?;
-                    if payment.wallet_address_id != wallet_address_id {
-                        return None;
-                    }
-                    payment.refresh(now);
-                    Some(payment.clone())
-                })
+            state.expire_incoming_payments(SystemTime::now());
+            let payments = &state.incoming_payments;
+            payments
+                .order
+                .iter()
+                .filter_map(|id| payments.by_id.get(id))
+                .filter(|payment| payment.wallet_address_id == wallet_address_id)
+                .cloned()
                 .collect()
         };
         pagination::paginate(&payments, |p| p.id.to_string(), request)
@@ -260,8 +386,9 @@ impl Instance {
     }
 
     /// Credits a fulfilled packet to incoming payment `id`: `amount` from the incoming peer's
-    /// account, `arrived` (in the wallet address's asset) into the wallet address's account, and
-    /// `arrived` counted in the payment's `receivedAmount`, all under one lock. Refused, with
+    /// account, `arrived` (in the wallet address's asset) into the incoming payment's own
+    /// account, and `arrived` counted in the payment's `receivedAmount`, all under one lock, with
+    /// `incoming_payment.completed` recorded in the same step when it completes. Refused, with
     /// nothing moved, when the payment is completed or expired or `arrived` would take it past
     /// its `incomingAmount` (money stays exact: a payment never receives more than it asked;
     /// Rafiki credits such a packet and completes, receiving more than `incomingAmount`). A
@@ -277,21 +404,18 @@ impl Instance {
         let mut guard = self.lock();
         // Split borrows: the payment, the wallet addresses and the ledger are separate fields.
         let state = &mut *guard;
+        state.expire_incoming_payments(now);
         let payment = state
             .incoming_payments
             .by_id
-            .get_mut(&id)
+            .get(&id)
             .ok_or(IncomingPacketRefusal::Unknown)?;
-        payment.refresh(now);
         if amount == 0 && arrived == 0 {
             // Moves nothing and changes nothing: Rafiki lets such packets reach its receiver
             // whatever the payment's state.
             return Ok(payment.clone());
         }
-        if matches!(
-            payment.state,
-            IncomingPaymentState::Completed | IncomingPaymentState::Expired
-        ) {
+        if !payment.open() {
             return Err(IncomingPacketRefusal::Closed(payment.state));
         }
         let received = payment
@@ -304,10 +428,9 @@ impl Instance {
         {
             return Err(IncomingPacketRefusal::ExceedsRemaining);
         }
-        let wallet_id = payment.wallet_address_id;
         let wallet = state
             .wallet_addresses
-            .get(wallet_id)
+            .get(payment.wallet_address_id)
             .filter(|wallet| wallet.active)
             .ok_or(IncomingPacketRefusal::Unknown)?;
         let wallet_asset = wallet.asset_id;
@@ -324,11 +447,11 @@ impl Instance {
                 },
             };
             let legs = if from.asset_id == wallet_asset {
-                vec![leg(from.id, wallet_id, amount)]
+                vec![leg(from.id, id, amount)]
             } else {
                 vec![
                     leg(from.id, from.asset_id, amount),
-                    leg(wallet_asset, wallet_id, arrived),
+                    leg(wallet_asset, id, arrived),
                 ]
             };
             state
@@ -336,20 +459,33 @@ impl Instance {
                 .reserve_packet_legs(&legs)
                 .map_err(|error| IncomingPacketRefusal::Liquidity(error.into()))?;
             for leg in &legs {
-                state
+                let posted = state
                     .accounting
                     .post(leg.id)
                     .map_err(|error| IncomingPacketRefusal::Liquidity(error.into()))?;
+                state.after_posted(&posted);
             }
         }
+        let asset = state.assets.iter().find(|a| a.id == wallet_asset);
+        let payments = &mut state.incoming_payments;
+        let payment = payments
+            .by_id
+            .get_mut(&id)
+            .ok_or(IncomingPacketRefusal::Unknown)?;
         if arrived > 0 {
             payment.received_amount = received;
-            payment.state = if payment.incoming_amount == Some(received) {
-                IncomingPaymentState::Completed
-            } else {
-                IncomingPaymentState::Processing
-            };
             payment.updated_at = now;
+            if payment.incoming_amount == Some(received) {
+                payment.state = IncomingPaymentState::Completed;
+                payments.expiries.remove(&(payment.expires_at, id));
+                let data = payment.event_data(asset);
+                let event_id = state
+                    .events
+                    .record(EventType::IncomingPaymentCompleted, data);
+                payment.closing_event_id = Some(event_id);
+            } else {
+                payment.state = IncomingPaymentState::Processing;
+            }
         }
         Ok(payment.clone())
     }

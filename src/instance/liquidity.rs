@@ -85,14 +85,18 @@ impl Instance {
     pub fn post_withdrawal(&self, withdrawal_id: &str) -> Result<(), LiquidityError> {
         let mut state = self.lock();
         let id = withdrawal(&state, withdrawal_id)?;
-        Ok(state.accounting.post(id)?)
+        let posted = state.accounting.post(id)?;
+        state.after_posted(&posted);
+        Ok(())
     }
 
     /// Cancels a two-phase withdrawal: the amount returns to the liquidity account.
     pub fn void_withdrawal(&self, withdrawal_id: &str) -> Result<(), LiquidityError> {
         let mut state = self.lock();
         let id = withdrawal(&state, withdrawal_id)?;
-        Ok(state.accounting.void(id)?)
+        let voided = state.accounting.void(id)?;
+        state.after_credit(voided.debit_account);
+        Ok(())
     }
 
     fn deposit(
@@ -108,7 +112,9 @@ impl Instance {
         let mut state = self.lock();
         let account = holder_account(&state, holder, holder_id)?;
         let id = TransferId::parse(transfer_id)?;
-        Ok(state.accounting.deposit(id, account, amount)?)
+        state.accounting.deposit(id, account, amount)?;
+        state.after_deposit(account);
+        Ok(())
     }
 
     fn withdraw(
@@ -126,7 +132,12 @@ impl Instance {
         let mut state = self.lock();
         let account = holder_account(&state, holder, holder_id)?;
         let id = TransferId::parse(transfer_id)?;
-        Ok(state.accounting.withdraw(id, account, amount, phase)?)
+        state.accounting.withdraw(id, account, amount, phase)?;
+        if phase == Phase::Single {
+            // A two-phase withdrawal's debit is posted (and watched) by post_withdrawal.
+            state.after_debit(account);
+        }
+        Ok(())
     }
 }
 

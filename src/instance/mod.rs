@@ -6,6 +6,7 @@
 //! the same liquidity) without measurable contention.
 
 mod accounting;
+mod alerts;
 mod assets;
 pub mod errors;
 pub mod events;
@@ -32,7 +33,7 @@ use crate::ledger::LedgerTime;
 use accounting::Accounting;
 
 pub use errors::{AssetError, LiquidityError, PeerError};
-pub use events::{EventType, WebhookEvent};
+pub use events::{EventType, EventTypeFilter, WebhookEvent};
 pub use history::{
     AccountTransfers, PacketTotals, RECENT_PACKET_TRANSFERS, TransferRecord, TransferRecordKind,
     TransferRecordState,
@@ -84,6 +85,8 @@ struct State {
     wallet_addresses: wallet_addresses::WalletAddresses,
     incoming_payments: incoming_payments::IncomingPayments,
     events: events::EventLog,
+    /// What the low-liquidity and web monetization events remember between transfers.
+    balance_watch: alerts::BalanceWatch,
     quotes: quotes::Quotes,
     outgoing_payments: outgoing_payments::OutgoingPayments,
     next_ledger: u32,

@@ -115,19 +115,26 @@ impl Instance {
         let mut state = self.lock();
         state.accounting.reserve_packet_legs(&legs)?;
         for leg in &legs {
-            state.accounting.post(leg.id)?;
+            let posted = state.accounting.post(leg.id)?;
+            state.after_posted(&posted);
         }
+        state.after_wallet_address_credit(wallet.id);
         Ok(())
     }
 
-    /// Posts (the packet was fulfilled) or voids (anything else) a packet's reservation.
+    /// Posts (the packet was fulfilled) or voids (anything else) a packet's reservation. A posted
+    /// debit may record a low-liquidity event; a void gives the reservation back to the debited
+    /// account, which may re-arm it.
     pub fn settle_packet(&self, id: TransferId, fulfilled: bool) -> Result<(), LiquidityError> {
         let mut state = self.lock();
         if fulfilled {
-            Ok(state.accounting.post(id)?)
+            let posted = state.accounting.post(id)?;
+            state.after_posted(&posted);
         } else {
-            Ok(state.accounting.void(id)?)
+            let voided = state.accounting.void(id)?;
+            state.after_credit(voided.debit_account);
         }
+        Ok(())
     }
 
     /// The IL-DCP answer for `from`: its own address and the asset of its account with us.

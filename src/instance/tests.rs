@@ -774,7 +774,9 @@ mod incoming_payments {
         };
         assert_eq!(receive(60).unwrap().state, IncomingPaymentState::Processing);
         assert_eq!(receive(50), Err(IncomingPacketRefusal::ExceedsRemaining));
-        assert_eq!(instance.wallet_address_balance(bob.id), Some(60));
+        // The payment's own account is credited, not the wallet address's.
+        assert_eq!(instance.incoming_payment_balance(payment.id), Some(60));
+        assert_eq!(instance.wallet_address_balance(bob.id), Some(0));
         let completed = receive(40).unwrap();
         assert_eq!(completed.state, IncomingPaymentState::Completed);
         assert_eq!(completed.received_amount, 100);
@@ -784,7 +786,8 @@ mod incoming_payments {
                 IncomingPaymentState::Completed
             ))
         );
-        assert_eq!(instance.wallet_address_balance(bob.id), Some(100));
+        assert_eq!(instance.incoming_payment_balance(payment.id), Some(100));
+        assert_eq!(instance.wallet_address_balance(bob.id), Some(0));
         assert_eq!(instance.pending_transfer_count(), 0);
         instance.audit().unwrap();
     }

@@ -93,6 +93,9 @@ pub enum AccountKind {
     PeerLiquidity,
     /// A wallet address's balance: what it received and has not paid out or withdrawn.
     WalletAddress,
+    /// An incoming payment's balance: what packets for it brought, until the operator withdraws
+    /// it (Rafiki's LiquidityAccountType INCOMING).
+    IncomingPayment,
     /// An outgoing payment's: what the operator funded it with, less what it sent.
     OutgoingPayment,
 }
@@ -103,6 +106,7 @@ impl AccountKind {
             AccountKind::AssetLiquidity
             | AccountKind::PeerLiquidity
             | AccountKind::WalletAddress
+            | AccountKind::IncomingPayment
             | AccountKind::OutgoingPayment => BalanceLimit::DebitsMustNotExceedCredits,
             AccountKind::Settlement => BalanceLimit::CreditsMustNotExceedDebits,
         }

@@ -28,8 +28,8 @@ use crate::ilp::{Address, ErrorCode, Fulfill, Prepare, Reject, Timestamp};
 pub enum ReceiveTarget {
     /// SPSP: the wallet address's own account.
     WalletAddress(Uuid),
-    /// Open Payments: an incoming payment (credited to its wallet address's account, and counted
-    /// in the payment's `receivedAmount`).
+    /// Open Payments: an incoming payment (credited to the payment's own account, and counted in
+    /// its `receivedAmount`).
     IncomingPayment(Uuid),
 }
 

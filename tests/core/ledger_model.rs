@@ -60,6 +60,9 @@ fn rule_of(kind: AccountKind) -> Rule {
         // A wallet address's balance (Rafiki's wallet address liquidity accounts): it can only
         // pay out what it received.
         AccountKind::WalletAddress => Rule::DebitsWithinPostedCredits,
+        // An incoming payment's balance (LiquidityAccountType INCOMING): only what it received
+        // can be withdrawn.
+        AccountKind::IncomingPayment => Rule::DebitsWithinPostedCredits,
         // An outgoing payment's (LIQUIDITY_OUTGOING): it sends no more than it was funded with.
         AccountKind::OutgoingPayment => Rule::DebitsWithinPostedCredits,
         // The outside world (SETTLEMENT).
