@@ -134,3 +134,17 @@ Feature: Payments across a peering, as Rafiki's integration suite makes them
     When "cloud" quotes paying the receiver from "alice" to send 100 USD
     Then the answer is "400" "invalid receiver", today BAD_USER_INPUT "invalid receiver"
     And "cloud" grants "happy" 10000300
+
+  Scenario: Each side records its events in order, and a peer's liquidity running low is one of them
+    Given instances "cloud" and "happy" peered in a line with 10000000 of liquidity each way
+    And "cloud" has the wallet address "alice" in USD
+    And "happy" has the wallet address "bob" in USD
+    And "happy" is warned when the liquidity it grants "cloud" falls to 9999600
+    When "cloud" creates a receiver for "bob" at "happy" expecting 500 USD
+    And "cloud" quotes paying the receiver from "alice"
+    And "cloud" creates the outgoing payment from "alice" with the quote
+    And the outgoing payment is funded
+    Then the outgoing payment completes having sent 500 USD
+    And "cloud" has recorded the events "outgoing_payment.created, outgoing_payment.completed"
+    And "happy" has recorded the events "incoming_payment.created, peer.liquidity_low, incoming_payment.completed"
+    And the "peer.liquidity_low" event of "happy" is about its peer "cloud" with a balance of 9999500

@@ -383,3 +383,80 @@ fn tops_up(w: &mut PeeringWorld, instance: String, amount: u64, other: String) {
         .deposit_peer_liquidity(&new_id(), &peer, amount)
         .expect("deposit");
 }
+
+#[given(expr = "{string} is warned when the liquidity it grants {string} falls to {int}")]
+fn liquidity_threshold(w: &mut PeeringWorld, instance: String, other: String, threshold: u64) {
+    let peer = peer_of(w, &instance, &other);
+    w.instance(&instance)
+        .node()
+        .instance()
+        .update_peer(peerlab::instance::PeerUpdate {
+            id: peer,
+            liquidity_threshold: Some(threshold),
+            ..peerlab::instance::PeerUpdate::default()
+        })
+        .expect("threshold");
+}
+
+/// The types of the events `instance` recorded, oldest first, read with Rafiki's
+/// `webhookEvents` query.
+async fn event_types(w: &PeeringWorld, instance: &str) -> Vec<(String, Value)> {
+    let response = w
+        .instance(instance)
+        .admin()
+        .request(
+            "{ webhookEvents(first: 100, sortOrder: ASC) { edges { node { id type data createdAt } } } }",
+            json!({}),
+        )
+        .await
+        .expect("webhookEvents");
+    response["data"]["webhookEvents"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no events: {response}"))
+        .iter()
+        .map(|edge| {
+            (
+                edge["node"]["type"].as_str().unwrap_or_default().to_owned(),
+                edge["node"]["data"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[then(expr = "{string} has recorded the events {string}")]
+async fn recorded_events(w: &mut PeeringWorld, instance: String, types: String) {
+    let expected: Vec<&str> = types.split(", ").collect();
+    // The last event of a payment is recorded as it finishes: give the packets' side a moment.
+    let started = std::time::Instant::now();
+    loop {
+        let events = event_types(w, &instance).await;
+        let recorded: Vec<&str> = events.iter().map(|(kind, _)| kind.as_str()).collect();
+        if recorded == expected {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{instance} recorded {recorded:?}, expected {expected:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[then(expr = "the {string} event of {string} is about its peer {string} with a balance of {int}")]
+async fn liquidity_event(
+    w: &mut PeeringWorld,
+    kind: String,
+    instance: String,
+    other: String,
+    balance: u64,
+) {
+    let peer = peer_of(w, &instance, &other);
+    let events = event_types(w, &instance).await;
+    let (_, data) = events
+        .iter()
+        .find(|(recorded, _)| *recorded == kind)
+        .unwrap_or_else(|| panic!("no {kind} event on {instance}"));
+    assert_eq!(data["id"], json!(peer), "{data}");
+    assert_eq!(data["balance"], json!(balance.to_string()), "{data}");
+    assert_eq!(data["asset"]["code"], "USD", "{data}");
+}
