@@ -779,3 +779,63 @@ async fn a_stalled_payment_shows_what_got_through() {
     );
     p.audit();
 }
+
+/// With `MOCK_OPERATOR=true` on the receiving side, a peer whose liquidity falls to its threshold
+/// is topped up by 1,000,000 once, as Rafiki's mock operator answers `peer.liquidity_low`.
+#[tokio::test]
+async fn the_mock_operator_tops_up_a_peer_whose_liquidity_runs_low() {
+    let topology = peerlab_simulator::topology::Topology::parse(
+        r#"
+        [[instances]]
+        name = "a"
+        ilp_address = "test.a"
+        [[instances]]
+        name = "b"
+        ilp_address = "test.b"
+        mock_operator = true
+        [[assets]]
+        code = "USD"
+        scale = 2
+        [[peerings]]
+        between = ["a", "b"]
+        asset = "USD"
+        liquidity = 1000
+        "#,
+    )
+    .unwrap();
+    let network = Network::from_topology(&topology).await.unwrap();
+    let alice = wallet(&network.instances()[0], "alice", "USD");
+    let bob = wallet(&network.instances()[1], "bob", "USD");
+    let p = Pair {
+        alice_id: alice.id.to_string(),
+        bob_url: bob.url.clone(),
+        bob_asset: "USD",
+        network,
+    };
+    let b = p.b().node().instance();
+    let peer = b
+        .peer_by_address_and_asset("test.a", p.b().asset_id("USD").unwrap())
+        .unwrap();
+    b.update_peer(peerlab::instance::PeerUpdate {
+        id: peer.id.to_string(),
+        liquidity_threshold: Some(600),
+        ..peerlab::instance::PeerUpdate::default()
+    })
+    .unwrap();
+    let receiver = p.receiver(Some(500)).await;
+    let done = p.pay(&receiver, json!({})).await;
+    assert_eq!(done["state"], "COMPLETED", "{done}");
+    // 1000 - 500 = 500, at or below 600: one alert, one top-up.
+    let mut liquidity = 0;
+    for _ in 0..100 {
+        liquidity = p.liquidity(p.b(), "test.a").await;
+        if liquidity != 500 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(liquidity, 500 + 1_000_000);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(p.liquidity(p.b(), "test.a").await, 500 + 1_000_000, "once");
+    p.audit();
+}
