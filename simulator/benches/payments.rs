@@ -19,6 +19,11 @@ use peerlab_simulator::topology::{AssetSpec, InstanceSpec, PeeringSpec, WalletAd
 use peerlab_simulator::{Network, PeerSettings, Topology};
 use serde_json::{Value, json};
 
+/// The allocator the `peerlab` binary runs with (`peerlab up` is how users run two instances in
+/// one process), so the bench measures what they run.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const PAYMENT: u64 = 1_000;
 const MAX_PACKET: u64 = 100;
 const CONCURRENT_PAYMENTS: usize = 32;

@@ -4,7 +4,7 @@
 //! after 24 hours. Since keys are kept that long, a key may be at most [`MAX_KEY_CHARS`] long.
 
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 pub const KEY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 /// Longest key accepted, in characters: a UUID is 36; keys are kept for a day.
 pub const MAX_KEY_CHARS: usize = 255;
+/// Most keys remembered at once: beyond it the oldest is forgotten before its day is up, so a
+/// busy day of keyed mutations cannot grow memory without bound.
+pub const MAX_KEYS: usize = 100_000;
 
 struct Remembered {
     fingerprint: String,
@@ -19,10 +22,61 @@ struct Remembered {
     stored_at: Instant,
 }
 
+/// The remembered results by key, and the keys in the order they were remembered, so that the
+/// expired and the oldest are dropped from the front without scanning the rest.
+#[derive(Default)]
+struct Entries {
+    by_key: HashMap<String, Remembered>,
+    order: VecDeque<(Instant, String)>,
+}
+
+impl Entries {
+    /// Forgets the keys whose day is up.
+    fn expire(&mut self, now: Instant) {
+        while let Some((stored_at, _)) = self.order.front() {
+            if now.duration_since(*stored_at) < KEY_TTL {
+                break;
+            }
+            if let Some((stored_at, key)) = self.order.pop_front() {
+                self.forget(&key, stored_at);
+            }
+        }
+    }
+
+    fn forget(&mut self, key: &str, stored_at: Instant) {
+        if self
+            .by_key
+            .get(key)
+            .is_some_and(|entry| entry.stored_at == stored_at)
+        {
+            self.by_key.remove(key);
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&Remembered> {
+        self.by_key.get(key)
+    }
+
+    /// Remembers `entry` under `key` unless the key already holds one.
+    fn remember(&mut self, key: &str, entry: Remembered) {
+        if self.by_key.contains_key(key) {
+            return;
+        }
+        while self.by_key.len() >= MAX_KEYS {
+            let Some((stored_at, oldest)) = self.order.pop_front() else {
+                break;
+            };
+            self.forget(&oldest, stored_at);
+        }
+        self.order.push_back((entry.stored_at, key.to_owned()));
+        self.by_key.insert(key.to_owned(), entry);
+    }
+}
+
 /// The remembered results, by key.
 #[derive(Default)]
 pub struct IdempotencyStore {
-    entries: Mutex<HashMap<String, Remembered>>,
+    entries: Mutex<Entries>,
     /// Held by synchronous operations with a key, so that a retry racing its original waits and
     /// replays instead of running twice.
     serialize: Mutex<()>,
@@ -82,8 +136,8 @@ impl IdempotencyStore {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if succeeded(&result) {
-            entries.insert(
-                key.to_owned(),
+            entries.remember(
+                key,
                 Remembered {
                     fingerprint,
                     result: Arc::new(result.clone()),
@@ -123,11 +177,14 @@ impl IdempotencyStore {
                 .entries
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            entries.entry(key.to_owned()).or_insert_with(|| Remembered {
-                fingerprint,
-                result: Arc::new(result.clone()),
-                stored_at: Instant::now(),
-            });
+            entries.remember(
+                key,
+                Remembered {
+                    fingerprint,
+                    result: Arc::new(result.clone()),
+                    stored_at: Instant::now(),
+                },
+            );
         }
         Ok(result)
     }
@@ -141,8 +198,7 @@ impl IdempotencyStore {
             .entries
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let now = Instant::now();
-        entries.retain(|_, entry| now.duration_since(entry.stored_at) < KEY_TTL);
+        entries.expire(Instant::now());
         match entries.get(key) {
             None => Ok(None),
             Some(entry) if entry.fingerprint != fingerprint => {
@@ -163,6 +219,38 @@ mod tests {
     use std::cell::Cell;
 
     use super::*;
+
+    #[test]
+    fn the_oldest_keys_are_forgotten_beyond_the_bound() {
+        let store = IdempotencyStore::default();
+        let remember =
+            |key: &str, value: u32| store.run(Some(key), "f".to_owned(), |_: &u32| true, || value);
+        for n in 0..=MAX_KEYS {
+            assert_eq!(remember(&format!("k{n}"), 1), Ok(1));
+        }
+        // k0 was forgotten (it runs again); k1 is still remembered (it replays).
+        assert_eq!(remember("k0", 2), Ok(2));
+        assert_eq!(remember("k2", 2), Ok(1));
+        let entries = store.entries.lock().unwrap();
+        assert_eq!(entries.by_key.len(), MAX_KEYS);
+        assert_eq!(entries.order.len(), MAX_KEYS);
+    }
+
+    #[test]
+    fn expired_keys_leave_from_the_front() {
+        let mut entries = Entries::default();
+        let start = Instant::now();
+        let remembered = |at| Remembered {
+            fingerprint: String::new(),
+            result: Arc::new(()),
+            stored_at: at,
+        };
+        entries.remember("old", remembered(start));
+        entries.remember("new", remembered(start + Duration::from_secs(10)));
+        entries.expire(start + KEY_TTL + Duration::from_secs(1));
+        assert!(entries.get("old").is_none());
+        assert!(entries.get("new").is_some());
+    }
 
     #[test]
     fn replays_successes_and_refuses_other_arguments() {
