@@ -59,6 +59,7 @@ async fn pair_with_max_packet(max: u64) -> Setup {
             max_packet_amount: Some(max),
         }],
         wallet_addresses: vec![],
+        traffic: Vec::new(),
     };
     let network = Network::from_topology(&topology).await.unwrap();
     Setup::new(network, "USD", "USD", CREDIT).await
@@ -97,6 +98,7 @@ async fn usd_to_eur() -> Setup {
             max_packet_amount: None,
         }],
         wallet_addresses: vec![],
+        traffic: Vec::new(),
     };
     let network = Network::from_topology(&topology).await.unwrap();
     Setup::new(network, "USD", "EUR", CREDIT).await

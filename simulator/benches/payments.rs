@@ -67,6 +67,7 @@ fn topology() -> Topology {
             max_packet_amount: Some(MAX_PACKET),
         }],
         wallet_addresses: vec![wallet("a", "alice"), wallet("b", "bob")],
+        traffic: Vec::new(),
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod client;
 pub mod network;
 pub mod receiver;
+pub mod run;
 pub mod topology;
 
 pub use client::{AdminClient, ClientError, CreatedWalletAddress, PeerSettings};

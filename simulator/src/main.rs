@@ -40,11 +40,21 @@ enum Command {
     /// Start the network a topology file describes (the default pair without one), print each
     /// instance's URLs, and serve until interrupted.
     Up { topology: Option<PathBuf> },
-    /// Start a network, run its traffic and faults, and print a report.
-    Run { topology: Option<PathBuf> },
+    /// Start the network a topology file describes (the default pair without one), make its
+    /// traffic's payments with Rafiki's admin operations, print a report, and exit non-zero when
+    /// an invariant broke.
+    Run(RunArgs),
     /// Pay a wallet address (its URL answers SPSP) over STREAM, sending through an instance's
     /// connector as one of its peers (`peerlab up` prints the links and their tokens).
     Pay(PayArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    topology: Option<PathBuf>,
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -88,12 +98,7 @@ fn main() -> ExitCode {
             Command::Node => node().await,
             Command::Pay(args) => pay(args).await,
             Command::Up { topology } => up(topology).await,
-            Command::Run { .. } => {
-                eprintln!(
-                    "peerlab run: traffic and faults are not in this build yet; use `peerlab up`"
-                );
-                ExitCode::from(2)
-            }
+            Command::Run(args) => run(args).await,
         }
     })
 }
@@ -153,6 +158,137 @@ async fn pay(args: PayArgs) -> ExitCode {
         Err(error) => {
             eprintln!("peerlab pay: {error}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: RunArgs) -> ExitCode {
+    use peerlab_simulator::run::{self, Progress};
+    use std::sync::Arc;
+
+    let (topology, source) = match &args.topology {
+        Some(path) => match Topology::load(path) {
+            Ok(topology) => (topology, path.display().to_string()),
+            Err(error) => {
+                eprintln!("peerlab run: {error}");
+                return ExitCode::from(2);
+            }
+        },
+        None => (Topology::default_pair(), "default pair".to_owned()),
+    };
+    let network = match Network::from_topology(&topology).await {
+        Ok(network) => network,
+        Err(error) => {
+            eprintln!("peerlab run: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    say!(
+        "peerlab run: {} instances up ({source}), {} payments to make",
+        network.instances().len(),
+        topology.traffic.iter().map(|t| t.count).sum::<u64>()
+    );
+    let progress = Arc::new(Progress::default());
+    let display = tokio::spawn(show_progress(progress.clone()));
+    let report = run::run(&network, &topology, &source, progress).await;
+    display.abort();
+    let _ = display.await;
+    network.shutdown().await;
+    print_report(&report);
+    if let Some(path) = &args.json {
+        let written = serde_json::to_vec_pretty(&report)
+            .map_err(|error| error.to_string())
+            .and_then(|json| std::fs::write(path, json).map_err(|error| error.to_string()));
+        if let Err(error) = written {
+            eprintln!("peerlab run: cannot write {}: {error}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// A progress bar on a terminal; a plain line a second otherwise (logs, CI).
+async fn show_progress(progress: std::sync::Arc<peerlab_simulator::run::Progress>) {
+    use std::sync::atomic::Ordering;
+    let planned = progress.planned.load(Ordering::Relaxed);
+    let started = std::time::Instant::now();
+    if std::io::stdout().is_terminal() {
+        let bar = indicatif::ProgressBar::new(planned);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} payments {msg} [{elapsed_precise}, {eta} left]",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        loop {
+            let done = progress.done.load(Ordering::Relaxed);
+            bar.set_position(done);
+            let per_second = done as f64 / started.elapsed().as_secs_f64().max(0.001);
+            bar.set_message(format!(
+                "{per_second:.0}/s, {} failed",
+                progress.failed.load(Ordering::Relaxed)
+            ));
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    } else {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            let done = progress.done.load(Ordering::Relaxed);
+            say!(
+                "  {done}/{planned} payments, {} failed, {:.0} s",
+                progress.failed.load(Ordering::Relaxed),
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+}
+
+fn print_report(report: &peerlab_simulator::run::RunReport) {
+    let payments = &report.payments;
+    say!("\n== report: {} ==", report.topology);
+    say!(
+        "payments: {} planned, {} completed, {} failed, {} unfinished, in {:.2} s ({:.0}/s)",
+        payments.planned,
+        payments.completed,
+        payments.failed,
+        payments.unfinished,
+        report.duration_seconds,
+        report.payments_per_second
+    );
+    say!(
+        "money: {} sent, {} delivered; latency per payment p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        payments.sent,
+        payments.delivered,
+        report.latency_ms.p50,
+        report.latency_ms.p99,
+        report.latency_ms.max
+    );
+    for (reason, count) in &payments.reasons {
+        say!("  {count} x {reason}");
+    }
+    for peering in &report.peerings {
+        say!(
+            "peering {} <-> {} in {}: {} grants {} -> {}, {} grants {} -> {}",
+            peering.between[0],
+            peering.between[1],
+            peering.asset,
+            peering.between[0],
+            peering.before[0],
+            peering.after[0],
+            peering.between[1],
+            peering.before[1],
+            peering.after[1]
+        );
+    }
+    for invariant in &report.invariants {
+        let mark = if invariant.held { "ok    " } else { "BROKEN" };
+        say!("{mark} {}", invariant.name);
+        if let Some(detail) = &invariant.detail {
+            say!("       {detail}");
         }
     }
 }

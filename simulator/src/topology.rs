@@ -21,6 +21,41 @@ pub struct Topology {
     pub peerings: Vec<PeeringSpec>,
     #[serde(default)]
     pub wallet_addresses: Vec<WalletAddressSpec>,
+    /// What `peerlab run` does once the network is up.
+    #[serde(default)]
+    pub traffic: Vec<TrafficSpec>,
+}
+
+/// Payments from one wallet address to another, each made as an operator makes it through the
+/// paying instance's admin API: receiver, quote, outgoing payment, funding (unless the instance
+/// runs the mock operator, which funds it), then waiting for it to end.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TrafficSpec {
+    /// The paying wallet address, as `instance/address` (`cloud-nine-wallet/alice`).
+    pub from: String,
+    /// The receiving wallet address, as `instance/address`.
+    pub to: String,
+    /// What each payment delivers, in the receiving wallet address's asset (its smallest unit).
+    pub amount: u64,
+    /// How many payments.
+    pub count: u64,
+    /// How many are under way at once (default 1).
+    #[serde(default = "one")]
+    pub concurrency: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+impl TrafficSpec {
+    /// `(instance, address)` of `from` or `to`.
+    pub fn split(endpoint: &str) -> Option<(&str, &str)> {
+        endpoint
+            .split_once('/')
+            .filter(|(instance, address)| !instance.is_empty() && !address.is_empty())
+    }
 }
 
 /// A wallet address an instance creates (after the assets).
@@ -203,6 +238,33 @@ impl Topology {
             }
             if !assets.contains(peering.asset.as_str()) {
                 return invalid(format!("peering uses unknown asset {:?}", peering.asset));
+            }
+        }
+        let wallets: HashSet<(&str, &str)> = self
+            .wallet_addresses
+            .iter()
+            .map(|wallet| (wallet.instance.as_str(), wallet.address.as_str()))
+            .collect();
+        for (n, traffic) in self.traffic.iter().enumerate() {
+            for endpoint in [&traffic.from, &traffic.to] {
+                let Some(wallet) = TrafficSpec::split(endpoint) else {
+                    return invalid(format!(
+                        "traffic {}: {endpoint:?} is not instance/address",
+                        n + 1
+                    ));
+                };
+                if !wallets.contains(&wallet) {
+                    return invalid(format!(
+                        "traffic {}: no wallet address {endpoint:?} under [[wallet_addresses]]",
+                        n + 1
+                    ));
+                }
+            }
+            if traffic.amount == 0 || traffic.count == 0 || traffic.concurrency == 0 {
+                return invalid(format!(
+                    "traffic {}: amount, count and concurrency must be at least 1",
+                    n + 1
+                ));
             }
         }
         Ok(())

@@ -273,3 +273,69 @@ fn pay_sends_to_a_wallet_address_of_the_default_pair() {
     );
     assert_eq!(terminate(&mut up), 0);
 }
+
+/// `peerlab run` with no file runs the default pair's traffic (payments both ways through
+/// Rafiki's admin operations), prints the report with every invariant held, writes the same
+/// report as JSON, and exits 0.
+#[test]
+fn run_makes_the_default_pairs_payments_and_reports_them() {
+    let json = std::env::temp_dir().join(format!("peerlab-run-{}.json", std::process::id()));
+    let output = peerlab()
+        .args(["run", "--json"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        said.contains("payments: 100 planned, 100 completed, 0 failed, 0 unfinished"),
+        "{said}"
+    );
+    assert!(!said.contains("BROKEN"), "{said}");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&json);
+    assert_eq!(report["payments"]["completed"], 100);
+    // 50 payments of 1234 one way, 50 of 500 the other: cloud-nine-wallet's grant to
+    // happy-life-bank moves by the difference, and happy-life-bank's by its opposite.
+    assert_eq!(report["payments"]["delivered"], 50 * 1234 + 50 * 500);
+    let peering = &report["peerings"][0];
+    assert_eq!(
+        peering["before"],
+        serde_json::json!([10_000_000, 10_000_000])
+    );
+    assert_eq!(
+        peering["after"],
+        serde_json::json!([
+            10_000_000 + 50 * 1234 - 50 * 500,
+            10_000_000 - 50 * 1234 + 50 * 500
+        ])
+    );
+    let invariants = report["invariants"].as_array().unwrap();
+    assert_eq!(invariants.len(), 4);
+    assert!(invariants.iter().all(|i| i["held"] == true), "{report}");
+}
+
+/// A topology whose traffic names a wallet address it does not create is refused before
+/// anything starts, naming the traffic entry.
+#[test]
+fn run_refuses_traffic_between_unknown_wallet_addresses() {
+    let path = std::env::temp_dir().join(format!("peerlab-bad-{}.toml", std::process::id()));
+    std::fs::write(
+        &path,
+        "[[instances]]\nname = \"a\"\nilp_address = \"test.a\"\n\
+         [[traffic]]\nfrom = \"a/alice\"\nto = \"a/bob\"\namount = 1\ncount = 1\n",
+    )
+    .unwrap();
+    let output = peerlab().arg("run").arg(&path).output().unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(output.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("traffic 1: no wallet address \"a/alice\""),
+        "{said}"
+    );
+}
