@@ -839,3 +839,47 @@ async fn the_mock_operator_tops_up_a_peer_whose_liquidity_runs_low() {
     assert_eq!(p.liquidity(p.b(), "test.a").await, 500 + 1_000_000, "once");
     p.audit();
 }
+
+/// A payment stalled on T04 keeps trying until its quote's time runs out (here the incoming
+/// payment's expiry, 2 s away), then fails with the reason; nothing it did not send has left its
+/// account.
+#[tokio::test]
+async fn a_payment_stalled_on_t04_fails_when_its_quote_expires_and_keeps_its_money() {
+    let p = pair().await;
+    let b = p.b().node().instance();
+    let peer = b
+        .peer_by_address_and_asset("test.a", p.b().asset_id("USD").unwrap())
+        .unwrap();
+    b.create_peer_withdrawal(
+        &uuid::Uuid::new_v4().to_string(),
+        &peer.id.to_string(),
+        CREDIT - 100,
+        peerlab::instance::WithdrawalMode::SinglePhase,
+    )
+    .unwrap();
+    let expires_at =
+        peerlab::text::iso_timestamp(std::time::SystemTime::now() + Duration::from_secs(2));
+    let answer = p
+        .admin(
+            p.a(),
+            "mutation($input: CreateReceiverInput!) { createReceiver(input: $input) { receiver { id } } }",
+            json!({ "input": { "walletAddressUrl": p.bob_url, "expiresAt": expires_at,
+                "incomingAmount": { "value": "500", "assetCode": "USD", "assetScale": 2 } } }),
+        )
+        .await;
+    let receiver = answer["data"]["createReceiver"]["receiver"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{answer}"))
+        .to_owned();
+    let done = p.pay(&receiver, json!({})).await;
+    assert_eq!(done["state"], "FAILED", "{done}");
+    let error = done["error"].as_str().unwrap();
+    assert!(error.contains("T04"), "{error}");
+    assert_eq!(done["sentAmount"]["value"], "0");
+    assert_eq!(
+        done["liquidity"], "506",
+        "all it was funded with is still there"
+    );
+    assert_eq!(p.liquidity(p.a(), "test.b").await, CREDIT);
+    p.audit();
+}
