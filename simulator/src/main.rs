@@ -55,6 +55,10 @@ struct RunArgs {
     /// Also write the report as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Draw the traffic's amounts with this seed (the report names the seed a run used, so a run
+    /// can be repeated); random without it.
+    #[arg(long)]
+    seed: Option<u64>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -190,7 +194,8 @@ async fn run(args: RunArgs) -> ExitCode {
     );
     let progress = Arc::new(Progress::default());
     let display = tokio::spawn(show_progress(progress.clone()));
-    let report = run::run(&network, &topology, &source, progress).await;
+    let seed = args.seed.unwrap_or_else(rand::random);
+    let report = run::run(&network, &topology, &source, seed, progress).await;
     display.abort();
     let _ = display.await;
     network.shutdown().await;
@@ -249,7 +254,7 @@ async fn show_progress(progress: std::sync::Arc<peerlab_simulator::run::Progress
 
 fn print_report(report: &peerlab_simulator::run::RunReport) {
     let payments = &report.payments;
-    say!("\n== report: {} ==", report.topology);
+    say!("\n== report: {} (seed {}) ==", report.topology, report.seed);
     say!(
         "payments: {} planned, {} completed, {} failed, {} unfinished, in {:.2} s ({:.0}/s)",
         payments.planned,

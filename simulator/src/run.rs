@@ -20,7 +20,7 @@ use tokio::sync::Mutex;
 
 use crate::client::AdminClient;
 use crate::network::Network;
-use crate::topology::{Topology, TrafficSpec};
+use crate::topology::{AmountSpec, Topology, TrafficSpec};
 
 /// How often a payment's state is read while it is under way.
 const POLL: Duration = Duration::from_millis(5);
@@ -34,6 +34,8 @@ const SETTLE: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
     pub topology: String,
+    /// The seed the traffic's amounts were drawn with: `--seed` repeats them.
+    pub seed: u64,
     pub duration_seconds: f64,
     pub payments: PaymentTotals,
     /// Milliseconds from `createReceiver` to the payment's end.
@@ -123,6 +125,7 @@ pub async fn run(
     network: &Network,
     topology: &Topology,
     name: &str,
+    seed: u64,
     progress: Arc<Progress>,
 ) -> RunReport {
     let planned: u64 = topology.traffic.iter().map(|traffic| traffic.count).sum();
@@ -131,8 +134,13 @@ pub async fn run(
     let started = Instant::now();
     let tally = Arc::new(Mutex::new(Tally::new(planned)));
     let mut workers = tokio::task::JoinSet::new();
-    for traffic in &topology.traffic {
-        let Some(plan) = Plan::of(network, topology, traffic) else {
+    for (index, traffic) in topology.traffic.iter().enumerate() {
+        let schedule = Schedule {
+            seed,
+            traffic: index as u64,
+            amount: traffic.amount,
+        };
+        let Some(plan) = Plan::of(network, topology, traffic, schedule) else {
             let mut tally = tally.lock().await;
             for _ in 0..traffic.count {
                 tally.record(
@@ -148,9 +156,13 @@ pub async fn run(
             let (plan, next, tally, progress) =
                 (plan.clone(), next.clone(), tally.clone(), progress.clone());
             workers.spawn(async move {
-                while next.fetch_add(1, Ordering::Relaxed) < plan.count {
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= plan.count {
+                        break;
+                    }
                     let started = Instant::now();
-                    let outcome = plan.pay_one().await;
+                    let outcome = plan.pay_one(n).await;
                     if !matches!(outcome, Outcome::Completed { .. }) {
                         progress.failed.fetch_add(1, Ordering::Relaxed);
                     }
@@ -168,6 +180,7 @@ pub async fn run(
     let quantile = |q: f64| tally.latency.value_at_quantile(q) as f64 / 1_000.0;
     RunReport {
         topology: name.to_owned(),
+        seed,
         duration_seconds: elapsed.as_secs_f64(),
         payments: tally.payments.clone(),
         latency_ms: Latency {
@@ -242,6 +255,33 @@ impl Tally {
     }
 }
 
+/// Which amount each payment of a traffic entry makes: drawn, for a range, from a generator
+/// seeded by the run's seed, the entry and the payment's number, so the same seed gives the same
+/// amounts whatever order concurrent payments run in.
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    pub seed: u64,
+    pub traffic: u64,
+    pub amount: AmountSpec,
+}
+
+impl Schedule {
+    pub fn amount(&self, payment: u64) -> u64 {
+        use rand::{Rng, SeedableRng};
+        match self.amount {
+            AmountSpec::Fixed(amount) => amount,
+            AmountSpec::Range([min, max]) => {
+                let mut rng = rand::rngs::StdRng::seed_from_u64(
+                    self.seed
+                        ^ self.traffic.rotate_left(32)
+                        ^ payment.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                );
+                rng.random_range(min..=max)
+            }
+        }
+    }
+}
+
 /// One traffic entry, resolved against the running network.
 struct Plan {
     admin: AdminClient,
@@ -251,12 +291,17 @@ struct Plan {
     to_url: String,
     receiver_admin: AdminClient,
     receiver_asset: (String, u8),
-    amount: u64,
+    schedule: Schedule,
     count: u64,
 }
 
 impl Plan {
-    fn of(network: &Network, topology: &Topology, traffic: &TrafficSpec) -> Option<Self> {
+    fn of(
+        network: &Network,
+        topology: &Topology,
+        traffic: &TrafficSpec,
+        schedule: Schedule,
+    ) -> Option<Self> {
         let (from_instance, from_address) = TrafficSpec::split(&traffic.from)?;
         let (to_instance, to_address) = TrafficSpec::split(&traffic.to)?;
         let payer = network.instance(from_instance)?;
@@ -280,25 +325,25 @@ impl Plan {
             to_url: to.url.clone(),
             receiver_admin: payee.admin().clone(),
             receiver_asset: (asset.code, asset.scale),
-            amount: traffic.amount,
+            schedule,
             count: traffic.count,
         })
     }
 
-    async fn pay_one(&self) -> Outcome {
-        match self.try_pay().await {
+    async fn pay_one(&self, n: u64) -> Outcome {
+        match self.try_pay(self.schedule.amount(n)).await {
             Ok(outcome) => outcome,
             Err(reason) => Outcome::NotMade(reason),
         }
     }
 
-    async fn try_pay(&self) -> Result<Outcome, String> {
+    async fn try_pay(&self, amount: u64) -> Result<Outcome, String> {
         let (code, scale) = &self.receiver_asset;
         let data = mutate(
             &self.admin,
             "mutation($input: CreateReceiverInput!) { createReceiver(input: $input) { receiver { id } } }",
             json!({ "walletAddressUrl": self.to_url,
-                    "incomingAmount": { "value": self.amount.to_string(), "assetCode": code, "assetScale": scale } }),
+                    "incomingAmount": { "value": amount.to_string(), "assetCode": code, "assetScale": scale } }),
         )
         .await?;
         let receiver = text(&data["createReceiver"]["receiver"]["id"])?;
@@ -334,14 +379,14 @@ impl Plan {
                 .await
                 .map_err(|error| error.to_string())?;
             let payment = &answer["data"]["outgoingPayment"];
-            let sent = amount(&payment["sentAmount"]);
+            let sent = amount_of(&payment["sentAmount"]);
             match payment["state"].as_str() {
                 Some("COMPLETED") => {
                     let delivered = self.received(&receiver).await?;
                     return Ok(Outcome::Completed {
                         sent,
                         delivered,
-                        expected: self.amount,
+                        expected: amount,
                     });
                 }
                 Some("FAILED") => {
@@ -368,7 +413,9 @@ impl Plan {
             )
             .await
             .map_err(|error| error.to_string())?;
-        Ok(amount(&answer["data"]["incomingPayment"]["receivedAmount"]))
+        Ok(amount_of(
+            &answer["data"]["incomingPayment"]["receivedAmount"],
+        ))
     }
 }
 
@@ -410,7 +457,7 @@ fn text(value: &Value) -> Result<String, String> {
         .ok_or_else(|| "the admin API answered without an id".to_owned())
 }
 
-fn amount(value: &Value) -> u64 {
+fn amount_of(value: &Value) -> u64 {
     value["value"]
         .as_str()
         .and_then(|text| text.parse().ok())
@@ -504,4 +551,30 @@ async fn check_invariants(network: &Network, payments: &PaymentTotals) -> Vec<In
             },
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_seed_draws_the_same_amounts_whatever_the_order() {
+        let schedule = |seed| Schedule {
+            seed,
+            traffic: 0,
+            amount: AmountSpec::Range([100, 1_000]),
+        };
+        let forwards: Vec<u64> = (0..50).map(|n| schedule(7).amount(n)).collect();
+        let backwards: Vec<u64> = (0..50).rev().map(|n| schedule(7).amount(n)).collect();
+        assert_eq!(forwards, backwards.into_iter().rev().collect::<Vec<_>>());
+        assert!(forwards.iter().all(|amount| (100..=1_000).contains(amount)));
+        let other: Vec<u64> = (0..50).map(|n| schedule(8).amount(n)).collect();
+        assert_ne!(forwards, other, "another seed, other amounts");
+        let fixed = Schedule {
+            seed: 7,
+            traffic: 0,
+            amount: AmountSpec::Fixed(5),
+        };
+        assert_eq!(fixed.amount(3), 5);
+    }
 }

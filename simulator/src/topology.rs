@@ -36,8 +36,9 @@ pub struct TrafficSpec {
     pub from: String,
     /// The receiving wallet address, as `instance/address`.
     pub to: String,
-    /// What each payment delivers, in the receiving wallet address's asset (its smallest unit).
-    pub amount: u64,
+    /// What each payment delivers, in the receiving wallet address's asset (its smallest unit):
+    /// a number, or `[min, max]` for amounts drawn from that range (by the run's seed).
+    pub amount: AmountSpec,
     /// How many payments.
     pub count: u64,
     /// How many are under way at once (default 1).
@@ -47,6 +48,24 @@ pub struct TrafficSpec {
 
 fn one() -> usize {
     1
+}
+
+/// A traffic entry's payment amount: fixed, or drawn from an inclusive range.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum AmountSpec {
+    Fixed(u64),
+    Range([u64; 2]),
+}
+
+impl AmountSpec {
+    /// The smallest and largest amount.
+    pub fn bounds(self) -> (u64, u64) {
+        match self {
+            Self::Fixed(amount) => (amount, amount),
+            Self::Range([min, max]) => (min, max),
+        }
+    }
 }
 
 impl TrafficSpec {
@@ -260,9 +279,16 @@ impl Topology {
                     ));
                 }
             }
-            if traffic.amount == 0 || traffic.count == 0 || traffic.concurrency == 0 {
+            let (min, max) = traffic.amount.bounds();
+            if min == 0 || traffic.count == 0 || traffic.concurrency == 0 {
                 return invalid(format!(
                     "traffic {}: amount, count and concurrency must be at least 1",
+                    n + 1
+                ));
+            }
+            if min > max {
+                return invalid(format!(
+                    "traffic {}: amount [{min}, {max}] is not a range (min above max)",
                     n + 1
                 ));
             }

@@ -339,3 +339,64 @@ fn run_refuses_traffic_between_unknown_wallet_addresses() {
         "{said}"
     );
 }
+
+/// `--seed N` repeats the amounts a `[min, max]` traffic draws: the same seed twice delivers the
+/// same total, another seed another total; the report names the seed.
+#[test]
+fn the_same_seed_draws_the_same_payments() {
+    let dir = std::env::temp_dir();
+    let topology = dir.join(format!("peerlab-seed-{}.toml", std::process::id()));
+    std::fs::write(
+        &topology,
+        r#"
+[[instances]]
+name = "a"
+ilp_address = "test.a"
+[[instances]]
+name = "b"
+ilp_address = "test.b"
+[[assets]]
+code = "USD"
+scale = 2
+[[peerings]]
+between = ["a", "b"]
+asset = "USD"
+liquidity = 100000000
+[[wallet_addresses]]
+instance = "a"
+asset = "USD"
+address = "alice"
+[[wallet_addresses]]
+instance = "b"
+asset = "USD"
+address = "bob"
+[[traffic]]
+from = "a/alice"
+to = "b/bob"
+amount = [1, 100000]
+count = 12
+concurrency = 3
+"#,
+    )
+    .unwrap();
+    let delivered = |seed: &str| {
+        let json = dir.join(format!("peerlab-seed-{}-{seed}.json", std::process::id()));
+        let output = peerlab()
+            .args(["run", "--seed", seed, "--json"])
+            .arg(&json)
+            .arg(&topology)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        let _ = std::fs::remove_file(&json);
+        assert_eq!(report["seed"], seed.parse::<u64>().unwrap());
+        assert_eq!(report["payments"]["completed"], 12, "{report}");
+        report["payments"]["delivered"].as_u64().unwrap()
+    };
+    let first = delivered("42");
+    assert_eq!(delivered("42"), first);
+    assert_ne!(delivered("43"), first);
+    let _ = std::fs::remove_file(&topology);
+}
