@@ -59,6 +59,9 @@ struct RunArgs {
     /// can be repeated); random without it.
     #[arg(long)]
     seed: Option<u64>,
+    /// Start no payment after this many seconds (the traffic's counts are then at most).
+    #[arg(long)]
+    duration: Option<f64>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -195,7 +198,16 @@ async fn run(args: RunArgs) -> ExitCode {
     let progress = Arc::new(Progress::default());
     let display = tokio::spawn(show_progress(progress.clone()));
     let seed = args.seed.unwrap_or_else(rand::random);
-    let report = run::run(&network, &topology, &source, seed, progress).await;
+    let duration = match args.duration.map(std::time::Duration::try_from_secs_f64) {
+        None => None,
+        Some(Ok(duration)) => Some(duration),
+        Some(Err(_)) => {
+            eprintln!("peerlab run: --duration must be a number of seconds, 0 or more");
+            network.shutdown().await;
+            return ExitCode::from(2);
+        }
+    };
+    let report = run::run_for(&network, &topology, &source, seed, duration, progress).await;
     display.abort();
     let _ = display.await;
     network.shutdown().await;
@@ -256,11 +268,12 @@ fn print_report(report: &peerlab_simulator::run::RunReport) {
     let payments = &report.payments;
     say!("\n== report: {} (seed {}) ==", report.topology, report.seed);
     say!(
-        "payments: {} planned, {} completed, {} failed, {} unfinished, in {:.2} s ({:.0}/s)",
+        "payments: {} planned, {} completed, {} failed, {} unfinished, {} not started, in {:.2} s ({:.0}/s)",
         payments.planned,
         payments.completed,
         payments.failed,
         payments.unfinished,
+        payments.not_started,
         report.duration_seconds,
         report.payments_per_second
     );

@@ -59,6 +59,8 @@ pub struct PaymentTotals {
     pub failed: u64,
     /// Neither completed nor failed when the run stopped waiting.
     pub unfinished: u64,
+    /// Never started: `--duration` ran out first.
+    pub not_started: u64,
     /// Sent by completed and failed payments, in each payer's asset units, summed.
     pub sent: u64,
     /// Received by the incoming payments of completed payments, in each receiver's units.
@@ -128,10 +130,23 @@ pub async fn run(
     seed: u64,
     progress: Arc<Progress>,
 ) -> RunReport {
+    run_for(network, topology, name, seed, None, progress).await
+}
+
+/// [`run`], starting no payment after `duration` (those left are counted `not_started`).
+pub async fn run_for(
+    network: &Network,
+    topology: &Topology,
+    name: &str,
+    seed: u64,
+    duration: Option<Duration>,
+    progress: Arc<Progress>,
+) -> RunReport {
     let planned: u64 = topology.traffic.iter().map(|traffic| traffic.count).sum();
     progress.planned.store(planned, Ordering::Relaxed);
     let before = peering_liquidity(network, topology);
     let started = Instant::now();
+    let stop_starting = duration.and_then(|duration| started.checked_add(duration));
     let tally = Arc::new(Mutex::new(Tally::new(planned)));
     let mut workers = tokio::task::JoinSet::new();
     for (index, traffic) in topology.traffic.iter().enumerate() {
@@ -157,6 +172,9 @@ pub async fn run(
                 (plan.clone(), next.clone(), tally.clone(), progress.clone());
             workers.spawn(async move {
                 loop {
+                    if stop_starting.is_some_and(|at| Instant::now() >= at) {
+                        break;
+                    }
                     let n = next.fetch_add(1, Ordering::Relaxed);
                     if n >= plan.count {
                         break;
@@ -176,7 +194,10 @@ pub async fn run(
     let elapsed = started.elapsed();
     let invariants = check_invariants(network, &tally.lock().await.payments).await;
     let after = peering_liquidity(network, topology);
-    let tally = tally.lock().await;
+    let mut tally = tally.lock().await;
+    let payments = &mut tally.payments;
+    payments.not_started =
+        planned.saturating_sub(payments.completed + payments.failed + payments.unfinished);
     let quantile = |q: f64| tally.latency.value_at_quantile(q) as f64 / 1_000.0;
     RunReport {
         topology: name.to_owned(),
@@ -191,7 +212,7 @@ pub async fn run(
         payments_per_second: if elapsed.is_zero() {
             0.0
         } else {
-            planned as f64 / elapsed.as_secs_f64()
+            (planned - tally.payments.not_started) as f64 / elapsed.as_secs_f64()
         },
         peerings: before
             .into_iter()

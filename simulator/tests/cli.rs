@@ -292,7 +292,9 @@ fn run_makes_the_default_pairs_payments_and_reports_them() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        said.contains("payments: 100 planned, 100 completed, 0 failed, 0 unfinished"),
+        said.contains(
+            "payments: 100 planned, 100 completed, 0 failed, 0 unfinished, 0 not started"
+        ),
         "{said}"
     );
     assert!(!said.contains("BROKEN"), "{said}");
@@ -399,4 +401,36 @@ concurrency = 3
     assert_eq!(delivered("42"), first);
     assert_ne!(delivered("43"), first);
     let _ = std::fs::remove_file(&topology);
+}
+
+/// `--duration` stops starting payments when it runs out: a traffic of 1,000,000 payments ends
+/// after about a second, what was started completes, the rest is counted not started.
+#[test]
+fn duration_stops_starting_payments() {
+    let topology = std::env::temp_dir().join(format!("peerlab-dur-{}.toml", std::process::id()));
+    let text =
+        peerlab_simulator::topology::DEFAULT_TOPOLOGY.replace("count = 50", "count = 1000000");
+    std::fs::write(&topology, text).unwrap();
+    let json = std::env::temp_dir().join(format!("peerlab-dur-{}.json", std::process::id()));
+    let started = std::time::Instant::now();
+    let output = peerlab()
+        .args(["run", "--duration", "1", "--json"])
+        .arg(&json)
+        .arg(&topology)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&json);
+    let _ = std::fs::remove_file(&topology);
+    let payments = &report["payments"];
+    assert_eq!(payments["planned"], 2_000_000);
+    let completed = payments["completed"].as_u64().unwrap();
+    assert!(completed > 0, "{report}");
+    assert_eq!(payments["unfinished"], 0);
+    assert_eq!(
+        payments["not_started"].as_u64().unwrap(),
+        2_000_000 - completed - payments["failed"].as_u64().unwrap()
+    );
 }
