@@ -60,6 +60,7 @@ async fn pair_with_max_packet(max: u64) -> Setup {
         }],
         wallet_addresses: vec![],
         traffic: Vec::new(),
+        faults: Vec::new(),
     };
     let network = Network::from_topology(&topology).await.unwrap();
     Setup::new(network, "USD", "USD", CREDIT).await
@@ -99,6 +100,7 @@ async fn usd_to_eur() -> Setup {
         }],
         wallet_addresses: vec![],
         traffic: Vec::new(),
+        faults: Vec::new(),
     };
     let network = Network::from_topology(&topology).await.unwrap();
     Setup::new(network, "USD", "EUR", CREDIT).await

@@ -68,6 +68,7 @@ fn topology() -> Topology {
         }],
         wallet_addresses: vec![wallet("a", "alice"), wallet("b", "bob")],
         traffic: Vec::new(),
+        faults: Vec::new(),
     }
 }
 

@@ -224,6 +224,7 @@ async fn payments(count: usize, plain_per_second: f64) {
             public_name: None,
         }],
         traffic: Vec::new(),
+        faults: Vec::new(),
     };
     let network = Network::from_topology(&topology).await.expect("network");
     let a = network.instance("a").expect("a");

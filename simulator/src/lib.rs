@@ -2,6 +2,7 @@
 //! on loopback, built from topology files and driven only through their public APIs.
 
 pub mod client;
+pub mod faults;
 pub mod network;
 pub mod receiver;
 pub mod run;

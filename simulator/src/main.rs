@@ -302,6 +302,21 @@ fn print_report(report: &peerlab_simulator::run::RunReport) {
             peering.after[1]
         );
     }
+    for fault in &report.faults {
+        say!(
+            "fault {:?} on {} -> {} from {:.2} s to {:.2} s{}",
+            fault.kind,
+            fault.between[0],
+            fault.between[1],
+            fault.from_seconds,
+            fault.until_seconds,
+            fault
+                .error
+                .as_ref()
+                .map(|error| format!(" (not injected: {error})"))
+                .unwrap_or_default()
+        );
+    }
     for invariant in &report.invariants {
         let mark = if invariant.held { "ok    " } else { "BROKEN" };
         say!("{mark} {}", invariant.name);

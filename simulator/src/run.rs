@@ -19,8 +19,9 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::client::AdminClient;
+use crate::faults;
 use crate::network::Network;
-use crate::topology::{AmountSpec, Topology, TrafficSpec};
+use crate::topology::{AmountSpec, FaultKind, Topology, TrafficSpec};
 
 /// How often a payment's state is read while it is under way.
 const POLL: Duration = Duration::from_millis(5);
@@ -42,7 +43,20 @@ pub struct RunReport {
     pub latency_ms: Latency,
     pub payments_per_second: f64,
     pub peerings: Vec<PeeringLiquidity>,
+    /// The faults injected, and when (seconds after the traffic started).
+    pub faults: Vec<FaultRecord>,
     pub invariants: Vec<Invariant>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FaultRecord {
+    pub kind: FaultKind,
+    pub between: [String; 2],
+    pub from_seconds: f64,
+    pub until_seconds: f64,
+    /// When the fault could not be injected: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl RunReport {
@@ -145,8 +159,14 @@ pub async fn run_for(
     let planned: u64 = topology.traffic.iter().map(|traffic| traffic.count).sum();
     progress.planned.store(planned, Ordering::Relaxed);
     let before = peering_liquidity(network, topology);
+    let proxies = faults::prepare(network, topology).await;
     let started = Instant::now();
     let stop_starting = duration.and_then(|duration| started.checked_add(duration));
+    let mut fault_tasks = tokio::task::JoinSet::new();
+    for fault in &topology.faults {
+        let injection = faults::Injection::of(network, topology, fault, &proxies);
+        fault_tasks.spawn(injection.run(started.into()));
+    }
     let tally = Arc::new(Mutex::new(Tally::new(planned)));
     let mut workers = tokio::task::JoinSet::new();
     for (index, traffic) in topology.traffic.iter().enumerate() {
@@ -192,6 +212,15 @@ pub async fn run_for(
     }
     while workers.join_next().await.is_some() {}
     let elapsed = started.elapsed();
+    // Faults end when their time is up, traffic or not; each undoes itself.
+    let mut injected = Vec::new();
+    while let Some(record) = fault_tasks.join_next().await {
+        if let Ok(record) = record {
+            injected.push(record);
+        }
+    }
+    injected.sort_by(|a, b| a.from_seconds.total_cmp(&b.from_seconds));
+    faults::shutdown(proxies).await;
     let invariants = check_invariants(network, &tally.lock().await.payments).await;
     let after = peering_liquidity(network, topology);
     let mut tally = tally.lock().await;
@@ -222,6 +251,7 @@ pub async fn run_for(
                 ..before
             })
             .collect(),
+        faults: injected,
         invariants,
     }
 }

@@ -434,3 +434,59 @@ fn duration_stops_starting_payments() {
         2_000_000 - completed - payments["failed"].as_u64().unwrap()
     );
 }
+
+/// The shipped `chaos` topology injects a fault of every kind while payments flow both ways:
+/// each is recorded with its time, and every invariant holds.
+#[test]
+fn chaos_injects_every_fault_and_the_invariants_hold() {
+    let topology = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/topologies/chaos.toml"
+    );
+    let json = std::env::temp_dir().join(format!("peerlab-chaos-{}.json", std::process::id()));
+    let output = peerlab()
+        .args(["run", "--seed", "1", "--json"])
+        .arg(&json)
+        .arg(topology)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{said}");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&json);
+    let kinds: Vec<&str> = report["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|fault| {
+            assert!(fault.get("error").is_none(), "{fault}");
+            fault["kind"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "latency",
+            "drop",
+            "partition",
+            "server_error",
+            "garbage",
+            "wrong_token",
+            "drain_liquidity"
+        ]
+    );
+    let payments = &report["payments"];
+    assert_eq!(
+        payments["completed"].as_u64().unwrap() + payments["failed"].as_u64().unwrap(),
+        90,
+        "{report}"
+    );
+    assert!(
+        report["invariants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["held"] == true),
+        "{report}"
+    );
+}
