@@ -55,6 +55,10 @@ struct RunArgs {
     /// Also write the report as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Also write the report as a self-contained HTML page (a picture of the network, latency
+    /// and throughput charts) to this file.
+    #[arg(long)]
+    html: Option<PathBuf>,
     /// Draw the traffic's amounts with this seed (the report names the seed a run used, so a run
     /// can be repeated); random without it.
     #[arg(long)]
@@ -217,6 +221,13 @@ async fn run(args: RunArgs) -> ExitCode {
             .map_err(|error| error.to_string())
             .and_then(|json| std::fs::write(path, json).map_err(|error| error.to_string()));
         if let Err(error) = written {
+            eprintln!("peerlab run: cannot write {}: {error}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    if let Some(path) = &args.html {
+        let page = peerlab_simulator::html_report::render(&report);
+        if let Err(error) = std::fs::write(path, page) {
             eprintln!("peerlab run: cannot write {}: {error}", path.display());
             return ExitCode::FAILURE;
         }

@@ -42,6 +42,9 @@ pub struct RunReport {
     /// Milliseconds from `createReceiver` to the payment's end.
     pub latency_ms: Latency,
     pub payments_per_second: f64,
+    /// Payments that ended in each second of the run (the last bucket takes every second past
+    /// an hour).
+    pub ended_per_second: Vec<u64>,
     pub peerings: Vec<PeeringLiquidity>,
     /// The faults injected, and when (seconds after the traffic started).
     pub faults: Vec<FaultRecord>,
@@ -88,9 +91,15 @@ pub struct PaymentTotals {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Latency {
     pub p50: f64,
+    pub p90: f64,
     pub p99: f64,
+    pub p999: f64,
     pub max: f64,
 }
+
+/// Longest run the per-second throughput keeps one bucket a second for; later seconds share
+/// the last bucket, so the report stays bounded.
+const THROUGHPUT_SECONDS: usize = 3_600;
 
 /// The liquidity each side of a peering grants the other, before and after the traffic.
 #[derive(Debug, Clone, Serialize)]
@@ -181,12 +190,14 @@ pub async fn run_for(
                 tally.record(
                     Outcome::NotMade("the traffic's wallet addresses were not created".into()),
                     Duration::ZERO,
+                    0,
                 );
             }
             continue;
         };
         let plan = Arc::new(plan);
         let next = Arc::new(AtomicU64::new(0));
+        let run_started = started;
         for _ in 0..traffic.concurrency {
             let (plan, next, tally, progress) =
                 (plan.clone(), next.clone(), tally.clone(), progress.clone());
@@ -199,13 +210,17 @@ pub async fn run_for(
                     if n >= plan.count {
                         break;
                     }
-                    let started = Instant::now();
+                    let payment_started = Instant::now();
                     let outcome = plan.pay_one(n).await;
                     if !matches!(outcome, Outcome::Completed { .. }) {
                         progress.failed.fetch_add(1, Ordering::Relaxed);
                     }
                     progress.done.fetch_add(1, Ordering::Relaxed);
-                    tally.lock().await.record(outcome, started.elapsed());
+                    let second = run_started.elapsed().as_secs();
+                    tally
+                        .lock()
+                        .await
+                        .record(outcome, payment_started.elapsed(), second);
                 }
             });
         }
@@ -235,9 +250,12 @@ pub async fn run_for(
         payments: tally.payments.clone(),
         latency_ms: Latency {
             p50: quantile(0.5),
+            p90: quantile(0.9),
             p99: quantile(0.99),
+            p999: quantile(0.999),
             max: tally.latency.max() as f64 / 1_000.0,
         },
+        ended_per_second: tally.ended_per_second.clone(),
         payments_per_second: if elapsed.is_zero() {
             0.0
         } else {
@@ -261,6 +279,7 @@ struct Tally {
     payments: PaymentTotals,
     /// Microseconds, 1 µs to 10 minutes, 3 significant digits: bounded whatever the run.
     latency: Histogram<u64>,
+    ended_per_second: Vec<u64>,
 }
 
 impl Tally {
@@ -272,10 +291,18 @@ impl Tally {
             },
             latency: Histogram::new_with_bounds(1, 600_000_000, 3)
                 .expect("constant histogram bounds are valid"),
+            ended_per_second: Vec::new(),
         }
     }
 
-    fn record(&mut self, outcome: Outcome, took: Duration) {
+    fn record(&mut self, outcome: Outcome, took: Duration, second: u64) {
+        let bucket = usize::try_from(second)
+            .unwrap_or(usize::MAX)
+            .min(THROUGHPUT_SECONDS - 1);
+        if self.ended_per_second.len() <= bucket {
+            self.ended_per_second.resize(bucket + 1, 0);
+        }
+        self.ended_per_second[bucket] += 1;
         let payments = &mut self.payments;
         match outcome {
             Outcome::Completed {
