@@ -83,24 +83,15 @@ pub struct WebhookEvent {
 }
 
 /// The latest events in order, by id, and the channel subscribers follow.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(super) struct EventLog {
     events: VecDeque<Arc<WebhookEvent>>,
     /// Event id -> its sequence number, for the events still kept.
     sequence_by_id: HashMap<Uuid, u64>,
     next_sequence: u64,
-    subscribers: broadcast::Sender<Arc<WebhookEvent>>,
-}
-
-impl Default for EventLog {
-    fn default() -> Self {
-        Self {
-            events: VecDeque::new(),
-            sequence_by_id: HashMap::new(),
-            next_sequence: 0,
-            subscribers: broadcast::channel(SUBSCRIBER_BACKLOG).0,
-        }
-    }
+    /// Made when the first subscriber comes: its backlog is allocated up front (a few MiB), which
+    /// an instance nobody follows (most of a large simulated network) should not pay.
+    subscribers: Option<broadcast::Sender<Arc<WebhookEvent>>>,
 }
 
 impl EventLog {
@@ -122,7 +113,9 @@ impl EventLog {
         self.sequence_by_id.insert(event.id, event.sequence);
         self.events.push_back(event.clone());
         // No subscriber is not an error: the event stays readable in the log.
-        let _ = self.subscribers.send(event.clone());
+        if let Some(subscribers) = &self.subscribers {
+            let _ = subscribers.send(event.clone());
+        }
         event.id
     }
 
@@ -133,8 +126,10 @@ impl EventLog {
         self.events.get(index)
     }
 
-    pub(super) fn subscribe(&self) -> broadcast::Receiver<Arc<WebhookEvent>> {
-        self.subscribers.subscribe()
+    pub(super) fn subscribe(&mut self) -> broadcast::Receiver<Arc<WebhookEvent>> {
+        self.subscribers
+            .get_or_insert_with(|| broadcast::channel(SUBSCRIBER_BACKLOG).0)
+            .subscribe()
     }
 
     /// Oldest first.
