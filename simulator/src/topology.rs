@@ -11,7 +11,7 @@ use thiserror::Error;
 /// The default topology, shipped in the binary.
 pub const DEFAULT_TOPOLOGY: &str = include_str!("../../fixtures/topologies/pair.toml");
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Topology {
     /// How instances reach those they are not peered with (default `manual`).
@@ -159,7 +159,7 @@ pub enum Routing {
 }
 
 /// Two instances peered both ways in one asset: each creates a peer for the other.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct PeeringSpec {
     pub between: [String; 2],
