@@ -374,7 +374,8 @@ impl Network {
 /// every other. From each instance, a breadth-first search over the peerings (in the order they
 /// are listed, so ties go to the peering listed first) finds the first hop towards every
 /// instance it is not peered with; that instance's address is routed to the first hop on every
-/// peering between the two, so a packet keeps its own asset where it can.
+/// peering between the two, so a packet keeps its own asset where it can. An instance whose
+/// sides already list a destination's address keeps the routes listed for it.
 fn auto_routes(topology: &Topology) -> Vec<[Vec<String>; 2]> {
     let index: HashMap<&str, usize> = topology
         .instances
@@ -396,6 +397,15 @@ fn auto_routes(topology: &Topology) -> Vec<[Vec<String>; 2]> {
                 neighbours[from].push(to);
             }
             peerings_to.entry((from, to)).or_default().push((p, side));
+        }
+    }
+    // Instance -> the prefixes its sides list: auto routing leaves those destinations alone.
+    let mut listed: Vec<std::collections::HashSet<&str>> = vec![Default::default(); count];
+    for peering in &topology.peerings {
+        for (name, side) in &peering.sides {
+            if let Some(&at) = index.get(name.as_str()) {
+                listed[at].extend(side.routes.iter().map(String::as_str));
+            }
         }
     }
     let mut routes = vec![[Vec::new(), Vec::new()]; topology.peerings.len()];
@@ -421,6 +431,9 @@ fn auto_routes(topology: &Topology) -> Vec<[Vec<String>; 2]> {
                 continue; // a neighbour: its own address is routed already
             }
             let address = &topology.instances[destination].ilp_address;
+            if listed[source].contains(address.as_str()) {
+                continue; // the file routes it: the operator's choice stands
+            }
             for &(p, side) in peerings_to.get(&(source, hop)).into_iter().flatten() {
                 routes[p][side].push(address.clone());
             }
@@ -563,6 +576,20 @@ mod tests {
                 [routes(&["a", "b"]), routes(&[])],
             ]
         );
+    }
+
+    #[test]
+    fn auto_routing_leaves_a_listed_destination_to_the_routes_listed() {
+        // a reaches c through b or through d; the file says through d.
+        let text = instances(&["a", "b", "c", "d"])
+            + &peering("a", "b", "USD")
+            + &peering("b", "c", "USD")
+            + &peering("a", "d", "USD")
+            + "[peerings.sides.a]\nroutes = [\"test.c\"]\n"
+            + &peering("d", "c", "USD");
+        let routes_of = auto_routes(&topology(&text));
+        assert_eq!(routes_of[0], [routes(&[]), routes(&["d"])]);
+        assert_eq!(routes_of[2], [routes(&[]), routes(&["b"])]);
     }
 
     #[test]

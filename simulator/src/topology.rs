@@ -154,7 +154,8 @@ pub enum Routing {
     Manual,
     /// On top of the listed routes, every instance routes every instance it is not peered with
     /// to the first hop of a shortest path of peerings (fewest hops; ties go to the peering
-    /// listed first), in every asset it peers with that first hop.
+    /// listed first), in every asset it peers with that first hop. A destination whose address
+    /// an instance's sides list in `routes` keeps those routes.
     Auto,
 }
 
