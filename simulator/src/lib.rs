@@ -2,6 +2,8 @@
 //! on loopback, built from topology files and driven only through their public APIs.
 
 pub mod client;
+pub mod faults;
+pub mod html_report;
 pub mod network;
 pub mod receiver;
 pub mod run;

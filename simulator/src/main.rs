@@ -55,6 +55,17 @@ struct RunArgs {
     /// Also write the report as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Also write the report as a self-contained HTML page (a picture of the network, latency
+    /// and throughput charts) to this file.
+    #[arg(long)]
+    html: Option<PathBuf>,
+    /// Draw the traffic's amounts with this seed (the report names the seed a run used, so a run
+    /// can be repeated); random without it.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Start no payment after this many seconds (the traffic's counts are then at most).
+    #[arg(long)]
+    duration: Option<f64>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -190,7 +201,17 @@ async fn run(args: RunArgs) -> ExitCode {
     );
     let progress = Arc::new(Progress::default());
     let display = tokio::spawn(show_progress(progress.clone()));
-    let report = run::run(&network, &topology, &source, progress).await;
+    let seed = args.seed.unwrap_or_else(rand::random);
+    let duration = match args.duration.map(std::time::Duration::try_from_secs_f64) {
+        None => None,
+        Some(Ok(duration)) => Some(duration),
+        Some(Err(_)) => {
+            eprintln!("peerlab run: --duration must be a number of seconds, 0 or more");
+            network.shutdown().await;
+            return ExitCode::from(2);
+        }
+    };
+    let report = run::run_for(&network, &topology, &source, seed, duration, progress).await;
     display.abort();
     let _ = display.await;
     network.shutdown().await;
@@ -200,6 +221,13 @@ async fn run(args: RunArgs) -> ExitCode {
             .map_err(|error| error.to_string())
             .and_then(|json| std::fs::write(path, json).map_err(|error| error.to_string()));
         if let Err(error) = written {
+            eprintln!("peerlab run: cannot write {}: {error}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    if let Some(path) = &args.html {
+        let page = peerlab_simulator::html_report::render(&report);
+        if let Err(error) = std::fs::write(path, page) {
             eprintln!("peerlab run: cannot write {}: {error}", path.display());
             return ExitCode::FAILURE;
         }
@@ -249,13 +277,14 @@ async fn show_progress(progress: std::sync::Arc<peerlab_simulator::run::Progress
 
 fn print_report(report: &peerlab_simulator::run::RunReport) {
     let payments = &report.payments;
-    say!("\n== report: {} ==", report.topology);
+    say!("\n== report: {} (seed {}) ==", report.topology, report.seed);
     say!(
-        "payments: {} planned, {} completed, {} failed, {} unfinished, in {:.2} s ({:.0}/s)",
+        "payments: {} planned, {} completed, {} failed, {} unfinished, {} not started, in {:.2} s ({:.0}/s)",
         payments.planned,
         payments.completed,
         payments.failed,
         payments.unfinished,
+        payments.not_started,
         report.duration_seconds,
         report.payments_per_second
     );
@@ -282,6 +311,21 @@ fn print_report(report: &peerlab_simulator::run::RunReport) {
             peering.between[1],
             peering.before[1],
             peering.after[1]
+        );
+    }
+    for fault in &report.faults {
+        say!(
+            "fault {:?} on {} -> {} from {:.2} s to {:.2} s{}",
+            fault.kind,
+            fault.between[0],
+            fault.between[1],
+            fault.from_seconds,
+            fault.until_seconds,
+            fault
+                .error
+                .as_ref()
+                .map(|error| format!(" (not injected: {error})"))
+                .unwrap_or_default()
         );
     }
     for invariant in &report.invariants {

@@ -19,8 +19,9 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::client::AdminClient;
+use crate::faults;
 use crate::network::Network;
-use crate::topology::{Topology, TrafficSpec};
+use crate::topology::{AmountSpec, FaultKind, Topology, TrafficSpec};
 
 /// How often a payment's state is read while it is under way.
 const POLL: Duration = Duration::from_millis(5);
@@ -34,13 +35,31 @@ const SETTLE: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
     pub topology: String,
+    /// The seed the traffic's amounts were drawn with: `--seed` repeats them.
+    pub seed: u64,
     pub duration_seconds: f64,
     pub payments: PaymentTotals,
     /// Milliseconds from `createReceiver` to the payment's end.
     pub latency_ms: Latency,
     pub payments_per_second: f64,
+    /// Payments that ended in each second of the run (the last bucket takes every second past
+    /// an hour).
+    pub ended_per_second: Vec<u64>,
     pub peerings: Vec<PeeringLiquidity>,
+    /// The faults injected, and when (seconds after the traffic started).
+    pub faults: Vec<FaultRecord>,
     pub invariants: Vec<Invariant>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FaultRecord {
+    pub kind: FaultKind,
+    pub between: [String; 2],
+    pub from_seconds: f64,
+    pub until_seconds: f64,
+    /// When the fault could not be injected: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl RunReport {
@@ -57,6 +76,8 @@ pub struct PaymentTotals {
     pub failed: u64,
     /// Neither completed nor failed when the run stopped waiting.
     pub unfinished: u64,
+    /// Never started: `--duration` ran out first.
+    pub not_started: u64,
     /// Sent by completed and failed payments, in each payer's asset units, summed.
     pub sent: u64,
     /// Received by the incoming payments of completed payments, in each receiver's units.
@@ -70,9 +91,15 @@ pub struct PaymentTotals {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Latency {
     pub p50: f64,
+    pub p90: f64,
     pub p99: f64,
+    pub p999: f64,
     pub max: f64,
 }
+
+/// Longest run the per-second throughput keeps one bucket a second for; later seconds share
+/// the last bucket, so the report stays bounded.
+const THROUGHPUT_SECONDS: usize = 3_600;
 
 /// The liquidity each side of a peering grants the other, before and after the traffic.
 #[derive(Debug, Clone, Serialize)]
@@ -123,62 +150,116 @@ pub async fn run(
     network: &Network,
     topology: &Topology,
     name: &str,
+    seed: u64,
+    progress: Arc<Progress>,
+) -> RunReport {
+    run_for(network, topology, name, seed, None, progress).await
+}
+
+/// [`run`], starting no payment after `duration` (those left are counted `not_started`).
+pub async fn run_for(
+    network: &Network,
+    topology: &Topology,
+    name: &str,
+    seed: u64,
+    duration: Option<Duration>,
     progress: Arc<Progress>,
 ) -> RunReport {
     let planned: u64 = topology.traffic.iter().map(|traffic| traffic.count).sum();
     progress.planned.store(planned, Ordering::Relaxed);
     let before = peering_liquidity(network, topology);
+    let proxies = faults::prepare(network, topology).await;
     let started = Instant::now();
+    let stop_starting = duration.and_then(|duration| started.checked_add(duration));
+    let mut fault_tasks = tokio::task::JoinSet::new();
+    for fault in &topology.faults {
+        let injection = faults::Injection::of(network, topology, fault, &proxies);
+        fault_tasks.spawn(injection.run(started.into()));
+    }
     let tally = Arc::new(Mutex::new(Tally::new(planned)));
     let mut workers = tokio::task::JoinSet::new();
-    for traffic in &topology.traffic {
-        let Some(plan) = Plan::of(network, topology, traffic) else {
+    for (index, traffic) in topology.traffic.iter().enumerate() {
+        let schedule = Schedule {
+            seed,
+            traffic: index as u64,
+            amount: traffic.amount,
+        };
+        let Some(plan) = Plan::of(network, topology, traffic, schedule) else {
             let mut tally = tally.lock().await;
             for _ in 0..traffic.count {
                 tally.record(
                     Outcome::NotMade("the traffic's wallet addresses were not created".into()),
                     Duration::ZERO,
+                    0,
                 );
             }
             continue;
         };
         let plan = Arc::new(plan);
         let next = Arc::new(AtomicU64::new(0));
+        let run_started = started;
         for _ in 0..traffic.concurrency {
             let (plan, next, tally, progress) =
                 (plan.clone(), next.clone(), tally.clone(), progress.clone());
             workers.spawn(async move {
-                while next.fetch_add(1, Ordering::Relaxed) < plan.count {
-                    let started = Instant::now();
-                    let outcome = plan.pay_one().await;
+                loop {
+                    if stop_starting.is_some_and(|at| Instant::now() >= at) {
+                        break;
+                    }
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= plan.count {
+                        break;
+                    }
+                    let payment_started = Instant::now();
+                    let outcome = plan.pay_one(n).await;
                     if !matches!(outcome, Outcome::Completed { .. }) {
                         progress.failed.fetch_add(1, Ordering::Relaxed);
                     }
                     progress.done.fetch_add(1, Ordering::Relaxed);
-                    tally.lock().await.record(outcome, started.elapsed());
+                    let second = run_started.elapsed().as_secs();
+                    tally
+                        .lock()
+                        .await
+                        .record(outcome, payment_started.elapsed(), second);
                 }
             });
         }
     }
     while workers.join_next().await.is_some() {}
     let elapsed = started.elapsed();
+    // Faults end when their time is up, traffic or not; each undoes itself.
+    let mut injected = Vec::new();
+    while let Some(record) = fault_tasks.join_next().await {
+        if let Ok(record) = record {
+            injected.push(record);
+        }
+    }
+    injected.sort_by(|a, b| a.from_seconds.total_cmp(&b.from_seconds));
+    faults::shutdown(proxies).await;
     let invariants = check_invariants(network, &tally.lock().await.payments).await;
     let after = peering_liquidity(network, topology);
-    let tally = tally.lock().await;
+    let mut tally = tally.lock().await;
+    let payments = &mut tally.payments;
+    payments.not_started =
+        planned.saturating_sub(payments.completed + payments.failed + payments.unfinished);
     let quantile = |q: f64| tally.latency.value_at_quantile(q) as f64 / 1_000.0;
     RunReport {
         topology: name.to_owned(),
+        seed,
         duration_seconds: elapsed.as_secs_f64(),
         payments: tally.payments.clone(),
         latency_ms: Latency {
             p50: quantile(0.5),
+            p90: quantile(0.9),
             p99: quantile(0.99),
+            p999: quantile(0.999),
             max: tally.latency.max() as f64 / 1_000.0,
         },
+        ended_per_second: tally.ended_per_second.clone(),
         payments_per_second: if elapsed.is_zero() {
             0.0
         } else {
-            planned as f64 / elapsed.as_secs_f64()
+            (planned - tally.payments.not_started) as f64 / elapsed.as_secs_f64()
         },
         peerings: before
             .into_iter()
@@ -188,6 +269,7 @@ pub async fn run(
                 ..before
             })
             .collect(),
+        faults: injected,
         invariants,
     }
 }
@@ -197,6 +279,7 @@ struct Tally {
     payments: PaymentTotals,
     /// Microseconds, 1 µs to 10 minutes, 3 significant digits: bounded whatever the run.
     latency: Histogram<u64>,
+    ended_per_second: Vec<u64>,
 }
 
 impl Tally {
@@ -208,10 +291,18 @@ impl Tally {
             },
             latency: Histogram::new_with_bounds(1, 600_000_000, 3)
                 .expect("constant histogram bounds are valid"),
+            ended_per_second: Vec::new(),
         }
     }
 
-    fn record(&mut self, outcome: Outcome, took: Duration) {
+    fn record(&mut self, outcome: Outcome, took: Duration, second: u64) {
+        let bucket = usize::try_from(second)
+            .unwrap_or(usize::MAX)
+            .min(THROUGHPUT_SECONDS - 1);
+        if self.ended_per_second.len() <= bucket {
+            self.ended_per_second.resize(bucket + 1, 0);
+        }
+        self.ended_per_second[bucket] += 1;
         let payments = &mut self.payments;
         match outcome {
             Outcome::Completed {
@@ -242,6 +333,33 @@ impl Tally {
     }
 }
 
+/// Which amount each payment of a traffic entry makes: drawn, for a range, from a generator
+/// seeded by the run's seed, the entry and the payment's number, so the same seed gives the same
+/// amounts whatever order concurrent payments run in.
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    pub seed: u64,
+    pub traffic: u64,
+    pub amount: AmountSpec,
+}
+
+impl Schedule {
+    pub fn amount(&self, payment: u64) -> u64 {
+        use rand::{Rng, SeedableRng};
+        match self.amount {
+            AmountSpec::Fixed(amount) => amount,
+            AmountSpec::Range([min, max]) => {
+                let mut rng = rand::rngs::StdRng::seed_from_u64(
+                    self.seed
+                        ^ self.traffic.rotate_left(32)
+                        ^ payment.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                );
+                rng.random_range(min..=max)
+            }
+        }
+    }
+}
+
 /// One traffic entry, resolved against the running network.
 struct Plan {
     admin: AdminClient,
@@ -251,12 +369,17 @@ struct Plan {
     to_url: String,
     receiver_admin: AdminClient,
     receiver_asset: (String, u8),
-    amount: u64,
+    schedule: Schedule,
     count: u64,
 }
 
 impl Plan {
-    fn of(network: &Network, topology: &Topology, traffic: &TrafficSpec) -> Option<Self> {
+    fn of(
+        network: &Network,
+        topology: &Topology,
+        traffic: &TrafficSpec,
+        schedule: Schedule,
+    ) -> Option<Self> {
         let (from_instance, from_address) = TrafficSpec::split(&traffic.from)?;
         let (to_instance, to_address) = TrafficSpec::split(&traffic.to)?;
         let payer = network.instance(from_instance)?;
@@ -280,25 +403,25 @@ impl Plan {
             to_url: to.url.clone(),
             receiver_admin: payee.admin().clone(),
             receiver_asset: (asset.code, asset.scale),
-            amount: traffic.amount,
+            schedule,
             count: traffic.count,
         })
     }
 
-    async fn pay_one(&self) -> Outcome {
-        match self.try_pay().await {
+    async fn pay_one(&self, n: u64) -> Outcome {
+        match self.try_pay(self.schedule.amount(n)).await {
             Ok(outcome) => outcome,
             Err(reason) => Outcome::NotMade(reason),
         }
     }
 
-    async fn try_pay(&self) -> Result<Outcome, String> {
+    async fn try_pay(&self, amount: u64) -> Result<Outcome, String> {
         let (code, scale) = &self.receiver_asset;
         let data = mutate(
             &self.admin,
             "mutation($input: CreateReceiverInput!) { createReceiver(input: $input) { receiver { id } } }",
             json!({ "walletAddressUrl": self.to_url,
-                    "incomingAmount": { "value": self.amount.to_string(), "assetCode": code, "assetScale": scale } }),
+                    "incomingAmount": { "value": amount.to_string(), "assetCode": code, "assetScale": scale } }),
         )
         .await?;
         let receiver = text(&data["createReceiver"]["receiver"]["id"])?;
@@ -334,14 +457,14 @@ impl Plan {
                 .await
                 .map_err(|error| error.to_string())?;
             let payment = &answer["data"]["outgoingPayment"];
-            let sent = amount(&payment["sentAmount"]);
+            let sent = amount_of(&payment["sentAmount"]);
             match payment["state"].as_str() {
                 Some("COMPLETED") => {
                     let delivered = self.received(&receiver).await?;
                     return Ok(Outcome::Completed {
                         sent,
                         delivered,
-                        expected: self.amount,
+                        expected: amount,
                     });
                 }
                 Some("FAILED") => {
@@ -368,7 +491,9 @@ impl Plan {
             )
             .await
             .map_err(|error| error.to_string())?;
-        Ok(amount(&answer["data"]["incomingPayment"]["receivedAmount"]))
+        Ok(amount_of(
+            &answer["data"]["incomingPayment"]["receivedAmount"],
+        ))
     }
 }
 
@@ -410,7 +535,7 @@ fn text(value: &Value) -> Result<String, String> {
         .ok_or_else(|| "the admin API answered without an id".to_owned())
 }
 
-fn amount(value: &Value) -> u64 {
+fn amount_of(value: &Value) -> u64 {
     value["value"]
         .as_str()
         .and_then(|text| text.parse().ok())
@@ -504,4 +629,30 @@ async fn check_invariants(network: &Network, payments: &PaymentTotals) -> Vec<In
             },
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_seed_draws_the_same_amounts_whatever_the_order() {
+        let schedule = |seed| Schedule {
+            seed,
+            traffic: 0,
+            amount: AmountSpec::Range([100, 1_000]),
+        };
+        let forwards: Vec<u64> = (0..50).map(|n| schedule(7).amount(n)).collect();
+        let backwards: Vec<u64> = (0..50).rev().map(|n| schedule(7).amount(n)).collect();
+        assert_eq!(forwards, backwards.into_iter().rev().collect::<Vec<_>>());
+        assert!(forwards.iter().all(|amount| (100..=1_000).contains(amount)));
+        let other: Vec<u64> = (0..50).map(|n| schedule(8).amount(n)).collect();
+        assert_ne!(forwards, other, "another seed, other amounts");
+        let fixed = Schedule {
+            seed: 7,
+            traffic: 0,
+            amount: AmountSpec::Fixed(5),
+        };
+        assert_eq!(fixed.amount(3), 5);
+    }
 }

@@ -27,6 +27,49 @@ pub struct Topology {
     /// What `peerlab run` does once the network is up.
     #[serde(default)]
     pub traffic: Vec<TrafficSpec>,
+    /// What `peerlab run` breaks while its traffic runs.
+    #[serde(default)]
+    pub faults: Vec<FaultSpec>,
+}
+
+/// One fault on the link from `between[0]` to `between[1]` (two peered instances), from `at`
+/// seconds after the traffic starts, for `for` seconds.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    pub kind: FaultKind,
+    pub between: [String; 2],
+    /// Seconds after the traffic starts.
+    pub at: f64,
+    /// How long it lasts, in seconds; then it is undone.
+    #[serde(rename = "for")]
+    pub lasts: f64,
+    /// `latency`: milliseconds added to each packet's trip.
+    #[serde(default)]
+    pub latency_ms: Option<u64>,
+    /// `drop`: the share of packets lost, 0 to 1.
+    #[serde(default)]
+    pub share: Option<f64>,
+}
+
+/// What a fault does to its link.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// Packets take `latency_ms` longer.
+    Latency,
+    /// A `share` of packets never reach the other side.
+    Drop,
+    /// No packet reaches the other side.
+    Partition,
+    /// The other side answers HTTP 500.
+    ServerError,
+    /// The other side answers bytes that are no ILP packet.
+    Garbage,
+    /// The sending side presents a token the other does not know (HTTP 401).
+    WrongToken,
+    /// The other side's liquidity for the sender is withdrawn (T04), then deposited back.
+    DrainLiquidity,
 }
 
 /// Payments from one wallet address to another, each made as an operator makes it through the
@@ -39,8 +82,9 @@ pub struct TrafficSpec {
     pub from: String,
     /// The receiving wallet address, as `instance/address`.
     pub to: String,
-    /// What each payment delivers, in the receiving wallet address's asset (its smallest unit).
-    pub amount: u64,
+    /// What each payment delivers, in the receiving wallet address's asset (its smallest unit):
+    /// a number, or `[min, max]` for amounts drawn from that range (by the run's seed).
+    pub amount: AmountSpec,
     /// How many payments.
     pub count: u64,
     /// How many are under way at once (default 1).
@@ -50,6 +94,24 @@ pub struct TrafficSpec {
 
 fn one() -> usize {
     1
+}
+
+/// A traffic entry's payment amount: fixed, or drawn from an inclusive range.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum AmountSpec {
+    Fixed(u64),
+    Range([u64; 2]),
+}
+
+impl AmountSpec {
+    /// The smallest and largest amount.
+    pub fn bounds(self) -> (u64, u64) {
+        match self {
+            Self::Fixed(amount) => (amount, amount),
+            Self::Range([min, max]) => (min, max),
+        }
+    }
 }
 
 impl TrafficSpec {
@@ -376,6 +438,37 @@ impl Topology {
                 }
             }
         }
+        for (n, fault) in self.faults.iter().enumerate() {
+            let fault_error = |what: String| invalid(format!("fault {}: {what}", n + 1));
+            let [from, to] = &fault.between;
+            let peered = self.peerings.iter().any(|peering| {
+                (&peering.between[0] == from && &peering.between[1] == to)
+                    || (&peering.between[0] == to && &peering.between[1] == from)
+            });
+            if !peered {
+                return fault_error(format!("{from:?} and {to:?} are not peered"));
+            }
+            if !(fault.at >= 0.0
+                && fault.at.is_finite()
+                && fault.lasts > 0.0
+                && fault.lasts.is_finite())
+            {
+                return fault_error("`at` must be 0 or more and `for` more than 0 seconds".into());
+            }
+            match fault.kind {
+                FaultKind::Latency if fault.latency_ms.is_none() => {
+                    return fault_error("latency needs latency_ms".into());
+                }
+                FaultKind::Drop
+                    if !fault
+                        .share
+                        .is_some_and(|share| (0.0..=1.0).contains(&share)) =>
+                {
+                    return fault_error("drop needs a share from 0 to 1".into());
+                }
+                _ => {}
+            }
+        }
         let wallets: HashSet<(&str, &str)> = self
             .wallet_addresses
             .iter()
@@ -396,9 +489,16 @@ impl Topology {
                     ));
                 }
             }
-            if traffic.amount == 0 || traffic.count == 0 || traffic.concurrency == 0 {
+            let (min, max) = traffic.amount.bounds();
+            if min == 0 || traffic.count == 0 || traffic.concurrency == 0 {
                 return invalid(format!(
                     "traffic {}: amount, count and concurrency must be at least 1",
+                    n + 1
+                ));
+            }
+            if min > max {
+                return invalid(format!(
+                    "traffic {}: amount [{min}, {max}] is not a range (min above max)",
                     n + 1
                 ));
             }
@@ -478,6 +578,14 @@ mod tests {
             (
                 "[[instances]]\nname = \"a\"\nilp_address = \"test.a\"\noperator_tenant_id = \"operator\"",
                 "instance \"a\": operator_tenant_id \"operator\" is not a UUID",
+            ),
+            (
+                "[[instances]]\nname = \"a\"\nilp_address = \"test.a\"\n[[instances]]\nname = \"b\"\nilp_address = \"test.b\"\n[[faults]]\nkind = \"partition\"\nbetween = [\"a\", \"b\"]\nat = 0\nfor = 1",
+                "fault 1: \"a\" and \"b\" are not peered",
+            ),
+            (
+                "[[instances]]\nname = \"a\"\nilp_address = \"test.a\"\n[[faults]]\nkind = \"meteor\"\nbetween = [\"a\", \"a\"]\nat = 0\nfor = 1",
+                "unknown variant `meteor`",
             ),
         ];
         for (text, expected) in cases {

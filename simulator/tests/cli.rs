@@ -292,7 +292,9 @@ fn run_makes_the_default_pairs_payments_and_reports_them() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        said.contains("payments: 100 planned, 100 completed, 0 failed, 0 unfinished"),
+        said.contains(
+            "payments: 100 planned, 100 completed, 0 failed, 0 unfinished, 0 not started"
+        ),
         "{said}"
     );
     assert!(!said.contains("BROKEN"), "{said}");
@@ -337,5 +339,154 @@ fn run_refuses_traffic_between_unknown_wallet_addresses() {
     assert!(
         said.contains("traffic 1: no wallet address \"a/alice\""),
         "{said}"
+    );
+}
+
+/// `--seed N` repeats the amounts a `[min, max]` traffic draws: the same seed twice delivers the
+/// same total, another seed another total; the report names the seed.
+#[test]
+fn the_same_seed_draws_the_same_payments() {
+    let dir = std::env::temp_dir();
+    let topology = dir.join(format!("peerlab-seed-{}.toml", std::process::id()));
+    std::fs::write(
+        &topology,
+        r#"
+[[instances]]
+name = "a"
+ilp_address = "test.a"
+[[instances]]
+name = "b"
+ilp_address = "test.b"
+[[assets]]
+code = "USD"
+scale = 2
+[[peerings]]
+between = ["a", "b"]
+asset = "USD"
+liquidity = 100000000
+[[wallet_addresses]]
+instance = "a"
+asset = "USD"
+address = "alice"
+[[wallet_addresses]]
+instance = "b"
+asset = "USD"
+address = "bob"
+[[traffic]]
+from = "a/alice"
+to = "b/bob"
+amount = [1, 100000]
+count = 12
+concurrency = 3
+"#,
+    )
+    .unwrap();
+    let delivered = |seed: &str| {
+        let json = dir.join(format!("peerlab-seed-{}-{seed}.json", std::process::id()));
+        let output = peerlab()
+            .args(["run", "--seed", seed, "--json"])
+            .arg(&json)
+            .arg(&topology)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        let _ = std::fs::remove_file(&json);
+        assert_eq!(report["seed"], seed.parse::<u64>().unwrap());
+        assert_eq!(report["payments"]["completed"], 12, "{report}");
+        report["payments"]["delivered"].as_u64().unwrap()
+    };
+    let first = delivered("42");
+    assert_eq!(delivered("42"), first);
+    assert_ne!(delivered("43"), first);
+    let _ = std::fs::remove_file(&topology);
+}
+
+/// `--duration` stops starting payments when it runs out: a traffic of 1,000,000 payments ends
+/// after about a second, what was started completes, the rest is counted not started.
+#[test]
+fn duration_stops_starting_payments() {
+    let topology = std::env::temp_dir().join(format!("peerlab-dur-{}.toml", std::process::id()));
+    let text =
+        peerlab_simulator::topology::DEFAULT_TOPOLOGY.replace("count = 50", "count = 1000000");
+    std::fs::write(&topology, text).unwrap();
+    let json = std::env::temp_dir().join(format!("peerlab-dur-{}.json", std::process::id()));
+    let started = std::time::Instant::now();
+    let output = peerlab()
+        .args(["run", "--duration", "1", "--json"])
+        .arg(&json)
+        .arg(&topology)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&json);
+    let _ = std::fs::remove_file(&topology);
+    let payments = &report["payments"];
+    assert_eq!(payments["planned"], 2_000_000);
+    let completed = payments["completed"].as_u64().unwrap();
+    assert!(completed > 0, "{report}");
+    assert_eq!(payments["unfinished"], 0);
+    assert_eq!(
+        payments["not_started"].as_u64().unwrap(),
+        2_000_000 - completed - payments["failed"].as_u64().unwrap()
+    );
+}
+
+/// The shipped `chaos` topology injects a fault of every kind while payments flow both ways:
+/// each is recorded with its time, and every invariant holds.
+#[test]
+fn chaos_injects_every_fault_and_the_invariants_hold() {
+    let topology = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/topologies/chaos.toml"
+    );
+    let json = std::env::temp_dir().join(format!("peerlab-chaos-{}.json", std::process::id()));
+    let output = peerlab()
+        .args(["run", "--seed", "1", "--json"])
+        .arg(&json)
+        .arg(topology)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{said}");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let _ = std::fs::remove_file(&json);
+    let kinds: Vec<&str> = report["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|fault| {
+            assert!(fault.get("error").is_none(), "{fault}");
+            fault["kind"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "latency",
+            "drop",
+            "partition",
+            "server_error",
+            "garbage",
+            "wrong_token",
+            "drain_liquidity"
+        ]
+    );
+    let payments = &report["payments"];
+    assert_eq!(
+        payments["completed"].as_u64().unwrap() + payments["failed"].as_u64().unwrap(),
+        90,
+        "{report}"
+    );
+    assert!(
+        report["invariants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["held"] == true),
+        "{report}"
     );
 }

@@ -1,0 +1,506 @@
+//! Faults `peerlab run` injects while its traffic runs, as a topology's `[[faults]]` schedule them.
+//!
+//! Faults on a link (latency, dropped packets, a partition, a peer answering 500 or garbage) need
+//! something between the two connectors: a [`LinkProxy`], an HTTP server that forwards each
+//! ILP-over-HTTP request from one instance to the other's connector and misbehaves while a fault
+//! is on. The paying instance's peer is pointed at the proxy before the traffic starts. Faults on
+//! a peering's configuration (a wrong token, drained liquidity) go through the instances' own
+//! services, and are undone when the fault ends.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use peerlab::instance::{HttpUpdate, PeerUpdate, WithdrawalMode};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use crate::network::Network;
+use crate::run::FaultRecord;
+use crate::topology::{FaultKind, FaultSpec, Topology};
+
+/// The largest reply forwarded (ILP packets are at most 32 KiB of data).
+const MAX_REPLY_BYTES: usize = 64 * 1024;
+/// How long a forwarded request may take (the longest an ILP packet is held).
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(35);
+
+/// What a link does to the requests it carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum LinkMode {
+    /// Forwards them.
+    Normal = 0,
+    /// Answers none: the connection is refused at the HTTP level (503, no body), as an
+    /// unreachable peer looks to a connector.
+    Partition = 1,
+    /// Answers HTTP 500.
+    ServerError = 2,
+    /// Answers 200 with bytes that are no ILP packet.
+    Garbage = 3,
+}
+
+/// What a proxy is doing now; changed while it runs.
+#[derive(Debug, Default)]
+pub struct LinkState {
+    mode: AtomicU8,
+    latency_ms: AtomicU64,
+    /// Requests dropped per million (answered 503 without forwarding).
+    drop_per_million: AtomicU32,
+    /// For drawing which requests to drop: a counter-based spread, reproducible.
+    seen: AtomicU64,
+    pub forwarded: AtomicU64,
+    pub refused: AtomicU64,
+}
+
+impl LinkState {
+    pub fn set_mode(&self, mode: LinkMode) {
+        self.mode.store(mode as u8, Ordering::Relaxed);
+    }
+
+    pub fn set_latency(&self, latency: Duration) {
+        let ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+        self.latency_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Drops `share` (0 to 1) of requests.
+    pub fn set_drop_share(&self, share: f64) {
+        let per_million = (share.clamp(0.0, 1.0) * 1_000_000.0).round() as u32;
+        self.drop_per_million.store(per_million, Ordering::Relaxed);
+    }
+
+    fn mode(&self) -> LinkMode {
+        match self.mode.load(Ordering::Relaxed) {
+            1 => LinkMode::Partition,
+            2 => LinkMode::ServerError,
+            3 => LinkMode::Garbage,
+            _ => LinkMode::Normal,
+        }
+    }
+
+    /// Whether this request is one of the dropped share: requests are spread evenly, so a share
+    /// of 0.1 drops every tenth.
+    fn drops_next(&self) -> bool {
+        let per_million = u64::from(self.drop_per_million.load(Ordering::Relaxed));
+        if per_million == 0 {
+            return false;
+        }
+        let n = self.seen.fetch_add(1, Ordering::Relaxed);
+        (n * per_million) / 1_000_000 != ((n + 1) * per_million) / 1_000_000
+    }
+}
+
+/// A running proxy in front of one connector.
+#[derive(Debug)]
+pub struct LinkProxy {
+    url: String,
+    state: Arc<LinkState>,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+#[derive(Clone)]
+struct ProxyState {
+    target: Arc<str>,
+    link: Arc<LinkState>,
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl LinkProxy {
+    /// A proxy on a free loopback port forwarding to `target` (a connector URL).
+    pub async fn start(target: &str) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let addr = listener.local_addr()?;
+        let link = Arc::new(LinkState::default());
+        let state = ProxyState {
+            target: target.into(),
+            link: link.clone(),
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        };
+        let app = Router::new().fallback(forward).with_state(state);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(Self {
+            url: format!("http://{addr}/"),
+            state: link,
+            stop: Some(stop),
+            server: Some(server),
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn state(&self) -> &Arc<LinkState> {
+        &self.state
+    }
+
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+            let _ = server.await;
+        }
+    }
+}
+
+async fn forward(State(state): State<ProxyState>, headers: HeaderMap, body: Bytes) -> Response {
+    let link = &state.link;
+    let latency = link.latency_ms.load(Ordering::Relaxed);
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    let refuse = |status: StatusCode| {
+        link.refused.fetch_add(1, Ordering::Relaxed);
+        status.into_response()
+    };
+    match link.mode() {
+        LinkMode::Partition => return refuse(StatusCode::SERVICE_UNAVAILABLE),
+        LinkMode::ServerError => return refuse(StatusCode::INTERNAL_SERVER_ERROR),
+        LinkMode::Garbage => {
+            link.refused.fetch_add(1, Ordering::Relaxed);
+            return (StatusCode::OK, "this is not an ILP packet").into_response();
+        }
+        LinkMode::Normal => {}
+    }
+    if link.drops_next() {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE);
+    }
+    let mut request = hyper::Request::post(state.target.as_ref());
+    for name in [hyper::header::AUTHORIZATION, hyper::header::CONTENT_TYPE] {
+        if let Some(value) = headers.get(&name) {
+            request = request.header(name, value);
+        }
+    }
+    let Ok(request) = request.body(Full::new(body)) else {
+        return refuse(StatusCode::BAD_GATEWAY);
+    };
+    let exchange = async {
+        let response = state.client.request(request).await.ok()?;
+        let status = response.status();
+        let content_type = response.headers().get(hyper::header::CONTENT_TYPE).cloned();
+        let body = Limited::new(response.into_body(), MAX_REPLY_BYTES)
+            .collect()
+            .await
+            .ok()?
+            .to_bytes();
+        Some((status, content_type, body))
+    };
+    match tokio::time::timeout(FORWARD_TIMEOUT, exchange).await {
+        Ok(Some((status, content_type, body))) => {
+            link.forwarded.fetch_add(1, Ordering::Relaxed);
+            let mut response = (status, body).into_response();
+            if let Some(content_type) = content_type {
+                response
+                    .headers_mut()
+                    .insert(hyper::header::CONTENT_TYPE, content_type);
+            }
+            response
+        }
+        _ => refuse(StatusCode::BAD_GATEWAY),
+    }
+}
+
+/// The proxies a run's link faults need, by link (`from`, `to`), each already in front of `to`'s
+/// connector for `from`'s packets.
+pub type Proxies = std::collections::HashMap<(String, String), LinkProxy>;
+
+/// Whether a fault of `kind` acts on the link itself (so it needs a proxy).
+fn on_link(kind: FaultKind) -> bool {
+    matches!(
+        kind,
+        FaultKind::Latency
+            | FaultKind::Drop
+            | FaultKind::Partition
+            | FaultKind::ServerError
+            | FaultKind::Garbage
+    )
+}
+
+/// The peer `holder` keeps for `other`, in the asset they are peered in.
+fn peer_of(
+    network: &Network,
+    topology: &Topology,
+    holder: &str,
+    other: &str,
+) -> Option<Arc<peerlab::instance::Peer>> {
+    let asset = topology
+        .peerings
+        .iter()
+        .find(|p| p.between.contains(&holder.to_owned()) && p.between.contains(&other.to_owned()))?
+        .asset
+        .clone();
+    let holder = network.instance(holder)?;
+    let other = network.instance(other)?;
+    holder
+        .node()
+        .instance()
+        .peer_by_address_and_asset(other.ilp_address().as_str(), holder.asset_id(&asset)?)
+}
+
+/// Points a peer at a new endpoint or token, keeping the rest.
+fn repoint(
+    network: &Network,
+    holder: &str,
+    peer: &peerlab::instance::Peer,
+    endpoint: &str,
+    token: &str,
+) -> Result<(), String> {
+    let instance = network
+        .instance(holder)
+        .ok_or_else(|| format!("no instance {holder}"))?;
+    instance
+        .node()
+        .instance()
+        .update_peer(PeerUpdate {
+            id: peer.id.to_string(),
+            http: Some(HttpUpdate {
+                incoming_tokens: None,
+                outgoing_endpoint: endpoint.to_owned(),
+                outgoing_token: token.to_owned(),
+            }),
+            ..PeerUpdate::default()
+        })
+        .map(|_| ())
+        .map_err(|error| error.to_string())
+}
+
+/// Starts a proxy for every link a fault acts on, and points the sending side's peer at it.
+pub async fn prepare(network: &Network, topology: &Topology) -> Proxies {
+    let mut proxies = Proxies::new();
+    for fault in topology.faults.iter().filter(|fault| on_link(fault.kind)) {
+        let [from, to] = fault.between.clone();
+        if proxies.contains_key(&(from.clone(), to.clone())) {
+            continue;
+        }
+        let Some(peer) = peer_of(network, topology, &from, &to) else {
+            continue;
+        };
+        let Ok(proxy) = LinkProxy::start(&peer.outgoing.endpoint).await else {
+            tracing::warn!(%from, %to, "could not start a link proxy");
+            continue;
+        };
+        if let Err(error) = repoint(
+            network,
+            &from,
+            &peer,
+            proxy.url(),
+            &peer.outgoing.auth_token,
+        ) {
+            tracing::warn!(%from, %to, %error, "could not put a proxy on the link");
+        }
+        proxies.insert((from, to), proxy);
+    }
+    proxies
+}
+
+pub async fn shutdown(proxies: Proxies) {
+    for (_, proxy) in proxies {
+        proxy.shutdown().await;
+    }
+}
+
+/// One scheduled fault, resolved against the network: what to switch on and off.
+pub struct Injection {
+    spec: FaultSpec,
+    action: Result<Action, String>,
+}
+
+enum Action {
+    Link(Arc<LinkState>),
+    Token {
+        instance: Arc<peerlab::instance::Instance>,
+        peer: Arc<peerlab::instance::Peer>,
+    },
+    Drain {
+        instance: Arc<peerlab::instance::Instance>,
+        peer: Arc<peerlab::instance::Peer>,
+    },
+}
+
+impl Injection {
+    pub fn of(network: &Network, topology: &Topology, spec: &FaultSpec, proxies: &Proxies) -> Self {
+        let [from, to] = &spec.between;
+        let action = if on_link(spec.kind) {
+            proxies
+                .get(&(from.clone(), to.clone()))
+                .map(|proxy| Action::Link(proxy.state().clone()))
+                .ok_or_else(|| format!("no proxy on the link {from} -> {to}"))
+        } else {
+            // A wrong token is the sender's peer's; drained liquidity is what the receiver
+            // grants the sender.
+            let (holder, other) = match spec.kind {
+                FaultKind::WrongToken => (from, to),
+                _ => (to, from),
+            };
+            match (
+                network.instance(holder),
+                peer_of(network, topology, holder, other),
+            ) {
+                (Some(instance), Some(peer)) => {
+                    let instance = instance.node().instance().clone();
+                    Ok(match spec.kind {
+                        FaultKind::WrongToken => Action::Token { instance, peer },
+                        _ => Action::Drain { instance, peer },
+                    })
+                }
+                _ => Err(format!("no peering between {from} and {to}")),
+            }
+        };
+        Self {
+            spec: spec.clone(),
+            action,
+        }
+    }
+
+    /// Waits for the fault's time, switches it on, waits its length, and undoes it.
+    pub async fn run(self, traffic_started: Instant) -> FaultRecord {
+        let spec = &self.spec;
+        let at = traffic_started + Duration::from_secs_f64(spec.at);
+        tokio::time::sleep_until(at).await;
+        let from_seconds = traffic_started.elapsed().as_secs_f64();
+        let record = |error: Option<String>| FaultRecord {
+            kind: spec.kind,
+            between: spec.between.clone(),
+            from_seconds,
+            until_seconds: traffic_started.elapsed().as_secs_f64(),
+            error,
+        };
+        let action = match &self.action {
+            Ok(action) => action,
+            Err(error) => return record(Some(error.clone())),
+        };
+        let undo = match self.switch_on(action) {
+            Ok(undo) => undo,
+            Err(error) => return record(Some(error)),
+        };
+        tokio::time::sleep(Duration::from_secs_f64(spec.lasts)).await;
+        let error = undo().err();
+        record(error)
+    }
+
+    /// Switches the fault on; returns what switches it off.
+    fn switch_on(
+        &self,
+        action: &Action,
+    ) -> Result<Box<dyn FnOnce() -> Result<(), String> + Send>, String> {
+        let spec = &self.spec;
+        match action {
+            Action::Link(link) => {
+                match spec.kind {
+                    FaultKind::Latency => {
+                        link.set_latency(Duration::from_millis(spec.latency_ms.unwrap_or(0)));
+                    }
+                    FaultKind::Drop => link.set_drop_share(spec.share.unwrap_or(0.0)),
+                    FaultKind::Partition => link.set_mode(LinkMode::Partition),
+                    FaultKind::ServerError => link.set_mode(LinkMode::ServerError),
+                    _ => link.set_mode(LinkMode::Garbage),
+                }
+                let link = link.clone();
+                Ok(Box::new(move || {
+                    link.set_mode(LinkMode::Normal);
+                    link.set_latency(Duration::ZERO);
+                    link.set_drop_share(0.0);
+                    Ok(())
+                }))
+            }
+            Action::Token { instance, peer } => {
+                let update = |token: &str| {
+                    instance
+                        .update_peer(PeerUpdate {
+                            id: peer.id.to_string(),
+                            http: Some(HttpUpdate {
+                                incoming_tokens: None,
+                                outgoing_endpoint: peer.outgoing.endpoint.clone(),
+                                outgoing_token: token.to_owned(),
+                            }),
+                            ..PeerUpdate::default()
+                        })
+                        .map(|_| ())
+                        .map_err(|error| error.to_string())
+                };
+                // The endpoint may have been pointed at a proxy since `peer` was read: read it
+                // again so that undoing the fault restores what was there.
+                let current = instance
+                    .peer(&peer.id.to_string())
+                    .ok_or_else(|| "the peer is gone".to_owned())?;
+                update("peerlab-fault-wrong-token")?;
+                let instance = instance.clone();
+                Ok(Box::new(move || {
+                    instance
+                        .update_peer(PeerUpdate {
+                            id: current.id.to_string(),
+                            http: Some(HttpUpdate {
+                                incoming_tokens: None,
+                                outgoing_endpoint: current.outgoing.endpoint.clone(),
+                                outgoing_token: current.outgoing.auth_token.clone(),
+                            }),
+                            ..PeerUpdate::default()
+                        })
+                        .map(|_| ())
+                        .map_err(|error| error.to_string())
+                }))
+            }
+            Action::Drain { instance, peer } => {
+                let amount = instance.peer_liquidity(peer.id).unwrap_or(0);
+                if amount > 0 {
+                    instance
+                        .create_peer_withdrawal(
+                            &uuid::Uuid::new_v4().to_string(),
+                            &peer.id.to_string(),
+                            amount,
+                            WithdrawalMode::SinglePhase,
+                        )
+                        .map_err(|error| error.to_string())?;
+                }
+                let (instance, peer) = (instance.clone(), peer.clone());
+                Ok(Box::new(move || {
+                    if amount == 0 {
+                        return Ok(());
+                    }
+                    instance
+                        .deposit_peer_liquidity(
+                            &uuid::Uuid::new_v4().to_string(),
+                            &peer.id.to_string(),
+                            amount,
+                        )
+                        .map_err(|error| error.to_string())
+                }))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_share_of_requests_is_dropped_evenly() {
+        let link = LinkState::default();
+        link.set_drop_share(0.1);
+        let dropped = (0..1000).filter(|_| link.drops_next()).count();
+        assert_eq!(dropped, 100);
+        link.set_drop_share(0.0);
+        assert!(!(0..100).any(|_| link.drops_next()));
+    }
+}
