@@ -57,10 +57,11 @@ async fn pair_with_max_packet(max: u64) -> Setup {
             asset: "USD".into(),
             liquidity: CREDIT,
             max_packet_amount: Some(max),
+            ..PeeringSpec::default()
         }],
         wallet_addresses: vec![],
         traffic: Vec::new(),
-        faults: Vec::new(),
+        ..Default::default()
     };
     let network = Network::from_topology(&topology).await.unwrap();
     Setup::new(network, "USD", "USD", CREDIT).await
@@ -97,10 +98,11 @@ async fn usd_to_eur() -> Setup {
             asset: "EUR".into(),
             liquidity: CREDIT,
             max_packet_amount: None,
+            ..PeeringSpec::default()
         }],
         wallet_addresses: vec![],
         traffic: Vec::new(),
-        faults: Vec::new(),
+        ..Default::default()
     };
     let network = Network::from_topology(&topology).await.unwrap();
     Setup::new(network, "USD", "EUR", CREDIT).await

@@ -65,10 +65,11 @@ fn topology() -> Topology {
             asset: "USD".into(),
             liquidity: u64::MAX / 4,
             max_packet_amount: Some(MAX_PACKET),
+            ..PeeringSpec::default()
         }],
         wallet_addresses: vec![wallet("a", "alice"), wallet("b", "bob")],
         traffic: Vec::new(),
-        faults: Vec::new(),
+        ..Default::default()
     }
 }
 

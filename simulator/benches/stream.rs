@@ -216,6 +216,7 @@ async fn payments(count: usize, plain_per_second: f64) {
             asset: "USD".into(),
             liquidity: u64::MAX / 4,
             max_packet_amount: None,
+            ..PeeringSpec::default()
         }],
         wallet_addresses: vec![WalletAddressSpec {
             instance: "b".into(),
@@ -224,7 +225,7 @@ async fn payments(count: usize, plain_per_second: f64) {
             public_name: None,
         }],
         traffic: Vec::new(),
-        faults: Vec::new(),
+        ..Default::default()
     };
     let network = Network::from_topology(&topology).await.expect("network");
     let a = network.instance("a").expect("a");

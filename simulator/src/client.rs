@@ -271,6 +271,9 @@ impl AdminClient {
         if let Some(max) = peer.max_packet_amount {
             input["maxPacketAmount"] = json!(max.to_string());
         }
+        if let Some(threshold) = peer.liquidity_threshold {
+            input["liquidityThreshold"] = json!(threshold.to_string());
+        }
         if !peer.routes.is_empty() {
             input["routes"] = json!(peer.routes);
         }
@@ -356,6 +359,8 @@ pub struct PeerSettings {
     pub outgoing_token: String,
     pub initial_liquidity: u64,
     pub max_packet_amount: Option<u64>,
+    /// Where a `peer.liquidity_low` event is raised (`liquidityThreshold`).
+    pub liquidity_threshold: Option<u64>,
     /// Address prefixes routed to this peer besides its static address.
     pub routes: Vec<String>,
 }
@@ -379,6 +384,7 @@ impl PeerSettings {
             outgoing_token: "out".to_owned(),
             initial_liquidity: 0,
             max_packet_amount: None,
+            liquidity_threshold: None,
             routes: Vec::new(),
         }
     }
@@ -406,6 +412,11 @@ impl PeerSettings {
 
     pub fn max_packet_amount_option(mut self, amount: Option<u64>) -> Self {
         self.max_packet_amount = amount;
+        self
+    }
+
+    pub fn liquidity_threshold(mut self, threshold: Option<u64>) -> Self {
+        self.liquidity_threshold = threshold;
         self
     }
 

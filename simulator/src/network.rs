@@ -10,7 +10,7 @@ use peerlab::node::{Node, StartError};
 use thiserror::Error;
 
 use crate::client::{AdminClient, ClientError, PeerSettings};
-use crate::topology::{InstanceSpec, Topology};
+use crate::topology::{InstanceSpec, PeerSide, Routing, Topology};
 
 #[derive(Debug, Error)]
 pub enum NetworkError {
@@ -155,16 +155,22 @@ impl Network {
                 instance.asset_ids.insert(asset.code.clone(), id);
             }
         }
-        for peering in &topology.peerings {
+        let auto_routes = match topology.routing {
+            Routing::Manual => vec![[Vec::new(), Vec::new()]; topology.peerings.len()],
+            Routing::Auto => auto_routes(topology),
+        };
+        for (peering, auto) in topology.peerings.iter().zip(auto_routes) {
             let [a, b] = &peering.between;
-            self.peer(
-                a,
-                b,
-                &peering.asset,
-                peering.liquidity,
-                peering.max_packet_amount,
-            )
-            .await?;
+            let sides = [0, 1].map(|index| {
+                let mut side = peering.side(index);
+                for route in &auto[index] {
+                    if !side.routes.contains(route) {
+                        side.routes.push(route.clone());
+                    }
+                }
+                side
+            });
+            self.peer_with(a, b, &peering.asset, sides).await?;
         }
         for wallet in &topology.wallet_addresses {
             let what = || format!("wallet address {} on {}", wallet.address, wallet.instance);
@@ -200,8 +206,12 @@ impl Network {
         liquidity: u64,
         max_packet_amount: Option<u64>,
     ) -> Result<(), NetworkError> {
-        self.peer_with(a, b, asset, liquidity, max_packet_amount, [&[], &[]])
-            .await
+        let side = PeerSide {
+            liquidity,
+            max_packet_amount,
+            ..PeerSide::default()
+        };
+        self.peer_with(a, b, asset, [side.clone(), side]).await
     }
 
     /// [`Network::peer`] with extra routes: `a` routes `a_via_b` to `b`, `b` routes `b_via_a` to `a`.
@@ -214,18 +224,23 @@ impl Network {
         a_via_b: &[String],
         b_via_a: &[String],
     ) -> Result<(), NetworkError> {
-        self.peer_with(a, b, asset, liquidity, None, [a_via_b, b_via_a])
+        let side = |routes: &[String]| PeerSide {
+            routes: routes.to_vec(),
+            liquidity,
+            ..PeerSide::default()
+        };
+        self.peer_with(a, b, asset, [side(a_via_b), side(b_via_a)])
             .await
     }
 
-    async fn peer_with(
+    /// Peers `a` and `b` both ways in `asset`: `a` creates a peer for `b` as `sides[0]` says, `b`
+    /// one for `a` as `sides[1]` says. A side without a token presents a fresh random one.
+    pub async fn peer_with(
         &self,
         a: &str,
         b: &str,
         asset: &str,
-        liquidity: u64,
-        max_packet_amount: Option<u64>,
-        routes: [&[String]; 2],
+        sides: [PeerSide; 2],
     ) -> Result<(), NetworkError> {
         let missing = |name: &str| NetworkError::Setup {
             what: format!("peering {a} and {b}"),
@@ -233,11 +248,16 @@ impl Network {
         };
         let first = self.instance(a).ok_or_else(|| missing(a))?;
         let second = self.instance(b).ok_or_else(|| missing(b))?;
-        let a_to_b = format!("{}-to-{}-{}", first.name, second.name, uuid::Uuid::new_v4());
-        let b_to_a = format!("{}-to-{}-{}", second.name, first.name, uuid::Uuid::new_v4());
-        for (from, to, incoming, outgoing, routes) in [
-            (first, second, &b_to_a, &a_to_b, routes[0]),
-            (second, first, &a_to_b, &b_to_a, routes[1]),
+        let [first_side, second_side] = sides;
+        let a_to_b = first_side.token.clone().unwrap_or_else(|| {
+            format!("{}-to-{}-{}", first.name, second.name, uuid::Uuid::new_v4())
+        });
+        let b_to_a = second_side.token.clone().unwrap_or_else(|| {
+            format!("{}-to-{}-{}", second.name, first.name, uuid::Uuid::new_v4())
+        });
+        for (from, to, incoming, outgoing, side) in [
+            (first, second, &b_to_a, &a_to_b, first_side),
+            (second, first, &a_to_b, &b_to_a, second_side),
         ] {
             let asset_id = from.asset_id(asset).ok_or_else(|| missing(asset))?;
             let connector_url = to.connector_url();
@@ -249,9 +269,10 @@ impl Network {
             )
             .name(&to.name)
             .outgoing_token(outgoing)
-            .liquidity(liquidity)
-            .max_packet_amount_option(max_packet_amount)
-            .routes(routes);
+            .liquidity(side.liquidity)
+            .max_packet_amount_option(side.max_packet_amount)
+            .liquidity_threshold(side.liquidity_threshold)
+            .routes(&side.routes);
             from.admin
                 .create_peer(&settings)
                 .await
@@ -349,6 +370,78 @@ impl Network {
     }
 }
 
+/// `routing = "auto"`: for each peering, the routes each side gets so that every instance reaches
+/// every other. From each instance, a breadth-first search over the peerings (in the order they
+/// are listed, so ties go to the peering listed first) finds the first hop towards every
+/// instance it is not peered with; that instance's address is routed to the first hop on every
+/// peering between the two, so a packet keeps its own asset where it can. An instance whose
+/// sides already list a destination's address keeps the routes listed for it.
+fn auto_routes(topology: &Topology) -> Vec<[Vec<String>; 2]> {
+    let index: HashMap<&str, usize> = topology
+        .instances
+        .iter()
+        .enumerate()
+        .map(|(i, instance)| (instance.name.as_str(), i))
+        .collect();
+    let count = topology.instances.len();
+    // Instance -> its neighbours in peering order, and the peerings (with its side) to each.
+    let mut neighbours: Vec<Vec<usize>> = vec![Vec::new(); count];
+    let mut peerings_to: HashMap<(usize, usize), Vec<(usize, usize)>> = HashMap::new();
+    for (p, peering) in topology.peerings.iter().enumerate() {
+        let [Some(&a), Some(&b)] = [0, 1].map(|side| index.get(peering.between[side].as_str()))
+        else {
+            continue;
+        };
+        for (from, to, side) in [(a, b, 0), (b, a, 1)] {
+            if !neighbours[from].contains(&to) {
+                neighbours[from].push(to);
+            }
+            peerings_to.entry((from, to)).or_default().push((p, side));
+        }
+    }
+    // Instance -> the prefixes its sides list: auto routing leaves those destinations alone.
+    let mut listed: Vec<std::collections::HashSet<&str>> = vec![Default::default(); count];
+    for peering in &topology.peerings {
+        for (name, side) in &peering.sides {
+            if let Some(&at) = index.get(name.as_str()) {
+                listed[at].extend(side.routes.iter().map(String::as_str));
+            }
+        }
+    }
+    let mut routes = vec![[Vec::new(), Vec::new()]; topology.peerings.len()];
+    for source in 0..count {
+        // Destination -> the neighbour of `source` a shortest path to it starts with.
+        let mut first_hop: Vec<Option<usize>> = vec![None; count];
+        let mut queue = std::collections::VecDeque::new();
+        for &neighbour in &neighbours[source] {
+            first_hop[neighbour] = Some(neighbour);
+            queue.push_back(neighbour);
+        }
+        while let Some(at) = queue.pop_front() {
+            for &next in &neighbours[at] {
+                if next != source && first_hop[next].is_none() {
+                    first_hop[next] = first_hop[at];
+                    queue.push_back(next);
+                }
+            }
+        }
+        for (destination, hop) in first_hop.iter().enumerate() {
+            let Some(hop) = *hop else { continue };
+            if hop == destination {
+                continue; // a neighbour: its own address is routed already
+            }
+            let address = &topology.instances[destination].ilp_address;
+            if listed[source].contains(address.as_str()) {
+                continue; // the file routes it: the operator's choice stands
+            }
+            for &(p, side) in peerings_to.get(&(source, hop)).into_iter().flatten() {
+                routes[p][side].push(address.clone());
+            }
+        }
+    }
+    routes
+}
+
 /// Where the instance's rates come from: its table, its URL, or neither (not both).
 fn exchange_rates(spec: &InstanceSpec) -> Result<RateSource, NetworkError> {
     let invalid = |reason: String| NetworkError::Rates {
@@ -418,4 +511,93 @@ async fn start_instance(spec: &InstanceSpec) -> Result<InstanceHandle, NetworkEr
         admin,
         asset_ids: HashMap::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn topology(text: &str) -> Topology {
+        Topology::parse(text).unwrap()
+    }
+
+    fn instances(names: &[&str]) -> String {
+        names
+            .iter()
+            .map(|name| {
+                format!("[[instances]]\nname = \"{name}\"\nilp_address = \"test.{name}\"\n")
+            })
+            .collect::<String>()
+            + "[[assets]]\ncode = \"USD\"\nscale = 2\n[[assets]]\ncode = \"EUR\"\nscale = 2\n"
+    }
+
+    fn peering(a: &str, b: &str, asset: &str) -> String {
+        format!("[[peerings]]\nbetween = [\"{a}\", \"{b}\"]\nasset = \"{asset}\"\n")
+    }
+
+    fn routes(list: &[&str]) -> Vec<String> {
+        list.iter().map(|name| format!("test.{name}")).collect()
+    }
+
+    #[test]
+    fn auto_routing_reaches_every_instance_along_a_line() {
+        let text = instances(&["a", "b", "c", "d"])
+            + &peering("a", "b", "USD")
+            + &peering("c", "b", "USD")
+            + &peering("c", "d", "USD");
+        let routes_of = auto_routes(&topology(&text));
+        assert_eq!(
+            routes_of,
+            vec![
+                [routes(&["c", "d"]), routes(&[])],
+                [routes(&["a"]), routes(&["d"])],
+                [routes(&[]), routes(&["a", "b"])],
+            ]
+        );
+    }
+
+    #[test]
+    fn auto_routing_goes_through_a_hub_on_every_asset_to_it_and_never_adds_a_neighbour() {
+        // a and b are peered directly and through the hub: the direct peering is enough.
+        let text = instances(&["hub", "a", "b", "c"])
+            + &peering("hub", "a", "USD")
+            + &peering("hub", "b", "USD")
+            + &peering("a", "b", "USD")
+            + &peering("hub", "c", "USD")
+            + &peering("c", "hub", "EUR");
+        let routes_of = auto_routes(&topology(&text));
+        assert_eq!(
+            routes_of,
+            vec![
+                [routes(&[]), routes(&["c"])],
+                [routes(&[]), routes(&["c"])],
+                [routes(&[]), routes(&[])],
+                [routes(&[]), routes(&["a", "b"])],
+                [routes(&["a", "b"]), routes(&[])],
+            ]
+        );
+    }
+
+    #[test]
+    fn auto_routing_leaves_a_listed_destination_to_the_routes_listed() {
+        // a reaches c through b or through d; the file says through d.
+        let text = instances(&["a", "b", "c", "d"])
+            + &peering("a", "b", "USD")
+            + &peering("b", "c", "USD")
+            + &peering("a", "d", "USD")
+            + "[peerings.sides.a]\nroutes = [\"test.c\"]\n"
+            + &peering("d", "c", "USD");
+        let routes_of = auto_routes(&topology(&text));
+        assert_eq!(routes_of[0], [routes(&[]), routes(&["d"])]);
+        assert_eq!(routes_of[2], [routes(&[]), routes(&["b"])]);
+    }
+
+    #[test]
+    fn auto_routing_leaves_what_is_not_connected_unrouted() {
+        let text = instances(&["a", "b", "c"]) + &peering("a", "b", "USD");
+        assert_eq!(
+            auto_routes(&topology(&text)),
+            vec![[routes(&[]), routes(&[])]]
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! Topology files: which instances to start, which assets they hold, and who peers with whom.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use peerlab::admin::dialect::DialectSetting;
@@ -11,9 +11,12 @@ use thiserror::Error;
 /// The default topology, shipped in the binary.
 pub const DEFAULT_TOPOLOGY: &str = include_str!("../../fixtures/topologies/pair.toml");
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Topology {
+    /// How instances reach those they are not peered with (default `manual`).
+    #[serde(default)]
+    pub routing: Routing,
     pub instances: Vec<InstanceSpec>,
     #[serde(default)]
     pub assets: Vec<AssetSpec>,
@@ -203,18 +206,95 @@ pub struct AssetSpec {
     pub liquidity: u64,
 }
 
-/// Two instances peered both ways in one asset.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+/// How instances reach instances they are not peered with.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Routing {
+    /// Each peer routes its own address and the `routes` its side lists, nothing more: what an
+    /// operator configures by hand in Rafiki.
+    #[default]
+    Manual,
+    /// On top of the listed routes, every instance routes every instance it is not peered with
+    /// to the first hop of a shortest path of peerings (fewest hops; ties go to the peering
+    /// listed first), in every asset it peers with that first hop. A destination whose address
+    /// an instance's sides list in `routes` keeps those routes.
+    Auto,
+}
+
+/// Two instances peered both ways in one asset: each creates a peer for the other.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct PeeringSpec {
     pub between: [String; 2],
     /// The asset's code; it must be listed under `assets`.
     pub asset: String,
-    /// The liquidity each side grants the other.
+    /// The liquidity each side grants the other (`initialLiquidity`), unless its side says.
     #[serde(default)]
     pub liquidity: u64,
+    /// Both peers' `maxPacketAmount`, unless a side says.
     #[serde(default)]
     pub max_packet_amount: Option<u64>,
+    /// Both peers' `liquidityThreshold` (a `peer.liquidity_low` event when the liquidity granted
+    /// falls to it), unless a side says.
+    #[serde(default)]
+    pub liquidity_threshold: Option<u64>,
+    /// Per instance of `between`, what its peer for the other instance says beyond (or instead
+    /// of) the shared settings above: `[peerings.sides.cloud-nine-wallet]`.
+    #[serde(default)]
+    pub sides: BTreeMap<String, PeerSideSpec>,
+}
+
+/// One side of a peering: the settings of the peer that this instance creates for the other one
+/// (Rafiki's `createPeer` on this instance).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PeerSideSpec {
+    /// Address prefixes this instance sends to the other one besides the other's own address
+    /// (the peer's `routes`, as in Rafiki's seeds).
+    #[serde(default)]
+    pub routes: Vec<String>,
+    /// The token this instance presents on the packets it sends to the other one (its peer's
+    /// outgoing `authToken`, the other's incoming token). Unset: a fresh random one.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// The liquidity this instance grants the other, instead of the peering's `liquidity`.
+    #[serde(default)]
+    pub liquidity: Option<u64>,
+    /// This instance's `maxPacketAmount` for the other, instead of the peering's.
+    #[serde(default)]
+    pub max_packet_amount: Option<u64>,
+    /// This instance's `liquidityThreshold` for the other, instead of the peering's.
+    #[serde(default)]
+    pub liquidity_threshold: Option<u64>,
+}
+
+/// The peer settings one side of a peering ends up with, shared settings and side merged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PeerSide {
+    pub routes: Vec<String>,
+    pub token: Option<String>,
+    pub liquidity: u64,
+    pub max_packet_amount: Option<u64>,
+    pub liquidity_threshold: Option<u64>,
+}
+
+impl PeeringSpec {
+    /// What the peer `between[index]` creates for the other one says.
+    pub fn side(&self, index: usize) -> PeerSide {
+        let side = self
+            .between
+            .get(index)
+            .and_then(|name| self.sides.get(name))
+            .cloned()
+            .unwrap_or_default();
+        PeerSide {
+            routes: side.routes,
+            token: side.token,
+            liquidity: side.liquidity.unwrap_or(self.liquidity),
+            max_packet_amount: side.max_packet_amount.or(self.max_packet_amount),
+            liquidity_threshold: side.liquidity_threshold.or(self.liquidity_threshold),
+        }
+    }
 }
 
 #[derive(Debug, Error)]
@@ -255,7 +335,7 @@ impl Topology {
             return invalid("no instances".into());
         }
         let mut names = HashSet::new();
-        let mut addresses = std::collections::HashMap::new();
+        let mut addresses = HashMap::new();
         for instance in &self.instances {
             if !names.insert(instance.name.as_str()) {
                 return invalid(format!("instance {:?} is listed twice", instance.name));
@@ -286,20 +366,76 @@ impl Topology {
                 return invalid(format!("asset {:?} is listed twice", asset.code));
             }
         }
-        for peering in &self.peerings {
+        let own_address: HashMap<&str, &str> = self
+            .instances
+            .iter()
+            .map(|instance| (instance.name.as_str(), instance.ilp_address.as_str()))
+            .collect();
+        // Which peering made each pair of instances peers in each asset.
+        let mut pairs: HashMap<([&str; 2], &str), usize> = HashMap::new();
+        // (receiving instance, token) -> the peering whose sender presents it: an instance tells
+        // its peers apart by the token, so two of them cannot present the same one.
+        let mut tokens: HashMap<(&str, &str), usize> = HashMap::new();
+        for (n, peering) in self.peerings.iter().enumerate() {
             for name in &peering.between {
                 if !names.contains(name.as_str()) {
                     return invalid(format!("peering names unknown instance {name:?}"));
                 }
             }
-            if peering.between[0] == peering.between[1] {
-                return invalid(format!(
-                    "instance {:?} cannot peer with itself",
-                    peering.between[0]
-                ));
+            let [a, b] = &peering.between;
+            if a == b {
+                return invalid(format!("instance {a:?} cannot peer with itself"));
             }
             if !assets.contains(peering.asset.as_str()) {
                 return invalid(format!("peering uses unknown asset {:?}", peering.asset));
+            }
+            let label = format!("peering {} ({a} <-> {b})", n + 1);
+            let mut pair = [a.as_str(), b.as_str()];
+            pair.sort_unstable();
+            if let Some(first) = pairs.insert((pair, peering.asset.as_str()), n) {
+                return invalid(format!(
+                    "{label}: {a} and {b} are already peered in {} by peering {}",
+                    peering.asset,
+                    first + 1
+                ));
+            }
+            for (side, spec) in &peering.sides {
+                let Some(index) = peering.between.iter().position(|name| name == side) else {
+                    return invalid(format!(
+                        "{label}: sides.{side} names an instance that is not one of `between`"
+                    ));
+                };
+                let other = &peering.between[1 - index];
+                for route in &spec.routes {
+                    let problem = match Address::parse(route) {
+                        Err(e) => Some(e.to_string()),
+                        Ok(address) if address.as_str().starts_with("peer.") => {
+                            Some("peer.* addresses are never routed".to_owned())
+                        }
+                        Ok(address)
+                            if Some(&address.as_str()) == own_address.get(side.as_str()) =>
+                        {
+                            Some(format!("it is {side}'s own address"))
+                        }
+                        Ok(_) => None,
+                    };
+                    if let Some(problem) = problem {
+                        return invalid(format!(
+                            "{label}: sides.{side}.routes: {route:?} is not a prefix {side} can route to {other}: {problem}"
+                        ));
+                    }
+                }
+                if let Some(token) = &spec.token {
+                    if token.trim().is_empty() {
+                        return invalid(format!("{label}: sides.{side}.token is empty"));
+                    }
+                    if let Some(first) = tokens.insert((other.as_str(), token.as_str()), n) {
+                        return invalid(format!(
+                            "{label}: sides.{side}.token {token:?} is already presented to {other} in peering {}; {other} could not tell its peers apart",
+                            first + 1
+                        ));
+                    }
+                }
             }
         }
         for (n, fault) in self.faults.iter().enumerate() {
@@ -459,5 +595,136 @@ mod tests {
                 "{message:?} should mention {expected:?}"
             );
         }
+    }
+
+    /// Three instances `a`, `b`, `c` in USD, then `extra`.
+    fn three(extra: &str) -> String {
+        format!(
+            "[[instances]]\nname = \"a\"\nilp_address = \"test.a\"\n\
+             [[instances]]\nname = \"b\"\nilp_address = \"test.b\"\n\
+             [[instances]]\nname = \"c\"\nilp_address = \"test.c\"\n\
+             [[assets]]\ncode = \"USD\"\nscale = 2\n{extra}"
+        )
+    }
+
+    #[test]
+    fn a_peering_side_overrides_the_shared_settings() {
+        let topology = Topology::parse(&three(
+            r#"
+            [[peerings]]
+            between = ["a", "b"]
+            asset = "USD"
+            liquidity = 100
+            liquidity_threshold = 10
+            max_packet_amount = 50
+            [peerings.sides.a]
+            routes = ["test.c", "test.elsewhere"]
+            token = "a-presents-this"
+            liquidity = 7
+            liquidity_threshold = 1
+            "#,
+        ))
+        .unwrap();
+        let peering = &topology.peerings[0];
+        assert_eq!(
+            peering.side(0),
+            PeerSide {
+                routes: vec!["test.c".into(), "test.elsewhere".into()],
+                token: Some("a-presents-this".into()),
+                liquidity: 7,
+                max_packet_amount: Some(50),
+                liquidity_threshold: Some(1),
+            }
+        );
+        assert_eq!(
+            peering.side(1),
+            PeerSide {
+                routes: Vec::new(),
+                token: None,
+                liquidity: 100,
+                max_packet_amount: Some(50),
+                liquidity_threshold: Some(10),
+            }
+        );
+        assert_eq!(topology.routing, Routing::Manual);
+    }
+
+    #[test]
+    fn routing_is_manual_or_auto() {
+        let auto = Topology::parse(&format!("routing = \"auto\"\n{}", three(""))).unwrap();
+        assert_eq!(auto.routing, Routing::Auto);
+        let message = Topology::parse(&format!("routing = \"shortest\"\n{}", three("")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("routing") && message.contains("manual") && message.contains("auto"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn mistakes_in_peering_settings_are_named() {
+        let peering = |body: &str| {
+            three(&format!(
+                "[[peerings]]\nbetween = [\"a\", \"b\"]\nasset = \"USD\"\n{body}"
+            ))
+        };
+        let cases = [
+            (
+                peering("[peerings.sides.c]\nroutes = [\"test.c\"]"),
+                "peering 1 (a <-> b): sides.c names an instance that is not one of `between`",
+            ),
+            (
+                peering("[peerings.sides.a]\nroutes = [\"test.c\", \"not an address\"]"),
+                "peering 1 (a <-> b): sides.a.routes: \"not an address\" is not a prefix a can route to b",
+            ),
+            (
+                peering("[peerings.sides.b]\nroutes = [\"test.b\"]"),
+                "sides.b.routes: \"test.b\" is not a prefix b can route to a: it is b's own address",
+            ),
+            (
+                peering("[peerings.sides.a]\nroutes = [\"peer.config\"]"),
+                "sides.a.routes: \"peer.config\" is not a prefix a can route to b: peer.* addresses are never routed",
+            ),
+            (
+                peering("[peerings.sides.a]\ntoken = \" \""),
+                "peering 1 (a <-> b): sides.a.token is empty",
+            ),
+            (
+                peering("[peerings.sides.a]\nrotes = [\"test.c\"]"),
+                "unknown field `rotes`",
+            ),
+            (peering("liquidity_threshold = -1"), "liquidity_threshold"),
+            (
+                format!(
+                    "{}[[peerings]]\nbetween = [\"b\", \"a\"]\nasset = \"USD\"",
+                    peering("")
+                ),
+                "peering 2 (b <-> a): b and a are already peered in USD by peering 1",
+            ),
+            (
+                format!(
+                    "{}\n[[peerings]]\nbetween = [\"c\", \"b\"]\nasset = \"USD\"\n[peerings.sides.c]\ntoken = \"same\"",
+                    peering("[peerings.sides.a]\ntoken = \"same\"")
+                ),
+                "peering 2 (c <-> b): sides.c.token \"same\" is already presented to b in peering 1",
+            ),
+        ];
+        for (text, expected) in cases {
+            let message = Topology::parse(&text).unwrap_err().to_string();
+            assert!(
+                message.contains(expected),
+                "{message:?} should mention {expected:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn one_token_may_be_presented_to_different_instances() {
+        let text = three(
+            "[[peerings]]\nbetween = [\"a\", \"b\"]\nasset = \"USD\"\n[peerings.sides.a]\ntoken = \"same\"\n\
+             [[peerings]]\nbetween = [\"a\", \"c\"]\nasset = \"USD\"\n[peerings.sides.a]\ntoken = \"same\"",
+        );
+        assert!(Topology::parse(&text).is_ok());
     }
 }

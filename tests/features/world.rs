@@ -215,12 +215,25 @@ impl PeeringWorld {
         self.network = Some(Network::start(&specs).await.expect("instances start"));
     }
 
-    /// Starts the network a topology describes.
+    /// Starts the network a topology describes; its wallet addresses are known to the steps by
+    /// instance and address, as if the scenario had created them.
     pub async fn start_topology(&mut self, topology: &peerlab_simulator::Topology) {
         let network = Network::from_topology(topology)
             .await
             .expect("topology starts");
         self.network = Some(network);
+        for wallet in &topology.wallet_addresses {
+            let instance = self.instance(&wallet.instance);
+            let url = format!("{}{}", instance.node().open_payments_url(), wallet.address);
+            let id = instance
+                .node()
+                .instance()
+                .wallet_address_by_url(&url)
+                .map(|created| created.id.to_string())
+                .unwrap_or_else(|| panic!("the topology created no wallet address at {url}"));
+            self.wallet_addresses
+                .insert((wallet.instance.clone(), wallet.address.clone()), id);
+        }
     }
 
     /// Starts instances `test.<name>` peered in a line in USD (scale 2).

@@ -9,5 +9,6 @@ mod liquidity;
 mod packets;
 mod payments;
 mod peers;
+mod topologies;
 mod wallet_addresses;
 mod withdrawals;
