@@ -53,6 +53,8 @@ pub struct PeeringWorld {
     /// The last quote and outgoing payment: the instance that made them and the id.
     pub quote: Option<(String, Value)>,
     pub outgoing_payment: Option<(String, String)>,
+    /// Fault-injecting proxies put on links, by (from, to).
+    pub links: HashMap<(String, String), peerlab_simulator::faults::LinkProxy>,
 }
 
 /// How this run of the features reads refusals.
@@ -272,6 +274,9 @@ impl PeeringWorld {
         }
         for receiver in self.old_receivers.drain(..) {
             receiver.shutdown().await;
+        }
+        for (_, link) in self.links.drain() {
+            link.shutdown().await;
         }
     }
 

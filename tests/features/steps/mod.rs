@@ -4,6 +4,7 @@ mod answers;
 mod assets;
 mod auth;
 mod auto_peering;
+mod faults;
 mod instances;
 mod liquidity;
 mod packets;

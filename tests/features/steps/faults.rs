@@ -1,0 +1,100 @@
+//! Faults on a link while payments cross it: a proxy in front of the receiving connector
+//! (`peerlab_simulator::faults::LinkProxy`, as `peerlab run` uses it) slows, cuts or heals the
+//! link; a wrong token is put on the sending side's peer and taken off again.
+
+use std::time::Duration;
+
+use cucumber::{given, when};
+use peerlab::instance::{HttpUpdate, PeerUpdate};
+use peerlab_simulator::faults::{LinkMode, LinkProxy};
+
+use crate::world::PeeringWorld;
+
+/// The peer `holder` keeps for `other`, in USD.
+fn peer(w: &PeeringWorld, holder: &str, other: &str) -> std::sync::Arc<peerlab::instance::Peer> {
+    let address = w.instance(other).ilp_address().as_str().to_owned();
+    let asset = w.asset_id(holder, "USD");
+    w.instance(holder)
+        .node()
+        .instance()
+        .peer_by_address_and_asset(&address, &asset)
+        .unwrap_or_else(|| panic!("{holder} has no peer {other}"))
+}
+
+fn repoint(w: &PeeringWorld, holder: &str, other: &str, endpoint: &str, token: &str) {
+    let peer = peer(w, holder, other);
+    w.instance(holder)
+        .node()
+        .instance()
+        .update_peer(PeerUpdate {
+            id: peer.id.to_string(),
+            http: Some(HttpUpdate {
+                incoming_tokens: None,
+                outgoing_endpoint: endpoint.to_owned(),
+                outgoing_token: token.to_owned(),
+            }),
+            ..PeerUpdate::default()
+        })
+        .expect("peer updated");
+}
+
+#[given(expr = "the link from {string} to {string} runs through a fault proxy")]
+async fn proxied(w: &mut PeeringWorld, from: String, to: String) {
+    let peer = peer(w, &from, &to);
+    let proxy = LinkProxy::start(&peer.outgoing.endpoint)
+        .await
+        .expect("proxy starts");
+    repoint(w, &from, &to, proxy.url(), &peer.outgoing.auth_token);
+    w.links.insert((from, to), proxy);
+}
+
+fn link<'a>(w: &'a PeeringWorld, from: &str, to: &str) -> &'a LinkProxy {
+    w.links
+        .get(&(from.to_owned(), to.to_owned()))
+        .unwrap_or_else(|| panic!("no fault proxy on {from} -> {to}"))
+}
+
+#[when(expr = "the link from {string} to {string} is cut")]
+fn cut(w: &mut PeeringWorld, from: String, to: String) {
+    link(w, &from, &to).state().set_mode(LinkMode::Partition);
+}
+
+#[when(expr = "the link from {string} to {string} answers HTTP 500")]
+fn server_error(w: &mut PeeringWorld, from: String, to: String) {
+    link(w, &from, &to).state().set_mode(LinkMode::ServerError);
+}
+
+#[when(expr = "the link from {string} to {string} is slowed by {int} ms")]
+fn slowed(w: &mut PeeringWorld, from: String, to: String, ms: u64) {
+    link(w, &from, &to)
+        .state()
+        .set_latency(Duration::from_millis(ms));
+}
+
+#[when(expr = "the link from {string} to {string} heals after {float} seconds")]
+async fn heals(w: &mut PeeringWorld, from: String, to: String, seconds: f64) {
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    let state = link(w, &from, &to).state();
+    state.set_mode(LinkMode::Normal);
+    state.set_latency(Duration::ZERO);
+}
+
+#[when(expr = "{string} presents a wrong token to {string}")]
+fn wrong_token(w: &mut PeeringWorld, from: String, to: String) {
+    let peer = peer(w, &from, &to);
+    repoint(w, &from, &to, &peer.outgoing.endpoint, "not-the-token");
+}
+
+#[when(expr = "{string} presents its right token to {string} again after {float} seconds")]
+async fn right_token(w: &mut PeeringWorld, from: String, to: String, seconds: f64) {
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    // The line's tokens are `<from>-to-<to>-<uuid>`: read the one `to` accepts from its links.
+    let link = w
+        .network()
+        .links()
+        .into_iter()
+        .find(|link| link.from == from && link.to == to)
+        .expect("a link");
+    let endpoint = peer(w, &from, &to).outgoing.endpoint.clone();
+    repoint(w, &from, &to, &endpoint, &link.token);
+}
