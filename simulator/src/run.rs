@@ -82,7 +82,7 @@ pub struct PaymentTotals {
     pub sent: u64,
     /// Received by the incoming payments of completed payments, in each receiver's units.
     pub delivered: u64,
-    /// Completed payments whose incoming payment was not credited exactly what it expected.
+    /// Completed payments whose incoming payment was credited less than it expected.
     pub credited_otherwise: u64,
     /// Why payments failed or could not be made, and how often.
     pub reasons: BTreeMap<String, u64>,
@@ -311,7 +311,7 @@ impl Tally {
                 expected,
             } => {
                 payments.completed += 1;
-                if delivered != expected {
+                if delivered < expected {
                     payments.credited_otherwise += 1;
                 }
                 payments.sent = payments.sent.saturating_add(sent);
@@ -497,11 +497,12 @@ impl Plan {
     }
 }
 
-/// A failure's reason without what differs from payment to payment (amounts, ids), so that the
-/// report counts reasons rather than listing payments.
+/// A failure's reason without what differs from payment to payment, so that the report counts
+/// reasons rather than listing payments: the sender's reasons say what and who before a colon
+/// ("rejected F99 by test.b: ..."), and the rest (amounts, ids) is left out.
 fn reason_class(reason: &str) -> String {
     reason
-        .split(|c: char| c == ':' || c.is_ascii_digit())
+        .split(": ")
         .next()
         .unwrap_or(reason)
         .trim()
@@ -618,10 +619,10 @@ async fn check_invariants(network: &Network, payments: &PaymentTotals) -> Vec<In
             },
         ),
         invariant(
-            "every completed payment's receiver was credited what it expected",
+            "every completed payment's receiver was credited at least what it expected",
             if payments.credited_otherwise > 0 {
                 vec![format!(
-                    "{} completed payments were credited otherwise",
+                    "{} completed payments were credited less",
                     payments.credited_otherwise
                 )]
             } else {

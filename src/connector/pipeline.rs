@@ -230,8 +230,8 @@ impl Connector {
     /// connection's and at least what the sender asked for arrived; otherwise F99 with the
     /// encrypted STREAM reply. Zero-amount packets with the right condition are fulfilled and
     /// move nothing. Money for a completed or expired incoming payment is refused F02 as Rafiki
-    /// refuses it; a packet that would take an incoming payment past its `incomingAmount` is
-    /// refused F99 (the receiver's reject). Neither credits anything.
+    /// refuses it, crediting nothing; a packet that takes one past its `incomingAmount` is
+    /// credited and completes it, as Rafiki's receiver does.
     async fn receive(
         &self,
         from: PacketSource<'_>,

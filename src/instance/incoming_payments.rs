@@ -162,8 +162,8 @@ pub enum IncomingPacketRefusal {
     /// Completed or expired: nothing more is taken.
     #[error("incoming payment is {0:?}")]
     Closed(IncomingPaymentState),
-    /// The packet would take the payment past its `incomingAmount`.
-    #[error("packet exceeds what the incoming payment still expects")]
+    /// The packet would take the payment's `receivedAmount` beyond the largest UInt64.
+    #[error("packet would take the amount received beyond the largest UInt64")]
     ExceedsRemaining,
     #[error("{0}")]
     Liquidity(LiquidityError),
@@ -389,10 +389,11 @@ impl Instance {
     /// account, `arrived` (in the wallet address's asset) into the incoming payment's own
     /// account, and `arrived` counted in the payment's `receivedAmount`, all under one lock, with
     /// `incoming_payment.completed` recorded in the same step when it completes. Refused, with
-    /// nothing moved, when the payment is completed or expired or `arrived` would take it past
-    /// its `incomingAmount` (money stays exact: a payment never receives more than it asked;
-    /// Rafiki credits such a packet and completes, receiving more than `incomingAmount`). A
-    /// zero-amount packet changes nothing and is never refused.
+    /// nothing moved, when the payment is completed or expired. A packet that takes it past its
+    /// `incomingAmount` is credited and completes it, as Rafiki's receiver does: a sender paying a
+    /// fixed amount across a rate it only estimated (a probe rounds down) overshoots by a unit
+    /// or two on its last packet, and refusing that would fail the payment. A zero-amount packet
+    /// changes nothing and is never refused.
     pub fn receive_incoming_payment_packet(
         &self,
         from: PacketSource<'_>,
@@ -422,12 +423,6 @@ impl Instance {
             .received_amount
             .checked_add(arrived)
             .ok_or(IncomingPacketRefusal::ExceedsRemaining)?;
-        if payment
-            .incoming_amount
-            .is_some_and(|expected| received > expected)
-        {
-            return Err(IncomingPacketRefusal::ExceedsRemaining);
-        }
         let wallet = state
             .wallet_addresses
             .get(payment.wallet_address_id)
@@ -475,7 +470,10 @@ impl Instance {
         if arrived > 0 {
             payment.received_amount = received;
             payment.updated_at = now;
-            if payment.incoming_amount == Some(received) {
+            if payment
+                .incoming_amount
+                .is_some_and(|expected| received >= expected)
+            {
                 payment.state = IncomingPaymentState::Completed;
                 payments.expiries.remove(&(payment.expires_at, id));
                 let data = payment.event_data(asset);
