@@ -403,6 +403,32 @@ async fn up(path: Option<PathBuf>) -> ExitCode {
             peering.liquidity
         );
     }
+    if let Some((link, wallet)) = network.links().into_iter().find_map(|link| {
+        let to = network.instance(&link.to)?;
+        let wallet = to
+            .node()
+            .instance()
+            .wallet_addresses_page(&peerlab::instance::PageRequest {
+                first: Some(1),
+                order: peerlab::instance::SortOrder::Asc,
+                ..Default::default()
+            })
+            .ok()?
+            .items
+            .into_iter()
+            .next()?;
+        Some((link, wallet.url.clone()))
+    }) {
+        say!(
+            "Try it: pay 1234 to {wallet} as {} (in another terminal; `peerlab run` makes whole payments with Rafiki's operations):",
+            link.from
+        );
+        say!(
+            "  peerlab pay {wallet} 1234 --connector {} --token {}",
+            link.connector_url,
+            link.token
+        );
+    }
     say!("Press Ctrl-C to stop.");
     signals.received().await;
     say!("peerlab: stopping");

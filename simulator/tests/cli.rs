@@ -151,6 +151,14 @@ fn up_prints_the_default_pair_and_stops_on_sigterm() {
         .collect();
     let text = lines.join("\n");
     assert!(text.contains("2 instances up (default pair)"), "{text}");
+    // A first thing to try: a ready `peerlab pay` command (the pay test runs one).
+    assert!(
+        text.lines()
+            .any(|line| line.trim_start().starts_with("peerlab pay http://")
+                && line.contains(" --connector http://")
+                && line.contains(" --token ")),
+        "{text}"
+    );
     assert!(
         text.contains("cloud-nine-wallet  test.cloud-nine-wallet"),
         "{text}"
