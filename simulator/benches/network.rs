@@ -2,8 +2,9 @@
 //! asset, peered with its neighbours both ways with liquidity and routes to every other, all
 //! through the admin API), against the time to start the same 100 instances bare (the baseline,
 //! in the same run); then the largest network of idle instances started here and the memory each
-//! takes; then payments per second across the shipped `line-5` and `mesh-10` topologies, made by
-//! `peerlab run`'s engine with Rafiki's admin operations.
+//! takes; then payments per second across the shipped `line-5` and `mesh-10` topologies (their
+//! traffic made 100 times longer, at least 8 at a time per entry), made by `peerlab run`'s engine
+//! with Rafiki's admin operations.
 //!
 //! Run with `cargo bench -p peerlab-simulator --bench network`.
 
@@ -100,7 +101,12 @@ async fn payments(name: &str) -> Option<(f64, u64, bool)> {
         "{}/../fixtures/topologies/{name}.toml",
         env!("CARGO_MANIFEST_DIR")
     );
-    let topology = Topology::load(std::path::Path::new(&path)).ok()?;
+    let mut topology = Topology::load(std::path::Path::new(&path)).ok()?;
+    // The shipped traffic is a few payments, for the tests: make it a load.
+    for traffic in &mut topology.traffic {
+        traffic.count *= 100;
+        traffic.concurrency = traffic.concurrency.max(8);
+    }
     let network = Network::from_topology(&topology).await.expect("network");
     let report = run::run(&network, &topology, name, 1, Arc::new(Progress::default())).await;
     network.shutdown().await;
