@@ -35,6 +35,22 @@ async fn pair() -> Pair {
     }
 }
 
+/// The network `topology` (TOML) describes, with `alice` (USD) on its first instance and `bob`
+/// (in `bob_asset`) on its last.
+async fn pair_of(topology: &str, bob_asset: &'static str) -> Pair {
+    let topology = peerlab_simulator::topology::Topology::parse(topology).unwrap();
+    let network = Network::from_topology(&topology).await.unwrap();
+    let alice = wallet(&network.instances()[0], "alice", "USD");
+    let last = network.instances().last().unwrap();
+    let bob = wallet(last, "bob", bob_asset);
+    Pair {
+        alice_id: alice.id.to_string(),
+        bob_url: bob.url.clone(),
+        bob_asset,
+        network,
+    }
+}
+
 fn wallet(instance: &InstanceHandle, name: &str, asset: &str) -> peerlab::instance::WalletAddress {
     let wallet = instance
         .node()
@@ -470,7 +486,7 @@ async fn what_a_payment_did_not_spend_is_withdrawn_once() {
 
 #[tokio::test]
 async fn a_cross_currency_payment_receives_500_eur_at_0_91() {
-    let topology = peerlab_simulator::topology::Topology::parse(
+    let p = pair_of(
         r#"
         [[instances]]
         name = "a"
@@ -492,17 +508,9 @@ async fn a_cross_currency_payment_receives_500_eur_at_0_91() {
         asset = "USD"
         liquidity = 1000000
         "#,
+        "EUR",
     )
-    .unwrap();
-    let network = Network::from_topology(&topology).await.unwrap();
-    let alice = wallet(&network.instances()[0], "alice", "USD");
-    let bob = wallet(&network.instances()[1], "bob", "EUR");
-    let p = Pair {
-        alice_id: alice.id.to_string(),
-        bob_url: bob.url.clone(),
-        bob_asset: "EUR",
-        network,
-    };
+    .await;
     let receiver = p.receiver(None).await;
     let amount =
         json!({ "receiveAmount": { "value": "500", "assetCode": "EUR", "assetScale": 2 } });
@@ -637,7 +645,7 @@ async fn two_hundred_payments_at_once_all_end_and_the_money_adds_up() {
 /// local environment funds it, and completes with no deposit from the client.
 #[tokio::test]
 async fn the_mock_operator_funds_payments_as_they_are_created() {
-    let topology = peerlab_simulator::topology::Topology::parse(
+    let p = pair_of(
         r#"
         [[instances]]
         name = "a"
@@ -654,17 +662,9 @@ async fn the_mock_operator_funds_payments_as_they_are_created() {
         asset = "USD"
         liquidity = 1000000
         "#,
+        "USD",
     )
-    .unwrap();
-    let network = Network::from_topology(&topology).await.unwrap();
-    let alice = wallet(&network.instances()[0], "alice", "USD");
-    let bob = wallet(&network.instances()[1], "bob", "USD");
-    let p = Pair {
-        alice_id: alice.id.to_string(),
-        bob_url: bob.url.clone(),
-        bob_asset: "USD",
-        network,
-    };
+    .await;
     let receiver = p.receiver(Some(800)).await;
     let quote = p.quote(&receiver, json!({})).await;
     let created = p.create_payment(quote["id"].as_str().unwrap()).await;
@@ -733,7 +733,7 @@ async fn expired_quotes_and_incoming_payments_are_refused_and_nothing_moves() {
 /// most 100 (b's maximum) go through until b's room for a runs out.
 #[tokio::test]
 async fn a_stalled_payment_shows_what_got_through() {
-    let topology = peerlab_simulator::topology::Topology::parse(
+    let p = pair_of(
         r#"
         [[instances]]
         name = "a"
@@ -750,17 +750,9 @@ async fn a_stalled_payment_shows_what_got_through() {
         liquidity = 300
         max_packet_amount = 100
         "#,
+        "USD",
     )
-    .unwrap();
-    let network = Network::from_topology(&topology).await.unwrap();
-    let alice = wallet(&network.instances()[0], "alice", "USD");
-    let bob = wallet(&network.instances()[1], "bob", "USD");
-    let p = Pair {
-        alice_id: alice.id.to_string(),
-        bob_url: bob.url.clone(),
-        bob_asset: "USD",
-        network,
-    };
+    .await;
     let receiver = p.receiver(Some(500)).await;
     let quote = p.quote(&receiver, json!({})).await;
     let created = p.create_payment(quote["id"].as_str().unwrap()).await;
@@ -784,7 +776,7 @@ async fn a_stalled_payment_shows_what_got_through() {
 /// is topped up by 1,000,000 once, as Rafiki's mock operator answers `peer.liquidity_low`.
 #[tokio::test]
 async fn the_mock_operator_tops_up_a_peer_whose_liquidity_runs_low() {
-    let topology = peerlab_simulator::topology::Topology::parse(
+    let p = pair_of(
         r#"
         [[instances]]
         name = "a"
@@ -801,17 +793,9 @@ async fn the_mock_operator_tops_up_a_peer_whose_liquidity_runs_low() {
         asset = "USD"
         liquidity = 1000
         "#,
+        "USD",
     )
-    .unwrap();
-    let network = Network::from_topology(&topology).await.unwrap();
-    let alice = wallet(&network.instances()[0], "alice", "USD");
-    let bob = wallet(&network.instances()[1], "bob", "USD");
-    let p = Pair {
-        alice_id: alice.id.to_string(),
-        bob_url: bob.url.clone(),
-        bob_asset: "USD",
-        network,
-    };
+    .await;
     let b = p.b().node().instance();
     let peer = b
         .peer_by_address_and_asset("test.a", p.b().asset_id("USD").unwrap())
