@@ -284,10 +284,50 @@ fn repoint(
         .map_err(|error| error.to_string())
 }
 
-/// Starts a proxy for every link a fault acts on, and points the sending side's peer at it.
-pub async fn prepare(network: &Network, topology: &Topology) -> Proxies {
+/// The faults a run injects: the topology's scheduled ones, and its random ones drawn with
+/// `seed` (a Poisson process per `[[random_faults]]` entry: exponential gaps at its rate), in
+/// the order they start.
+pub fn schedule(topology: &Topology, seed: u64) -> Vec<FaultSpec> {
+    use rand::{Rng, SeedableRng};
+    let mut faults = topology.faults.clone();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x6661_756c_7473);
+    for random in &topology.random_faults {
+        if random.kinds.is_empty() || topology.peerings.is_empty() || random.rate <= 0.0 {
+            continue;
+        }
+        let mut at = 0.0;
+        loop {
+            // Inverse transform: -ln(U) / rate, with U in (0, 1].
+            let uniform: f64 = 1.0 - rng.random::<f64>();
+            at += -uniform.ln() / random.rate;
+            if at >= random.until {
+                break;
+            }
+            let kind = random.kinds[rng.random_range(0..random.kinds.len())];
+            let peering = &topology.peerings[rng.random_range(0..topology.peerings.len())];
+            let mut between = peering.between.clone();
+            if rng.random::<bool>() {
+                between.reverse();
+            }
+            faults.push(FaultSpec {
+                kind,
+                between,
+                at,
+                lasts: random.lasts,
+                latency_ms: Some(random.latency_ms.unwrap_or(50)),
+                share: Some(random.share.unwrap_or(0.1)),
+            });
+        }
+    }
+    faults.sort_by(|a, b| a.at.total_cmp(&b.at));
+    faults
+}
+
+/// Starts a proxy for every link one of `faults` acts on, and points the sending side's peer at
+/// it.
+pub async fn prepare(network: &Network, topology: &Topology, faults: &[FaultSpec]) -> Proxies {
     let mut proxies = Proxies::new();
-    for fault in topology.faults.iter().filter(|fault| on_link(fault.kind)) {
+    for fault in faults.iter().filter(|fault| on_link(fault.kind)) {
         let [from, to] = fault.between.clone();
         if proxies.contains_key(&(from.clone(), to.clone())) {
             continue;
@@ -502,5 +542,47 @@ mod tests {
         assert_eq!(dropped, 100);
         link.set_drop_share(0.0);
         assert!(!(0..100).any(|_| link.drops_next()));
+    }
+}
+
+#[cfg(test)]
+mod schedule_tests {
+    use super::*;
+
+    #[test]
+    fn random_faults_repeat_with_their_seed_and_stay_in_their_window() {
+        let topology = Topology::parse(
+            r#"
+            [[instances]]
+            name = "a"
+            ilp_address = "test.a"
+            [[instances]]
+            name = "b"
+            ilp_address = "test.b"
+            [[assets]]
+            code = "USD"
+            scale = 2
+            [[peerings]]
+            between = ["a", "b"]
+            asset = "USD"
+            [[random_faults]]
+            kinds = ["partition", "latency", "drop"]
+            rate = 5
+            for = 0.1
+            until = 4
+            "#,
+        )
+        .unwrap();
+        let first = schedule(&topology, 9);
+        assert_eq!(first, schedule(&topology, 9));
+        assert_ne!(first, schedule(&topology, 10));
+        // About 5 a second for 4 seconds.
+        assert!((8..=40).contains(&first.len()), "{}", first.len());
+        assert!(first.windows(2).all(|pair| pair[0].at <= pair[1].at));
+        assert!(
+            first
+                .iter()
+                .all(|fault| fault.at < 4.0 && fault.lasts == 0.1)
+        );
     }
 }

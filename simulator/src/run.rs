@@ -168,11 +168,12 @@ pub async fn run_for(
     let planned: u64 = topology.traffic.iter().map(|traffic| traffic.count).sum();
     progress.planned.store(planned, Ordering::Relaxed);
     let before = peering_liquidity(network, topology);
-    let proxies = faults::prepare(network, topology).await;
+    let scheduled = faults::schedule(topology, seed);
+    let proxies = faults::prepare(network, topology, &scheduled).await;
     let started = Instant::now();
     let stop_starting = duration.and_then(|duration| started.checked_add(duration));
     let mut fault_tasks = tokio::task::JoinSet::new();
-    for fault in &topology.faults {
+    for fault in &scheduled {
         let injection = faults::Injection::of(network, topology, fault, &proxies);
         fault_tasks.spawn(injection.run(started.into()));
     }

@@ -30,6 +30,36 @@ pub struct Topology {
     /// What `peerlab run` breaks while its traffic runs.
     #[serde(default)]
     pub faults: Vec<FaultSpec>,
+    /// Faults `peerlab run` draws at random (by its seed) while its traffic runs.
+    #[serde(default)]
+    pub random_faults: Vec<RandomFaultSpec>,
+}
+
+/// Faults at random: on average `rate` a second from the traffic's start until `until` seconds,
+/// each of a kind drawn from `kinds`, on a peering drawn from the topology's (either direction),
+/// lasting `for` seconds. The run's seed draws them, so `--seed` repeats them.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RandomFaultSpec {
+    pub kinds: Vec<FaultKind>,
+    /// Faults a second, on average.
+    pub rate: f64,
+    /// How long each lasts, in seconds.
+    #[serde(rename = "for")]
+    pub lasts: f64,
+    /// No fault starts after this many seconds (default 10).
+    #[serde(default = "ten")]
+    pub until: f64,
+    /// For `latency` faults (default 50).
+    #[serde(default)]
+    pub latency_ms: Option<u64>,
+    /// For `drop` faults (default 0.1).
+    #[serde(default)]
+    pub share: Option<f64>,
+}
+
+fn ten() -> f64 {
+    10.0
 }
 
 /// One fault on the link from `between[0]` to `between[1]` (two peered instances), from `at`
@@ -467,6 +497,29 @@ impl Topology {
                     return fault_error("drop needs a share from 0 to 1".into());
                 }
                 _ => {}
+            }
+        }
+        for (n, random) in self.random_faults.iter().enumerate() {
+            let problem = if random.kinds.is_empty() {
+                Some("kinds is empty")
+            } else if !(random.rate > 0.0 && random.rate <= 1_000.0) {
+                Some("rate must be more than 0 and at most 1000 a second")
+            } else if !(random.lasts > 0.0 && random.lasts.is_finite()) {
+                Some("`for` must be more than 0 seconds")
+            } else if !(random.until > 0.0 && random.until <= 86_400.0) {
+                Some("until must be more than 0 and at most 86400 seconds")
+            } else if random
+                .share
+                .is_some_and(|share| !(0.0..=1.0).contains(&share))
+            {
+                Some("share must be from 0 to 1")
+            } else if self.peerings.is_empty() {
+                Some("there is no peering to break")
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return invalid(format!("random_faults {}: {problem}", n + 1));
             }
         }
         let wallets: HashSet<(&str, &str)> = self

@@ -498,3 +498,47 @@ fn chaos_injects_every_fault_and_the_invariants_hold() {
         "{report}"
     );
 }
+
+/// `[[random_faults]]` are drawn from the run's seed: the same seed injects the same faults at
+/// the same times, and the invariants hold through them.
+#[test]
+fn random_faults_repeat_with_the_seed() {
+    let topology = std::env::temp_dir().join(format!("peerlab-rf-{}.toml", std::process::id()));
+    let text = format!(
+        "{}\n[[random_faults]]\nkinds = [\"partition\", \"latency\", \"server_error\", \"drop\"]\nrate = 4\nfor = 0.2\nuntil = 1\n",
+        peerlab_simulator::topology::DEFAULT_TOPOLOGY
+    );
+    std::fs::write(&topology, text).unwrap();
+    let faults = |seed: &str| {
+        let json =
+            std::env::temp_dir().join(format!("peerlab-rf-{}-{seed}.json", std::process::id()));
+        let output = peerlab()
+            .args(["run", "--seed", seed, "--json"])
+            .arg(&json)
+            .arg(&topology)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        let _ = std::fs::remove_file(&json);
+        assert!(
+            report["invariants"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|i| i["held"] == true),
+            "{report}"
+        );
+        report["faults"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|fault| (fault["kind"].to_string(), fault["between"].to_string()))
+            .collect::<Vec<_>>()
+    };
+    let first = faults("11");
+    assert!(!first.is_empty());
+    assert_eq!(faults("11"), first);
+    let _ = std::fs::remove_file(&topology);
+}
