@@ -394,13 +394,16 @@ async fn up(path: Option<PathBuf>) -> ExitCode {
             link.token
         );
     }
-    for peering in &topology.peerings {
+    for peering in peerlab_simulator::run::peering_liquidity(&network, &topology) {
         say!(
-            "  peered: {} <-> {} in {}, {} of liquidity each way",
+            "  peered: {} <-> {} in {}: {} grants {}, {} grants {}",
             peering.between[0],
             peering.between[1],
             peering.asset,
-            peering.liquidity
+            peering.between[0],
+            peering.before[0],
+            peering.between[1],
+            peering.before[1]
         );
     }
     if let Some((link, wallet)) = network.links().into_iter().find_map(|link| {

@@ -545,7 +545,7 @@ fn amount_of(value: &Value) -> u64 {
 }
 
 /// Each peering's liquidity both ways, as the report shows it (`before` filled in).
-fn peering_liquidity(network: &Network, topology: &Topology) -> Vec<PeeringLiquidity> {
+pub fn peering_liquidity(network: &Network, topology: &Topology) -> Vec<PeeringLiquidity> {
     topology
         .peerings
         .iter()
