@@ -47,8 +47,14 @@ pub struct Node {
     connector_addr: SocketAddr,
     connector_url: Url,
     open_payments_url: Url,
+    open_payments_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
-    servers: Vec<JoinHandle<()>>,
+    /// What the instance serves over HTTP, kept to serve it again after [`Node::stop_serving`].
+    serving: Serving,
+    /// The HTTP servers (admin, connector, Open Payments, auto-peering) now running.
+    http_servers: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    /// Background tasks: expiry sweep, webhook delivery, mock operator.
+    tasks: Vec<JoinHandle<()>>,
     /// Counters of webhook delivery, when `WEBHOOK_URL` is set.
     webhook_stats: Option<Arc<DeliveryStats>>,
 }
@@ -116,29 +122,33 @@ impl Node {
             },
         );
         let (shutdown, _) = watch::channel(false);
-        let mut servers = vec![
-            tokio::spawn(http_server::serve_router(
-                admin_listener,
-                admin_app,
-                config.http,
-                shutdown.subscribe(),
+        let serving = Serving {
+            admin: admin_app,
+            open_payments: openpayments::http::router(OpenPayments::new(
+                instance.clone(),
+                connector.receiver().clone(),
             )),
-            tokio::spawn(connector::http::serve(
-                connector_listener,
-                connector.clone(),
-                config.http,
-                shutdown.subscribe(),
-            )),
-            tokio::spawn(http_server::serve_router(
-                open_payments_listener,
-                openpayments::http::router(OpenPayments::new(
-                    instance.clone(),
-                    connector.receiver().clone(),
-                )),
-                config.http,
-                shutdown.subscribe(),
-            )),
-        ];
+            auto_peering: auto_peering_listener
+                .as_ref()
+                .map(|_| autopeer::server::router(auto_peering.clone())),
+            connector: connector.clone(),
+            http: config.http,
+        };
+        let http_servers = serving.spawn(
+            Listeners {
+                admin: admin_listener,
+                connector: connector_listener,
+                open_payments: open_payments_listener,
+                auto_peering: auto_peering_listener,
+            },
+            &shutdown,
+        );
+        if serving.auto_peering.is_some() {
+            tracing::warn!(
+                "auto-peering is enabled: it is meant for sandbox environments only, never production"
+            );
+        }
+        let mut servers = Vec::new();
         servers.push(tokio::spawn(sweep_expired_incoming_payments(
             instance.clone(),
             shutdown.subscribe(),
@@ -158,17 +168,6 @@ impl Node {
             )));
             tracing::info!("mock operator on: outgoing payments are funded as they are created");
         }
-        if let Some(listener) = auto_peering_listener {
-            servers.push(tokio::spawn(http_server::serve_router(
-                listener,
-                autopeer::server::router(auto_peering),
-                config.http,
-                shutdown.subscribe(),
-            )));
-            tracing::warn!(
-                "auto-peering is enabled: it is meant for sandbox environments only, never production"
-            );
-        }
         let node = Self {
             instance,
             connector,
@@ -177,8 +176,11 @@ impl Node {
             connector_addr,
             connector_url,
             open_payments_url,
+            open_payments_addr,
             shutdown,
-            servers,
+            serving,
+            http_servers: std::sync::Mutex::new(http_servers),
+            tasks: servers,
             webhook_stats,
         };
         tracing::info!(
@@ -245,9 +247,126 @@ impl Node {
     /// Stops accepting, lets open requests finish (for at most a few seconds), and returns.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
-        for server in self.servers {
+        let http_servers = std::mem::take(
+            &mut *self
+                .http_servers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for server in http_servers.into_iter().chain(self.tasks) {
             if tokio::time::timeout(SHUTDOWN_GRACE, server).await.is_err() {
                 tracing::warn!("a server did not stop within {SHUTDOWN_GRACE:?}");
+            }
+        }
+    }
+}
+
+impl Node {
+    /// Stops serving at once, as a crash would: every listener closes and every open connection
+    /// is dropped, requests in flight included (their packets' reservations are voided). The
+    /// instance's state stays, as a restarted Rafiki's database does.
+    pub async fn stop_serving(&self) {
+        let servers = std::mem::take(
+            &mut *self
+                .http_servers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for server in servers {
+            server.abort();
+            let _ = server.await;
+        }
+    }
+
+    /// Serves again on the same addresses after [`Node::stop_serving`]. Binding is retried for
+    /// a moment, as the stopped listeners' ports are released.
+    pub async fn serve_again(&self) -> Result<(), StartError> {
+        let listeners = Listeners {
+            admin: rebind(self.admin_addr, "ADMIN_PORT").await?,
+            connector: rebind(self.connector_addr, "CONNECTOR_PORT").await?,
+            open_payments: rebind(self.open_payments_addr, "OPEN_PAYMENTS_PORT").await?,
+            auto_peering: match self.auto_peering_addr {
+                Some(addr) => Some(rebind(addr, "AUTO_PEERING_SERVER_PORT").await?),
+                None => None,
+            },
+        };
+        let servers = self.serving.spawn(listeners, &self.shutdown);
+        self.http_servers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(servers);
+        Ok(())
+    }
+}
+
+/// What an instance serves over HTTP.
+#[derive(Debug)]
+struct Serving {
+    admin: axum::Router,
+    open_payments: axum::Router,
+    auto_peering: Option<axum::Router>,
+    connector: Arc<Connector>,
+    http: http_server::ServerSettings,
+}
+
+/// The listeners each server takes.
+struct Listeners {
+    admin: TcpListener,
+    connector: TcpListener,
+    open_payments: TcpListener,
+    auto_peering: Option<TcpListener>,
+}
+
+impl Serving {
+    fn spawn(&self, listeners: Listeners, shutdown: &watch::Sender<bool>) -> Vec<JoinHandle<()>> {
+        let mut servers = vec![
+            tokio::spawn(http_server::serve_router(
+                listeners.admin,
+                self.admin.clone(),
+                self.http,
+                shutdown.subscribe(),
+            )),
+            tokio::spawn(connector::http::serve(
+                listeners.connector,
+                self.connector.clone(),
+                self.http,
+                shutdown.subscribe(),
+            )),
+            tokio::spawn(http_server::serve_router(
+                listeners.open_payments,
+                self.open_payments.clone(),
+                self.http,
+                shutdown.subscribe(),
+            )),
+        ];
+        if let (Some(listener), Some(router)) = (listeners.auto_peering, &self.auto_peering) {
+            servers.push(tokio::spawn(http_server::serve_router(
+                listener,
+                router.clone(),
+                self.http,
+                shutdown.subscribe(),
+            )));
+        }
+        servers
+    }
+}
+
+/// Binds `addr` again, retrying for up to a second while the port is still being released.
+async fn rebind(addr: SocketAddr, variable: &'static str) -> Result<TcpListener, StartError> {
+    let mut tries = 0;
+    loop {
+        match TcpListener::bind(addr).await {
+            Ok(listener) => return Ok(listener),
+            Err(error) if error.kind() == std::io::ErrorKind::AddrInUse && tries < 20 => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(source) => {
+                return Err(StartError::Bind {
+                    variable,
+                    addr,
+                    source,
+                });
             }
         }
     }

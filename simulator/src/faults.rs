@@ -309,9 +309,11 @@ pub fn schedule(topology: &Topology, seed: u64) -> Vec<FaultSpec> {
             if rng.random::<bool>() {
                 between.reverse();
             }
+            let instance = (kind == FaultKind::Restart).then(|| between[0].clone());
             faults.push(FaultSpec {
                 kind,
                 between,
+                instance,
                 at,
                 lasts: random.lasts,
                 latency_ms: Some(random.latency_ms.unwrap_or(50)),
@@ -360,12 +362,13 @@ pub async fn shutdown(proxies: Proxies) {
 }
 
 /// One scheduled fault, resolved against the network: what to switch on and off.
-pub struct Injection {
+pub struct Injection<'a> {
     spec: FaultSpec,
-    action: Result<Action, String>,
+    action: Result<Action<'a>, String>,
 }
 
-enum Action {
+enum Action<'a> {
+    Restart(&'a peerlab::node::Node),
     Link(Arc<LinkState>),
     Token {
         instance: Arc<peerlab::instance::Instance>,
@@ -377,10 +380,21 @@ enum Action {
     },
 }
 
-impl Injection {
-    pub fn of(network: &Network, topology: &Topology, spec: &FaultSpec, proxies: &Proxies) -> Self {
+impl<'a> Injection<'a> {
+    pub fn of(
+        network: &'a Network,
+        topology: &Topology,
+        spec: &FaultSpec,
+        proxies: &Proxies,
+    ) -> Self {
         let [from, to] = &spec.between;
-        let action = if on_link(spec.kind) {
+        let action = if spec.kind == FaultKind::Restart {
+            spec.instance
+                .as_deref()
+                .and_then(|name| network.instance(name))
+                .map(|instance| Action::Restart(instance.node()))
+                .ok_or_else(|| "no such instance".to_owned())
+        } else if on_link(spec.kind) {
             proxies
                 .get(&(from.clone(), to.clone()))
                 .map(|proxy| Action::Link(proxy.state().clone()))
@@ -418,9 +432,13 @@ impl Injection {
         let at = traffic_started + Duration::from_secs_f64(spec.at);
         tokio::time::sleep_until(at).await;
         let from_seconds = traffic_started.elapsed().as_secs_f64();
+        let between = match &spec.instance {
+            Some(instance) => [instance.clone(), instance.clone()],
+            None => spec.between.clone(),
+        };
         let record = |error: Option<String>| FaultRecord {
             kind: spec.kind,
-            between: spec.between.clone(),
+            between: between.clone(),
             from_seconds,
             until_seconds: traffic_started.elapsed().as_secs_f64(),
             error,
@@ -429,6 +447,16 @@ impl Injection {
             Ok(action) => action,
             Err(error) => return record(Some(error.clone())),
         };
+        if let Action::Restart(node) = action {
+            node.stop_serving().await;
+            tokio::time::sleep(Duration::from_secs_f64(spec.lasts)).await;
+            let error = node
+                .serve_again()
+                .await
+                .err()
+                .map(|error| error.to_string());
+            return record(error);
+        }
         let undo = match self.switch_on(action) {
             Ok(undo) => undo,
             Err(error) => return record(Some(error)),
@@ -445,6 +473,7 @@ impl Injection {
     ) -> Result<Box<dyn FnOnce() -> Result<(), String> + Send>, String> {
         let spec = &self.spec;
         match action {
+            Action::Restart(_) => Err("a restart is not switched on this way".to_owned()),
             Action::Link(link) => {
                 match spec.kind {
                     FaultKind::Latency => {

@@ -172,11 +172,9 @@ pub async fn run_for(
     let proxies = faults::prepare(network, topology, &scheduled).await;
     let started = Instant::now();
     let stop_starting = duration.and_then(|duration| started.checked_add(duration));
-    let mut fault_tasks = tokio::task::JoinSet::new();
-    for fault in &scheduled {
-        let injection = faults::Injection::of(network, topology, fault, &proxies);
-        fault_tasks.spawn(injection.run(started.into()));
-    }
+    let injections = futures_util::future::join_all(scheduled.iter().map(|fault| {
+        faults::Injection::of(network, topology, fault, &proxies).run(started.into())
+    }));
     let tally = Arc::new(Mutex::new(Tally::new(planned)));
     let mut workers = tokio::task::JoinSet::new();
     for (index, traffic) in topology.traffic.iter().enumerate() {
@@ -226,15 +224,12 @@ pub async fn run_for(
             });
         }
     }
-    while workers.join_next().await.is_some() {}
-    let elapsed = started.elapsed();
     // Faults end when their time is up, traffic or not; each undoes itself.
-    let mut injected = Vec::new();
-    while let Some(record) = fault_tasks.join_next().await {
-        if let Ok(record) = record {
-            injected.push(record);
-        }
-    }
+    let traffic = async {
+        while workers.join_next().await.is_some() {}
+        started.elapsed()
+    };
+    let (mut injected, elapsed) = tokio::join!(injections, traffic);
     injected.sort_by(|a, b| a.from_seconds.total_cmp(&b.from_seconds));
     faults::shutdown(proxies).await;
     let invariants = check_invariants(network, &tally.lock().await.payments).await;

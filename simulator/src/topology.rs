@@ -68,7 +68,12 @@ fn ten() -> f64 {
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
     pub kind: FaultKind,
+    /// The link, for every kind but `restart`.
+    #[serde(default)]
     pub between: [String; 2],
+    /// `restart`: the instance that stops and starts again.
+    #[serde(default)]
+    pub instance: Option<String>,
     /// Seconds after the traffic starts.
     pub at: f64,
     /// How long it lasts, in seconds; then it is undone.
@@ -100,6 +105,9 @@ pub enum FaultKind {
     WrongToken,
     /// The other side's liquidity for the sender is withdrawn (T04), then deposited back.
     DrainLiquidity,
+    /// `instance` stops serving at once (every connection dropped, as a crash), then serves again
+    /// with its state after `for` seconds.
+    Restart,
 }
 
 /// Payments from one wallet address to another, each made as an operator makes it through the
@@ -470,6 +478,26 @@ impl Topology {
         }
         for (n, fault) in self.faults.iter().enumerate() {
             let fault_error = |what: String| invalid(format!("fault {}: {what}", n + 1));
+            if fault.kind == FaultKind::Restart {
+                match &fault.instance {
+                    Some(name) if names.contains(name.as_str()) => {}
+                    Some(name) => return fault_error(format!("no instance {name:?}")),
+                    None => return fault_error("restart needs instance".into()),
+                }
+                if !(fault.at >= 0.0
+                    && fault.at.is_finite()
+                    && fault.lasts > 0.0
+                    && fault.lasts.is_finite())
+                {
+                    return fault_error(
+                        "`at` must be 0 or more and `for` more than 0 seconds".into(),
+                    );
+                }
+                continue;
+            }
+            if fault.instance.is_some() {
+                return fault_error("only restart takes instance; the others take between".into());
+            }
             let [from, to] = &fault.between;
             let peered = self.peerings.iter().any(|peering| {
                 (&peering.between[0] == from && &peering.between[1] == to)

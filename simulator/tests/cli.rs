@@ -480,7 +480,8 @@ fn chaos_injects_every_fault_and_the_invariants_hold() {
             "server_error",
             "garbage",
             "wrong_token",
-            "drain_liquidity"
+            "drain_liquidity",
+            "restart"
         ]
     );
     let payments = &report["payments"];

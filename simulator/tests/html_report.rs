@@ -59,7 +59,7 @@ fn the_html_report_renders_the_network_in_chromium() {
     let faults = faults.split("</table>").next().unwrap_or_default();
     assert_eq!(
         faults.matches("<tr><td>").count(),
-        7,
-        "seven faults in {dom}"
+        8,
+        "eight faults in {dom}"
     );
 }

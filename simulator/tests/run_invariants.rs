@@ -48,3 +48,50 @@ async fn a_transfer_left_pending_breaks_the_run_and_is_named() {
     );
     network.shutdown().await;
 }
+
+/// A restarted instance (the `restart` fault) refuses every connection while stopped, then
+/// serves again on the same addresses with its state: its peers and liquidity are still there.
+#[tokio::test]
+async fn a_stopped_instance_serves_again_with_its_state() {
+    let topology = Topology::default_pair();
+    let network = Network::from_topology(&topology).await.unwrap();
+    let happy = network.instance("happy-life-bank").unwrap();
+    let peers_before = happy
+        .admin()
+        .request(
+            "{ peers { edges { node { id liquidity } } } }",
+            serde_json::json!({}),
+        )
+        .await
+        .unwrap();
+    happy.node().stop_serving().await;
+    assert!(
+        happy
+            .admin()
+            .request("{ assets { edges { cursor } } }", serde_json::json!({}))
+            .await
+            .is_err(),
+        "nothing answers while stopped"
+    );
+    happy.node().serve_again().await.unwrap();
+    let peers_after = happy
+        .admin()
+        .request(
+            "{ peers { edges { node { id liquidity } } } }",
+            serde_json::json!({}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(peers_after, peers_before);
+    let report = run::run(
+        &network,
+        &topology,
+        "pair",
+        3,
+        Arc::new(Progress::default()),
+    )
+    .await;
+    assert!(report.passed(), "{report:?}");
+    assert_eq!(report.payments.completed, 100);
+    network.shutdown().await;
+}
