@@ -23,7 +23,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use peerlab::instance::{HttpUpdate, PeerUpdate, WithdrawalMode};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::network::Network;
@@ -105,7 +105,7 @@ impl LinkState {
 pub struct LinkProxy {
     url: String,
     state: Arc<LinkState>,
-    stop: Option<oneshot::Sender<()>>,
+    stop: watch::Sender<bool>,
     server: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -127,19 +127,24 @@ impl LinkProxy {
             link: link.clone(),
             client: Client::builder(TokioExecutor::new()).build_http(),
         };
-        let app = Router::new().fallback(forward).with_state(state);
-        let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
+        // The 64 KiB limit covers any ILP packet (32 KiB of data at most) with room to spare.
+        let app = Router::new()
+            .fallback(forward)
+            .layer(axum::extract::DefaultBodyLimit::max(MAX_REPLY_BYTES))
+            .with_state(state);
+        let (stop, stopped) = watch::channel(false);
+        // peerlab's own server: header and body read timeouts and a connection cap, as every
+        // listener of an instance has.
+        let server = tokio::spawn(peerlab::http_server::serve_router(
+            listener,
+            app,
+            peerlab::http_server::ServerSettings::default(),
+            stopped,
+        ));
         Ok(Self {
             url: format!("http://{addr}/"),
             state: link,
-            stop: Some(stop),
+            stop,
             server: Some(server),
         })
     }
@@ -153,9 +158,7 @@ impl LinkProxy {
     }
 
     pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        let _ = self.stop.send(true);
         if let Some(server) = self.server.take() {
             server.abort();
             let _ = server.await;

@@ -30,7 +30,8 @@ fn page_error(error: PaginationError) -> async_graphql::Error {
     Refusal::from(error).v2_error()
 }
 
-fn page_request(
+/// A Relay page request from a connection field's arguments.
+pub(super) fn page_request(
     after: Option<String>,
     before: Option<String>,
     first: Option<i32>,

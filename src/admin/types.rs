@@ -164,13 +164,7 @@ impl WalletAddress {
         last: Option<i32>,
         sort_order: Option<SortOrder>,
     ) -> async_graphql::Result<IncomingPaymentConnection> {
-        let request = instance::PageRequest {
-            after,
-            before,
-            first,
-            last,
-            order: sort_order.unwrap_or_default().into(),
-        };
+        let request = super::query::page_request(after, before, first, last, sort_order);
         ctx.data_unchecked::<Arc<Instance>>()
             .incoming_payments_page(self.0.id, &request)
             .map(Into::into)
@@ -186,13 +180,7 @@ impl WalletAddress {
         last: Option<i32>,
         sort_order: Option<SortOrder>,
     ) -> async_graphql::Result<super::payments::OutgoingPaymentConnection> {
-        let request = instance::PageRequest {
-            after,
-            before,
-            first,
-            last,
-            order: sort_order.unwrap_or_default().into(),
-        };
+        let request = super::query::page_request(after, before, first, last, sort_order);
         ctx.data_unchecked::<Arc<Instance>>()
             .outgoing_payments_page(self.0.id, &request)
             .map(Into::into)
