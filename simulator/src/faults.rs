@@ -27,7 +27,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::network::Network;
-use crate::run::FaultRecord;
+use crate::report::FaultRecord;
 use crate::topology::{FaultKind, FaultSpec, Topology};
 
 /// The largest reply forwarded (ILP packets are at most 32 KiB of data).

@@ -6,7 +6,7 @@
 use std::f64::consts::PI;
 use std::fmt::Write as _;
 
-use crate::run::RunReport;
+use crate::report::RunReport;
 
 /// Escapes text for HTML and SVG content and attributes (topology names are user input).
 fn escape(text: &str) -> String {
@@ -43,19 +43,28 @@ pub fn render(report: &RunReport) -> String {
     );
     let _ = write!(
         page,
-        "<h1>{}</h1><p id=\"summary\">seed {}; {} payments planned, {} completed, {} failed, {} \
-         unfinished, {} not started, in {:.2} s ({:.0} payments/s); {} sent, {} delivered.</p>",
+        "<h1>{}</h1><p id=\"summary\">seed {}; {} payments planned, {} completed, {} partial, {} \
+         failed, {} unfinished, {} not started, in {:.2} s ({:.0} payments/s); {} sent, {} \
+         delivered.</p><p id=\"packets\">{} packets sent for payments: {} fulfilled, {} \
+         rejected; packet latency p50 {:.2} ms, p99 {:.2} ms. Replay: <code>{}</code></p>",
         escape(&title),
         report.seed,
         report.payments.planned,
         report.payments.completed,
+        report.payments.partial,
         report.payments.failed,
         report.payments.unfinished,
         report.payments.not_started,
         report.duration_seconds,
         report.payments_per_second,
         report.payments.sent,
-        report.payments.delivered
+        report.payments.delivered,
+        report.packets.sent.total(),
+        report.packets.sent.fulfilled,
+        report.packets.sent.rejected_total(),
+        report.packets.latency_ms.p50,
+        report.packets.latency_ms.p99,
+        escape(&report.replay)
     );
     network_picture(&mut page, report);
     invariants(&mut page, report);
@@ -182,7 +191,7 @@ fn bars(page: &mut String, id: &str, unit: &str, rows: &[(String, f64)]) {
 
 fn latency_chart(page: &mut String, report: &RunReport) {
     page.push_str("<h2>Latency per payment</h2>");
-    let latency = &report.latency_ms;
+    let latency = &report.payment_latency_ms;
     let rows = [
         ("p50", latency.p50),
         ("p90", latency.p90),

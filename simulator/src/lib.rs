@@ -6,6 +6,7 @@ pub mod faults;
 pub mod html_report;
 pub mod network;
 pub mod receiver;
+pub mod report;
 pub mod run;
 pub mod topology;
 

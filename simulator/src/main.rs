@@ -185,7 +185,10 @@ async fn run(args: RunArgs) -> ExitCode {
                 return ExitCode::from(2);
             }
         },
-        None => (Topology::default_pair(), "default pair".to_owned()),
+        None => (
+            Topology::default_pair(),
+            peerlab_simulator::run::DEFAULT_TOPOLOGY_NAME.to_owned(),
+        ),
     };
     let network = match Network::from_topology(&topology).await {
         Ok(network) => network,
@@ -242,46 +245,80 @@ async fn run(args: RunArgs) -> ExitCode {
 /// A progress bar on a terminal; a plain line a second otherwise (logs, CI).
 async fn show_progress(progress: std::sync::Arc<peerlab_simulator::run::Progress>) {
     use std::sync::atomic::Ordering;
-    let planned = progress.planned.load(Ordering::Relaxed);
     let started = std::time::Instant::now();
+    let status = || {
+        let seconds = started.elapsed().as_secs_f64().max(0.001);
+        let packets = progress.packets.load(Ordering::Relaxed);
+        format!(
+            "{} failed, {:.0} payments/s, {:.0} packets/s, {} rejects",
+            progress.failed.load(Ordering::Relaxed),
+            progress.done.load(Ordering::Relaxed) as f64 / seconds,
+            packets as f64 / seconds,
+            progress.rejected_packets.load(Ordering::Relaxed)
+        )
+    };
     if std::io::stdout().is_terminal() {
-        let bar = indicatif::ProgressBar::new(planned);
+        let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
             indicatif::ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} payments {msg} [{elapsed_precise}, {eta} left]",
+                "{bar:40} {pos}/{len} payments, {msg} [{elapsed_precise}, {eta} left]",
             )
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         loop {
-            let done = progress.done.load(Ordering::Relaxed);
-            bar.set_position(done);
-            let per_second = done as f64 / started.elapsed().as_secs_f64().max(0.001);
-            bar.set_message(format!(
-                "{per_second:.0}/s, {} failed",
-                progress.failed.load(Ordering::Relaxed)
-            ));
+            bar.set_length(progress.planned.load(Ordering::Relaxed));
+            bar.set_position(progress.done.load(Ordering::Relaxed));
+            bar.set_message(status());
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
     } else {
         loop {
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            let planned = progress.planned.load(Ordering::Relaxed);
             let done = progress.done.load(Ordering::Relaxed);
+            let seconds = started.elapsed().as_secs_f64();
+            let left = if done == 0 {
+                String::from("?")
+            } else {
+                format!(
+                    "{:.0}",
+                    seconds / done as f64 * planned.saturating_sub(done) as f64
+                )
+            };
             say!(
-                "  {done}/{planned} payments, {} failed, {:.0} s",
-                progress.failed.load(Ordering::Relaxed),
-                started.elapsed().as_secs_f64()
+                "  {done}/{planned} payments, {}, {seconds:.0} s elapsed, ~{left} s left",
+                status()
             );
         }
     }
 }
 
-fn print_report(report: &peerlab_simulator::run::RunReport) {
+fn print_report(report: &peerlab_simulator::report::RunReport) {
+    use peerlab::connector::PacketCounts;
+    let codes = |counts: &PacketCounts| {
+        let rejects: Vec<String> = counts
+            .rejected
+            .iter()
+            .map(|(code, count)| format!("{code} {count}"))
+            .collect();
+        if rejects.is_empty() {
+            format!("{} fulfilled, none rejected", counts.fulfilled)
+        } else {
+            format!(
+                "{} fulfilled, {} rejected ({})",
+                counts.fulfilled,
+                counts.rejected_total(),
+                rejects.join(", ")
+            )
+        }
+    };
     let payments = &report.payments;
     say!("\n== report: {} (seed {}) ==", report.topology, report.seed);
     say!(
-        "payments: {} planned, {} completed, {} failed, {} unfinished, {} not started, in {:.2} s ({:.0}/s)",
+        "payments: {} planned, {} completed, {} partial, {} failed, {} unfinished, {} not started, in {:.2} s ({:.0}/s)",
         payments.planned,
         payments.completed,
+        payments.partial,
         payments.failed,
         payments.unfinished,
         payments.not_started,
@@ -292,25 +329,68 @@ fn print_report(report: &peerlab_simulator::run::RunReport) {
         "money: {} sent, {} delivered; latency per payment p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         payments.sent,
         payments.delivered,
-        report.latency_ms.p50,
-        report.latency_ms.p99,
-        report.latency_ms.max
+        report.payment_latency_ms.p50,
+        report.payment_latency_ms.p99,
+        report.payment_latency_ms.max
     );
     for (reason, count) in &payments.reasons {
         say!("  {count} x {reason}");
     }
+    let packets = &report.packets;
+    say!(
+        "packets sent: {} ({:.0}/s), and {} rate probes, {} data-only; latency per packet p50 {:.2} ms, p99 {:.2} ms",
+        codes(&packets.sent),
+        packets.sent_per_second,
+        packets.probes,
+        packets.data_only,
+        packets.latency_ms.p50,
+        packets.latency_ms.p99
+    );
+    say!(
+        "packets from peers (every hop): {}",
+        codes(&packets.from_peers)
+    );
+    for instance in &report.instances {
+        let assets: Vec<String> = instance
+            .assets
+            .iter()
+            .map(|asset| format!("{} {} -> {}", asset.code, asset.before, asset.after))
+            .collect();
+        say!(
+            "instance {} ({}): sent {}; from peers {}; liquidity {}",
+            instance.name,
+            instance.ilp_address,
+            codes(&instance.packets_sent),
+            codes(&instance.packets_from_peers),
+            if assets.is_empty() {
+                "none".to_owned()
+            } else {
+                assets.join(", ")
+            }
+        );
+    }
     for peering in &report.peerings {
         say!(
-            "peering {} <-> {} in {}: {} grants {} -> {}, {} grants {} -> {}",
+            "peering {} <-> {} in {} ({}): {} grants {} -> {}, {} grants {} -> {}",
             peering.between[0],
             peering.between[1],
             peering.asset,
+            peering.by,
             peering.between[0],
             peering.before[0],
             peering.after[0],
             peering.between[1],
             peering.before[1],
             peering.after[1]
+        );
+    }
+    for wallet in &report.wallet_addresses {
+        say!(
+            "wallet address {} ({}): balance {} -> {}",
+            wallet.wallet_address,
+            wallet.asset,
+            wallet.before,
+            wallet.after
         );
     }
     for fault in &report.faults {
@@ -335,6 +415,7 @@ fn print_report(report: &peerlab_simulator::run::RunReport) {
             say!("       {detail}");
         }
     }
+    say!("replay: {}", report.replay);
 }
 
 async fn up(path: Option<PathBuf>) -> ExitCode {
@@ -347,7 +428,10 @@ async fn up(path: Option<PathBuf>) -> ExitCode {
                 return ExitCode::from(2);
             }
         },
-        None => (Topology::default_pair(), "default pair".to_owned()),
+        None => (
+            Topology::default_pair(),
+            peerlab_simulator::run::DEFAULT_TOPOLOGY_NAME.to_owned(),
+        ),
     };
     let network = match Network::from_topology(&topology).await {
         Ok(network) => network,

@@ -73,6 +73,13 @@ impl InstanceHandle {
         self.asset_ids.get(code).map(String::as_str)
     }
 
+    /// The assets the network created on this instance: (code, id).
+    pub fn asset_ids(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.asset_ids
+            .iter()
+            .map(|(code, id)| (code.as_str(), id.as_str()))
+    }
+
     pub fn node(&self) -> &Node {
         &self.node
     }

@@ -8,20 +8,23 @@
 //! it ends. What the report keeps is bounded whatever the run's length: counts, a latency
 //! histogram, the reasons payments failed (counted by reason).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use peerlab::connector::{PacketCounts, PacketStatsSnapshot};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::client::AdminClient;
 use crate::faults;
 use crate::network::Network;
-use crate::topology::{AmountSpec, FaultKind, Topology, TrafficSpec};
+use crate::report::{
+    AssetLiquidity, InstanceReport, Invariant, Latency, PacketTotals, PaymentTotals,
+    PeeringLiquidity, REPORT_FORMAT, RunReport,
+};
+use crate::topology::{AmountSpec, Topology, TrafficSpec};
 
 /// How often a payment's state is read while it is under way.
 const POLL: Duration = Duration::from_millis(5);
@@ -31,93 +34,9 @@ const PAYMENT_DEADLINE: Duration = Duration::from_secs(60);
 /// How long the ledgers get to settle the last packets before they are checked.
 const SETTLE: Duration = Duration::from_secs(2);
 
-/// What a run did. Its JSON shape is documented in the README ("The run report").
-#[derive(Debug, Clone, Serialize)]
-pub struct RunReport {
-    pub topology: String,
-    /// The seed the traffic's amounts were drawn with: `--seed` repeats them.
-    pub seed: u64,
-    pub duration_seconds: f64,
-    pub payments: PaymentTotals,
-    /// Milliseconds from `createReceiver` to the payment's end.
-    pub latency_ms: Latency,
-    pub payments_per_second: f64,
-    /// Payments that ended in each second of the run (the last bucket takes every second past
-    /// an hour).
-    pub ended_per_second: Vec<u64>,
-    pub peerings: Vec<PeeringLiquidity>,
-    /// The faults injected, and when (seconds after the traffic started).
-    pub faults: Vec<FaultRecord>,
-    pub invariants: Vec<Invariant>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct FaultRecord {
-    pub kind: FaultKind,
-    pub between: [String; 2],
-    pub from_seconds: f64,
-    pub until_seconds: f64,
-    /// When the fault could not be injected: why.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-impl RunReport {
-    /// Every invariant held.
-    pub fn passed(&self) -> bool {
-        self.invariants.iter().all(|invariant| invariant.held)
-    }
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct PaymentTotals {
-    pub planned: u64,
-    pub completed: u64,
-    pub failed: u64,
-    /// Neither completed nor failed when the run stopped waiting.
-    pub unfinished: u64,
-    /// Never started: `--duration` ran out first.
-    pub not_started: u64,
-    /// Sent by completed and failed payments, in each payer's asset units, summed.
-    pub sent: u64,
-    /// Received by the incoming payments of completed payments, in each receiver's units.
-    pub delivered: u64,
-    /// Completed payments whose incoming payment was credited less than it expected.
-    pub credited_otherwise: u64,
-    /// Why payments failed or could not be made, and how often.
-    pub reasons: BTreeMap<String, u64>,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Latency {
-    pub p50: f64,
-    pub p90: f64,
-    pub p99: f64,
-    pub p999: f64,
-    pub max: f64,
-}
-
 /// Longest run the per-second throughput keeps one bucket a second for; later seconds share
 /// the last bucket, so the report stays bounded.
 const THROUGHPUT_SECONDS: usize = 3_600;
-
-/// The liquidity each side of a peering grants the other, before and after the traffic.
-#[derive(Debug, Clone, Serialize)]
-pub struct PeeringLiquidity {
-    pub between: [String; 2],
-    pub asset: String,
-    pub before: [u64; 2],
-    pub after: [u64; 2],
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Invariant {
-    pub name: String,
-    pub held: bool,
-    /// What broke it, when it did not hold.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-}
 
 /// How far the traffic has come, for a progress display.
 #[derive(Debug, Default)]
@@ -125,7 +44,14 @@ pub struct Progress {
     pub done: AtomicU64,
     pub failed: AtomicU64,
     pub planned: AtomicU64,
+    /// Packets handled across the network (every hop counts), sampled a few times a second.
+    pub packets: AtomicU64,
+    /// Of those, rejected.
+    pub rejected_packets: AtomicU64,
 }
+
+/// How often the progress's packet figures are summed over the network.
+const PACKET_SAMPLE: Duration = Duration::from_millis(200);
 
 /// How one payment ended.
 #[derive(Debug)]
@@ -167,7 +93,9 @@ pub async fn run_for(
 ) -> RunReport {
     let planned: u64 = topology.traffic.iter().map(|traffic| traffic.count).sum();
     progress.planned.store(planned, Ordering::Relaxed);
-    let before = peering_liquidity(network, topology);
+    let peerings_before = peering_liquidity(network, topology);
+    let instances_before = instance_liquidity(network);
+    let packets_before = packet_snapshots(network);
     let scheduled = faults::schedule(topology, seed);
     let proxies = faults::prepare(network, topology, &scheduled).await;
     let started = Instant::now();
@@ -229,45 +157,183 @@ pub async fn run_for(
         while workers.join_next().await.is_some() {}
         started.elapsed()
     };
-    let (mut injected, elapsed) = tokio::join!(injections, traffic);
+    let sampling = sample_packets(network, &progress);
+    let (mut injected, elapsed) = tokio::select! {
+        ended = async { tokio::join!(injections, traffic) } => ended,
+        never = sampling => match never {},
+    };
     injected.sort_by(|a, b| a.from_seconds.total_cmp(&b.from_seconds));
     faults::shutdown(proxies).await;
     let invariants = check_invariants(network, &tally.lock().await.payments).await;
-    let after = peering_liquidity(network, topology);
+    let peerings_after = peering_liquidity(network, topology);
+    let instances_after = instance_liquidity(network);
+    let packets_after = packet_snapshots(network);
     let mut tally = tally.lock().await;
     let payments = &mut tally.payments;
-    payments.not_started =
-        planned.saturating_sub(payments.completed + payments.failed + payments.unfinished);
-    let quantile = |q: f64| tally.latency.value_at_quantile(q) as f64 / 1_000.0;
-    RunReport {
-        topology: name.to_owned(),
-        seed,
-        duration_seconds: elapsed.as_secs_f64(),
-        payments: tally.payments.clone(),
-        latency_ms: Latency {
-            p50: quantile(0.5),
-            p90: quantile(0.9),
-            p99: quantile(0.99),
-            p999: quantile(0.999),
-            max: tally.latency.max() as f64 / 1_000.0,
-        },
-        ended_per_second: tally.ended_per_second.clone(),
-        payments_per_second: if elapsed.is_zero() {
+    payments.not_started = planned.saturating_sub(
+        payments.completed + payments.partial + payments.failed + payments.unfinished,
+    );
+    let seconds = elapsed.as_secs_f64();
+    let per_second = |count: u64| {
+        if elapsed.is_zero() {
             0.0
         } else {
-            (planned - tally.payments.not_started) as f64 / elapsed.as_secs_f64()
-        },
-        peerings: before
+            count as f64 / seconds
+        }
+    };
+    let mut packets = PacketTotals::default();
+    let mut instances = Vec::new();
+    for (((handle, before), after), (liquidity_before, liquidity_after)) in network
+        .instances()
+        .iter()
+        .zip(&packets_before)
+        .zip(&packets_after)
+        .zip(instances_before.into_iter().zip(instances_after))
+    {
+        let sent = since(&after.sent, &before.sent);
+        let from_peers = since(&after.from_peers, &before.from_peers);
+        let probes = after.probes.saturating_sub(before.probes);
+        let data_only = after.data_only.saturating_sub(before.data_only);
+        packets.sent.add(&sent);
+        packets.from_peers.add(&from_peers);
+        packets.probes = packets.probes.saturating_add(probes);
+        packets.data_only = packets.data_only.saturating_add(data_only);
+        instances.push(InstanceReport {
+            name: handle.name().to_owned(),
+            ilp_address: handle.ilp_address().to_string(),
+            packets_sent: sent,
+            packets_from_peers: from_peers,
+            probes,
+            data_only,
+            assets: liquidity_before
+                .into_iter()
+                .zip(liquidity_after)
+                .map(|(before, after)| AssetLiquidity {
+                    after: after.before,
+                    ..before
+                })
+                .collect(),
+        });
+    }
+    packets.sent_per_second = per_second(packets.sent.total());
+    let mut packet_latency =
+        Histogram::new_with_bounds(1, 60_000_000, 2).expect("constant histogram bounds are valid");
+    for handle in network.instances() {
+        handle
+            .node()
+            .connector()
+            .stats()
+            .merge_sent_latency(&mut packet_latency);
+    }
+    packets.latency_ms = Latency::of_micros(&packet_latency);
+    let started_payments = planned - tally.payments.not_started;
+    RunReport {
+        format: REPORT_FORMAT,
+        topology: name.to_owned(),
+        seed,
+        replay: replay_command(name, seed, duration),
+        duration_seconds: seconds,
+        payments: tally.payments.clone(),
+        payment_latency_ms: Latency::of_micros(&tally.latency),
+        ended_per_second: tally.ended_per_second.clone(),
+        payments_per_second: per_second(started_payments),
+        packets,
+        instances,
+        peerings: peerings_before
             .into_iter()
-            .zip(after)
+            .zip(peerings_after)
             .map(|(before, after)| PeeringLiquidity {
                 after: after.before,
                 ..before
             })
             .collect(),
+        wallet_addresses: Vec::new(),
         faults: injected,
         invariants,
     }
+}
+
+/// The command that repeats a run's schedule.
+fn replay_command(topology: &str, seed: u64, duration: Option<Duration>) -> String {
+    let mut command = String::from("peerlab run");
+    if topology != DEFAULT_TOPOLOGY_NAME {
+        command.push(' ');
+        command.push_str(topology);
+    }
+    command.push_str(&format!(" --seed {seed}"));
+    if let Some(duration) = duration {
+        command.push_str(&format!(" --duration {}", duration.as_secs_f64()));
+    }
+    command
+}
+
+/// What the report calls the topology shipped in the binary.
+pub const DEFAULT_TOPOLOGY_NAME: &str = "default pair";
+
+/// Counts in `after` that were not yet in `before`.
+fn since(after: &PacketCounts, before: &PacketCounts) -> PacketCounts {
+    PacketCounts {
+        fulfilled: after.fulfilled.saturating_sub(before.fulfilled),
+        rejected: after
+            .rejected
+            .iter()
+            .map(|(code, count)| {
+                let earlier = before.rejected.get(code).copied().unwrap_or(0);
+                (code.clone(), count.saturating_sub(earlier))
+            })
+            .filter(|(_, count)| *count > 0)
+            .collect(),
+    }
+}
+
+fn packet_snapshots(network: &Network) -> Vec<PacketStatsSnapshot> {
+    network
+        .instances()
+        .iter()
+        .map(|handle| handle.node().connector().stats().snapshot())
+        .collect()
+}
+
+/// Keeps the progress's packet figures current; never returns (dropped when the run ends).
+async fn sample_packets(network: &Network, progress: &Progress) -> std::convert::Infallible {
+    let mut ticks = tokio::time::interval(PACKET_SAMPLE);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let (mut handled, mut rejected) = (0u64, 0u64);
+        for handle in network.instances() {
+            let stats = handle.node().connector().stats();
+            handled = handled.saturating_add(stats.handled());
+            rejected = rejected.saturating_add(stats.rejected());
+        }
+        progress.packets.store(handled, Ordering::Relaxed);
+        progress.rejected_packets.store(rejected, Ordering::Relaxed);
+    }
+}
+
+/// Each instance's assets and their own liquidity (an asset's `before` filled in).
+fn instance_liquidity(network: &Network) -> Vec<Vec<AssetLiquidity>> {
+    network
+        .instances()
+        .iter()
+        .map(|handle| {
+            let state = handle.node().instance();
+            let mut assets: Vec<AssetLiquidity> = handle
+                .asset_ids()
+                .filter_map(|(_, id)| {
+                    let asset = state.asset(id)?;
+                    Some(AssetLiquidity {
+                        before: state.asset_liquidity(asset.id).unwrap_or(0),
+                        after: 0,
+                        code: asset.code,
+                        scale: asset.scale,
+                    })
+                })
+                .collect();
+            assets.sort_by(|a, b| a.code.cmp(&b.code));
+            assets
+        })
+        .collect()
 }
 
 /// The run's counts and latencies so far.
@@ -316,7 +382,11 @@ impl Tally {
                 self.latency.saturating_record(micros.max(1));
             }
             Outcome::Failed { sent, reason } => {
-                payments.failed += 1;
+                if sent > 0 {
+                    payments.partial += 1;
+                } else {
+                    payments.failed += 1;
+                }
                 payments.sent = payments.sent.saturating_add(sent);
                 *payments.reasons.entry(reason).or_default() += 1;
             }
@@ -564,6 +634,7 @@ pub fn peering_liquidity(network: &Network, topology: &Topology) -> Vec<PeeringL
             PeeringLiquidity {
                 between: peering.between.clone(),
                 asset: peering.asset.clone(),
+                by: "manual".to_owned(),
                 before: [grants(a, b), grants(b, a)],
                 after: [0, 0],
             }

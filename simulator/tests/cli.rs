@@ -301,7 +301,7 @@ fn run_makes_the_default_pairs_payments_and_reports_them() {
     );
     assert!(
         said.contains(
-            "payments: 100 planned, 100 completed, 0 failed, 0 unfinished, 0 not started"
+            "payments: 100 planned, 100 completed, 0 partial, 0 failed, 0 unfinished, 0 not started"
         ),
         "{said}"
     );
@@ -327,6 +327,22 @@ fn run_makes_the_default_pairs_payments_and_reports_them() {
     let invariants = report["invariants"].as_array().unwrap();
     assert_eq!(invariants.len(), 4);
     assert!(invariants.iter().all(|i| i["held"] == true), "{report}");
+    // Each payment fits in one packet, fulfilled at the sender and counted at the receiver.
+    assert_eq!(report["packets"]["sent"]["fulfilled"], 100, "{report}");
+    assert_eq!(report["packets"]["sent"]["rejected"], serde_json::json!({}));
+    assert_eq!(report["packets"]["from_peers"]["fulfilled"], 100);
+    assert!(report["packets"]["latency_ms"]["count"] == 100);
+    let instances = report["instances"].as_array().unwrap();
+    assert_eq!(instances.len(), 2);
+    for instance in instances {
+        assert_eq!(instance["packets_sent"]["fulfilled"], 50, "{instance}");
+        assert_eq!(instance["assets"][0]["code"], "USD");
+        assert_eq!(
+            instance["assets"][0]["before"],
+            instance["assets"][0]["after"]
+        );
+    }
+    assert!(said.contains("replay: peerlab run --seed "), "{said}");
 }
 
 /// A topology whose traffic names a wallet address it does not create is refused before

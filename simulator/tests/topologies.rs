@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use peerlab_simulator::run::{Progress, RunReport, run};
+use peerlab_simulator::report::RunReport;
+use peerlab_simulator::run::{Progress, run};
 use peerlab_simulator::{Network, Topology};
 
 /// Any seed: these checks hold whatever amounts the traffic draws.

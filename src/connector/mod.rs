@@ -7,6 +7,8 @@ pub mod http;
 pub mod pipeline;
 pub mod rate_limit;
 pub mod rates;
+pub mod stats;
 
 pub use errors::PacketError;
 pub use pipeline::{Connector, ConnectorSettings};
+pub use stats::{PacketCounts, PacketStats, PacketStatsSnapshot};

@@ -11,6 +11,7 @@ use super::client::OutgoingClient;
 use super::errors::PacketError;
 use super::rate_limit::RateLimiter;
 use super::rates::{AssetUnit, ConversionError, ExchangeRates, RateSource};
+use super::stats::PacketStats;
 use crate::ilp::ildcp::{ILDCP_DESTINATION, is_ildcp_request};
 use crate::ilp::stream::ServerSecret;
 use crate::ilp::{Prepare, Reply, Scheme, Timestamp};
@@ -80,6 +81,7 @@ pub struct Connector {
     rate_limiter: Option<RateLimiter>,
     rates: ExchangeRates,
     receiver: StreamReceiver,
+    stats: PacketStats,
 }
 
 /// Where a packet goes after route lookup.
@@ -128,7 +130,13 @@ impl Connector {
             instance,
             client: OutgoingClient::default(),
             settings,
+            stats: PacketStats::default(),
         }
+    }
+
+    /// The packets handled so far, by source and outcome.
+    pub fn stats(&self) -> &PacketStats {
+        &self.stats
     }
 
     pub fn instance(&self) -> &Arc<Instance> {
@@ -148,10 +156,14 @@ impl Connector {
 
     /// [`Connector::handle_prepare`] for any source: a peer, or a local account paying out.
     pub async fn handle_prepare_from(&self, from: PacketSource<'_>, prepare: Prepare) -> Reply {
-        match self.process(from, prepare).await {
+        let started = Instant::now();
+        let amount = prepare.amount();
+        let reply = match self.process(from, prepare).await {
             Ok(reply) => reply,
             Err(error) => Reply::Reject(error.to_reject(&self.instance.settings().ilp_address)),
-        }
+        };
+        self.stats.record(from, amount, &reply, started.elapsed());
+        reply
     }
 
     async fn process(

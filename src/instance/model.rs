@@ -58,6 +58,8 @@ pub struct PacketSource<'a> {
     /// Rate probes only: nothing is reserved from the account and nothing may be fulfilled, as
     /// Rafiki forwards its quotes' unfulfillable packets without accounting.
     pub unfulfillable: bool,
+    /// A local account paying out (this instance sends the packet), not a peer.
+    pub local: bool,
 }
 
 impl Peer {
@@ -69,6 +71,7 @@ impl Peer {
             max_packet_amount: self.max_packet_amount,
             address: &self.static_ilp_address,
             unfulfillable: false,
+            local: false,
         }
     }
 }
@@ -92,6 +95,7 @@ impl LocalAccount {
             max_packet_amount: None,
             address: &self.address,
             unfulfillable: self.unfulfillable,
+            local: true,
         }
     }
 }
