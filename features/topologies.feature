@@ -19,10 +19,11 @@ Feature: Networks from the shipped topology files
 
   Scenario: In Rafiki's multihop local environment, cloud-nine-wallet pays happy-life-bank through global-bank
     Given the network "rafiki-localenv"
-    When "cloud-nine-wallet" creates a receiver for "bob" at "happy-life-bank" expecting 500 USD
-    And "cloud-nine-wallet" quotes paying the receiver from "alice"
-    And "cloud-nine-wallet" creates the outgoing payment from "alice" with the quote
-    # No funding step: cloud-nine-wallet runs the mock operator, which funds the payment.
+    When "cloud-nine-wallet" creates a receiver for "accounts/planex" at "happy-life-bank" expecting 500 USD
+    And "cloud-nine-wallet" quotes paying the receiver from "accounts/gfranklin"
+    And "cloud-nine-wallet" creates the outgoing payment from "accounts/gfranklin" with the quote
+    # No funding step: cloud-nine-wallet runs the mock operator, which funds the payment from
+    # Grace Franklin's balance.
     Then the outgoing payment completes having sent 500 USD
     And the incoming payment is COMPLETED having received 500 USD
     And "cloud-nine-wallet" grants "global-bank" 10000500

@@ -57,6 +57,8 @@ pub struct Node {
     tasks: Vec<JoinHandle<()>>,
     /// Counters of webhook delivery, when `WEBHOOK_URL` is set.
     webhook_stats: Option<Arc<DeliveryStats>>,
+    /// The mock operator's account holders, when it runs (`MOCK_OPERATOR`).
+    operator_books: Option<Arc<events::mock_operator::OperatorBooks>>,
 }
 
 impl Node {
@@ -160,12 +162,17 @@ impl Node {
             servers.push(delivery.task);
             delivery.stats
         });
-        if config.mock_operator {
+        let operator_books = config.mock_operator.then(|| {
+            let books = Arc::new(events::mock_operator::OperatorBooks::default());
             servers.push(tokio::spawn(events::mock_operator::run(
                 payments.clone(),
+                books.clone(),
                 instance.subscribe_events(),
                 shutdown.subscribe(),
             )));
+            books
+        });
+        if config.mock_operator {
             tracing::info!("mock operator on: outgoing payments are funded as they are created");
         }
         let node = Self {
@@ -182,6 +189,7 @@ impl Node {
             http_servers: std::sync::Mutex::new(http_servers),
             tasks: servers,
             webhook_stats,
+            operator_books,
         };
         tracing::info!(
             ilp_address = %config.ilp_address,
@@ -242,6 +250,11 @@ impl Node {
     /// What webhook delivery did so far, when `WEBHOOK_URL` is set.
     pub fn webhook_stats(&self) -> Option<&Arc<DeliveryStats>> {
         self.webhook_stats.as_ref()
+    }
+
+    /// The mock operator's books of account holders' balances, when it runs.
+    pub fn operator_books(&self) -> Option<&Arc<events::mock_operator::OperatorBooks>> {
+        self.operator_books.as_ref()
     }
 
     /// Stops accepting, lets open requests finish (for at most a few seconds), and returns.

@@ -104,7 +104,7 @@ async fn payments(name: &str) -> Option<(f64, u64, bool)> {
     let mut topology = Topology::load(std::path::Path::new(&path)).ok()?;
     // The shipped traffic is a few payments, for the tests: make it a load.
     for traffic in &mut topology.traffic {
-        traffic.count *= 100;
+        traffic.count = traffic.count.map(|count| count * 100);
         traffic.concurrency = traffic.concurrency.max(8);
     }
     let network = Network::from_topology(&topology).await.expect("network");

@@ -49,6 +49,7 @@ fn topology() -> Topology {
         asset: "USD".into(),
         address: address.into(),
         public_name: None,
+        balance: None,
     };
     Topology {
         instances: vec![

@@ -223,6 +223,7 @@ async fn payments(count: usize, plain_per_second: f64) {
             asset: "USD".into(),
             address: "bob".into(),
             public_name: None,
+            balance: None,
         }],
         traffic: Vec::new(),
         ..Default::default()

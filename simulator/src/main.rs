@@ -197,10 +197,25 @@ async fn run(args: RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let counted: u64 = topology
+        .traffic
+        .iter()
+        .filter_map(|traffic| traffic.count)
+        .fold(0, u64::saturating_add);
+    let longest = topology
+        .traffic
+        .iter()
+        .filter(|traffic| traffic.count.is_none())
+        .filter_map(|traffic| traffic.duration)
+        .fold(0.0, f64::max);
     say!(
-        "peerlab run: {} instances up ({source}), {} payments to make",
+        "peerlab run: {} instances up ({source}), {counted} payments to make{}",
         network.instances().len(),
-        topology.traffic.iter().map(|t| t.count).sum::<u64>()
+        if longest > 0.0 {
+            format!(", and more for up to {longest} s")
+        } else {
+            String::new()
+        }
     );
     let progress = Arc::new(Progress::default());
     let display = tokio::spawn(show_progress(progress.clone()));

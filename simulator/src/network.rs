@@ -10,7 +10,7 @@ use peerlab::node::{Node, StartError};
 use thiserror::Error;
 
 use crate::client::{AdminClient, ClientError, PeerSettings};
-use crate::topology::{InstanceSpec, PeerSide, Routing, Topology};
+use crate::topology::{InstanceSpec, PeerSide, PeeringMethod, Routing, Topology};
 
 #[derive(Debug, Error)]
 pub enum NetworkError {
@@ -177,7 +177,12 @@ impl Network {
                 }
                 side
             });
-            self.peer_with(a, b, &peering.asset, sides).await?;
+            match peering.by {
+                PeeringMethod::Manual => self.peer_with(a, b, &peering.asset, sides).await?,
+                PeeringMethod::AutoPeering => {
+                    self.peer_by_url(a, b, &peering.asset, sides).await?;
+                }
+            }
         }
         for wallet in &topology.wallet_addresses {
             let what = || format!("wallet address {} on {}", wallet.address, wallet.instance);
@@ -191,7 +196,7 @@ impl Network {
             let asset_id = instance
                 .asset_id(&wallet.asset)
                 .ok_or_else(|| missing(&wallet.asset))?;
-            instance
+            let created = instance
                 .admin
                 .create_wallet_address(asset_id, &wallet.address, wallet.public_name.as_deref())
                 .await
@@ -199,6 +204,18 @@ impl Network {
                     what: what(),
                     source,
                 })?;
+            if let Some(balance) = wallet.balance {
+                // Validation made sure the instance runs the mock operator, whose books these are.
+                let books = instance
+                    .node()
+                    .operator_books()
+                    .ok_or_else(|| missing("mock operator"))?;
+                let id = uuid::Uuid::parse_str(&created.id).map_err(|_| NetworkError::Setup {
+                    what: what(),
+                    source: ClientError::InvalidUrl(format!("wallet address id {:?}", created.id)),
+                })?;
+                books.open(id, balance);
+            }
         }
         Ok(())
     }
@@ -297,6 +314,112 @@ impl Network {
                     connector_url: from.connector_url(),
                     token: incoming.clone(),
                 });
+        }
+        Ok(())
+    }
+
+    /// Peers `a` and `b` as Rafiki's auto-peering does: `a` calls `createOrUpdatePeerByUrl` with
+    /// `b`'s auto-peering URL, granting `b` `sides[0].liquidity` (`liquidityToDeposit`) with its
+    /// `maxPacketAmount` and `liquidityThreshold`; `b` accepts, creating its peer for `a` with
+    /// its own tokens and Rafiki's grant. Routes either side lists (and `sides[1]`'s
+    /// `maxPacketAmount` and `liquidityThreshold`) are then set with `updatePeer`, as an operator
+    /// would.
+    pub async fn peer_by_url(
+        &self,
+        a: &str,
+        b: &str,
+        asset: &str,
+        sides: [PeerSide; 2],
+    ) -> Result<(), NetworkError> {
+        let what = || format!("auto-peering {a} with {b}");
+        let setup = |source| NetworkError::Setup {
+            what: what(),
+            source,
+        };
+        let missing = |name: &str| {
+            setup(ClientError::InvalidUrl(format!(
+                "no instance or asset for {name}"
+            )))
+        };
+        let first = self.instance(a).ok_or_else(|| missing(a))?;
+        let second = self.instance(b).ok_or_else(|| missing(b))?;
+        let url = second
+            .auto_peering_url()
+            .ok_or_else(|| missing(&format!("{b}'s auto-peering URL")))?;
+        let asset_id = first.asset_id(asset).ok_or_else(|| missing(asset))?;
+        let [first_side, second_side] = sides;
+        let payload = first
+            .admin
+            .mutate(
+                "createOrUpdatePeerByUrl",
+                "mutation($input: CreateOrUpdatePeerByUrlInput!) { createOrUpdatePeerByUrl(input: $input) { code success message peer { id } } }",
+                serde_json::json!({ "input": {
+                    "peerUrl": url,
+                    "assetId": asset_id,
+                    "name": second.name,
+                    "maxPacketAmount": first_side.max_packet_amount.map(|amount| amount.to_string()),
+                    "liquidityThreshold": first_side.liquidity_threshold.map(|amount| amount.to_string()),
+                    "liquidityToDeposit": (first_side.liquidity > 0).then(|| first_side.liquidity.to_string()),
+                } }),
+            )
+            .await
+            .map_err(setup)?;
+        if payload["peer"]["id"].as_str().is_none() {
+            return Err(setup(ClientError::Unexpected {
+                expected: "the peer auto-peering created",
+                response: payload.to_string(),
+            }));
+        }
+        // What each side now holds for the other, read from its state as the links need it.
+        let peer_of = |holder: &InstanceHandle, other: &InstanceHandle| {
+            let state = holder.node().instance();
+            let asset = holder.asset_id(asset)?;
+            state.peer_by_address_and_asset(other.ilp_address().as_str(), asset)
+        };
+        for (holder, other, side) in [(first, second, &first_side), (second, first, &second_side)] {
+            let peer = peer_of(holder, other).ok_or_else(|| {
+                setup(ClientError::InvalidUrl(format!(
+                    "{} holds no peer for {}",
+                    holder.name, other.name
+                )))
+            })?;
+            // `holder` sends to `other` with the token auto-peering gave it.
+            self.links
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(Link {
+                    from: holder.name.clone(),
+                    to: other.name.clone(),
+                    connector_url: other.connector_url(),
+                    token: peer.outgoing.auth_token.clone(),
+                });
+            let accepting_side = std::ptr::eq(holder, second);
+            let settings_to_update = !side.routes.is_empty()
+                || (accepting_side
+                    && (side.max_packet_amount.is_some() || side.liquidity_threshold.is_some()));
+            if settings_to_update {
+                let mut input = serde_json::json!({ "id": peer.id.to_string() });
+                if !side.routes.is_empty() {
+                    input["routes"] = serde_json::json!(side.routes);
+                }
+                if accepting_side {
+                    if let Some(amount) = side.max_packet_amount {
+                        input["maxPacketAmount"] = serde_json::json!(amount.to_string());
+                    }
+                    if let Some(amount) = side.liquidity_threshold {
+                        input["liquidityThreshold"] = serde_json::json!(amount.to_string());
+                    }
+                }
+                holder
+                    .admin
+                    .mutate(
+                        "updatePeer",
+                        "mutation($input: UpdatePeerInput!) { updatePeer(input: $input) { code success message peer { id } } }",
+                        serde_json::json!({ "input": input }),
+                    )
+                    .await
+                    .map_err(setup)?;
+            }
         }
         Ok(())
     }

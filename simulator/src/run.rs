@@ -22,7 +22,7 @@ use crate::faults;
 use crate::network::Network;
 use crate::report::{
     AssetLiquidity, InstanceReport, Invariant, Latency, PacketTotals, PaymentTotals,
-    PeeringLiquidity, REPORT_FORMAT, RunReport,
+    PeeringLiquidity, REPORT_FORMAT, RunReport, WalletBalance,
 };
 use crate::topology::{AmountSpec, Topology, TrafficSpec};
 
@@ -91,9 +91,14 @@ pub async fn run_for(
     duration: Option<Duration>,
     progress: Arc<Progress>,
 ) -> RunReport {
-    let planned: u64 = topology.traffic.iter().map(|traffic| traffic.count).sum();
-    progress.planned.store(planned, Ordering::Relaxed);
+    let expected: u64 = topology
+        .traffic
+        .iter()
+        .map(TrafficSpec::expected)
+        .fold(0, u64::saturating_add);
+    progress.planned.store(expected, Ordering::Relaxed);
     let peerings_before = peering_liquidity(network, topology);
+    let wallets_before = wallet_balances(network, topology);
     let instances_before = instance_liquidity(network);
     let packets_before = packet_snapshots(network);
     let scheduled = faults::schedule(topology, seed);
@@ -103,7 +108,9 @@ pub async fn run_for(
     let injections = futures_util::future::join_all(scheduled.iter().map(|fault| {
         faults::Injection::of(network, topology, fault, &proxies).run(started.into())
     }));
-    let tally = Arc::new(Mutex::new(Tally::new(planned)));
+    let tally = Arc::new(Mutex::new(Tally::new()));
+    // Payments each traffic entry started: what an entry without a count planned.
+    let mut started_counts = Vec::new();
     let mut workers = tokio::task::JoinSet::new();
     for (index, traffic) in topology.traffic.iter().enumerate() {
         let schedule = Schedule {
@@ -111,9 +118,13 @@ pub async fn run_for(
             traffic: index as u64,
             amount: traffic.amount,
         };
+        let started_count = Arc::new(AtomicU64::new(0));
+        started_counts.push((traffic.count, started_count.clone()));
         let Some(plan) = Plan::of(network, topology, traffic, schedule) else {
             let mut tally = tally.lock().await;
-            for _ in 0..traffic.count {
+            let count = traffic.count.unwrap_or(1);
+            started_count.store(count, Ordering::Relaxed);
+            for _ in 0..count {
                 tally.record(
                     Outcome::NotMade("the traffic's wallet addresses were not created".into()),
                     Duration::ZERO,
@@ -125,18 +136,45 @@ pub async fn run_for(
         let plan = Arc::new(plan);
         let next = Arc::new(AtomicU64::new(0));
         let run_started = started;
+        // This entry starts nothing after its own duration, nor after the run's.
+        let entry_stop = traffic
+            .duration
+            .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+            .and_then(|duration| started.checked_add(duration));
+        let stop = match (entry_stop, stop_starting) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let pace = traffic.rate.map(|rate| 1.0 / rate);
         for _ in 0..traffic.concurrency {
-            let (plan, next, tally, progress) =
-                (plan.clone(), next.clone(), tally.clone(), progress.clone());
+            let (plan, next, tally, progress, started_count) = (
+                plan.clone(),
+                next.clone(),
+                tally.clone(),
+                progress.clone(),
+                started_count.clone(),
+            );
             workers.spawn(async move {
                 loop {
-                    if stop_starting.is_some_and(|at| Instant::now() >= at) {
-                        break;
-                    }
                     let n = next.fetch_add(1, Ordering::Relaxed);
-                    if n >= plan.count {
+                    if n >= plan.limit {
                         break;
                     }
+                    // A paced payment is due at n / rate; it is made if that is before the stop,
+                    // however late it starts, so the schedule does not depend on the machine.
+                    let due = pace.and_then(|seconds| {
+                        Duration::try_from_secs_f64(seconds * n as f64)
+                            .ok()
+                            .and_then(|offset| run_started.checked_add(offset))
+                    });
+                    let now = Instant::now();
+                    if stop.is_some_and(|stop| due.unwrap_or(now) >= stop) {
+                        break;
+                    }
+                    if let Some(due) = due {
+                        tokio::time::sleep_until(due.into()).await;
+                    }
+                    started_count.fetch_add(1, Ordering::Relaxed);
                     let payment_started = Instant::now();
                     let outcome = plan.pay_one(n).await;
                     if !matches!(outcome, Outcome::Completed { .. }) {
@@ -166,10 +204,17 @@ pub async fn run_for(
     faults::shutdown(proxies).await;
     let invariants = check_invariants(network, &tally.lock().await.payments).await;
     let peerings_after = peering_liquidity(network, topology);
+    let wallets_after = wallet_balances(network, topology);
     let instances_after = instance_liquidity(network);
     let packets_after = packet_snapshots(network);
     let mut tally = tally.lock().await;
     let payments = &mut tally.payments;
+    // An entry with a count planned that many; one without planned what it started.
+    let planned = started_counts
+        .iter()
+        .map(|(count, started)| count.unwrap_or_else(|| started.load(Ordering::Relaxed)))
+        .fold(0, u64::saturating_add);
+    payments.planned = planned;
     payments.not_started = planned.saturating_sub(
         payments.completed + payments.partial + payments.failed + payments.unfinished,
     );
@@ -247,7 +292,14 @@ pub async fn run_for(
                 ..before
             })
             .collect(),
-        wallet_addresses: Vec::new(),
+        wallet_addresses: wallets_before
+            .into_iter()
+            .zip(wallets_after)
+            .map(|(before, after)| WalletBalance {
+                after: after.before,
+                ..before
+            })
+            .collect(),
         faults: injected,
         invariants,
     }
@@ -311,6 +363,28 @@ async fn sample_packets(network: &Network, progress: &Progress) -> std::convert:
     }
 }
 
+/// The balance each wallet address with an opening balance holds at its operator (`before`
+/// filled in; what its payments under way reserved counts as held).
+fn wallet_balances(network: &Network, topology: &Topology) -> Vec<WalletBalance> {
+    topology
+        .wallet_addresses
+        .iter()
+        .filter(|wallet| wallet.balance.is_some())
+        .filter_map(|wallet| {
+            let handle = network.instance(&wallet.instance)?;
+            let url = format!("{}{}", handle.node().open_payments_url(), wallet.address);
+            let found = handle.node().instance().wallet_address_by_url(&url)?;
+            let holding = handle.node().operator_books()?.holding(found.id)?;
+            Some(WalletBalance {
+                wallet_address: format!("{}/{}", wallet.instance, wallet.address),
+                asset: wallet.asset.clone(),
+                before: holding.balance.saturating_add(holding.reserved),
+                after: 0,
+            })
+        })
+        .collect()
+}
+
 /// Each instance's assets and their own liquidity (an asset's `before` filled in).
 fn instance_liquidity(network: &Network) -> Vec<Vec<AssetLiquidity>> {
     network
@@ -345,12 +419,9 @@ struct Tally {
 }
 
 impl Tally {
-    fn new(planned: u64) -> Self {
+    fn new() -> Self {
         Self {
-            payments: PaymentTotals {
-                planned,
-                ..PaymentTotals::default()
-            },
+            payments: PaymentTotals::default(),
             latency: Histogram::new_with_bounds(1, 600_000_000, 3)
                 .expect("constant histogram bounds are valid"),
             ended_per_second: Vec::new(),
@@ -436,7 +507,8 @@ struct Plan {
     receiver_admin: AdminClient,
     receiver_asset: (String, u8),
     schedule: Schedule,
-    count: u64,
+    /// The most payments to make: the entry's count, or unbounded until its duration ends.
+    limit: u64,
 }
 
 impl Plan {
@@ -470,7 +542,7 @@ impl Plan {
             receiver_admin: payee.admin().clone(),
             receiver_asset: (asset.code, asset.scale),
             schedule,
-            count: traffic.count,
+            limit: traffic.limit(),
         })
     }
 
@@ -634,7 +706,7 @@ pub fn peering_liquidity(network: &Network, topology: &Topology) -> Vec<PeeringL
             PeeringLiquidity {
                 between: peering.between.clone(),
                 asset: peering.asset.clone(),
-                by: "manual".to_owned(),
+                by: peering.by.as_str().to_owned(),
                 before: [grants(a, b), grants(b, a)],
                 after: [0, 0],
             }

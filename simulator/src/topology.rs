@@ -113,7 +113,7 @@ pub enum FaultKind {
 /// Payments from one wallet address to another, each made as an operator makes it through the
 /// paying instance's admin API: receiver, quote, outgoing payment, funding (unless the instance
 /// runs the mock operator, which funds it), then waiting for it to end.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TrafficSpec {
     /// The paying wallet address, as `instance/address` (`cloud-nine-wallet/alice`).
@@ -123,8 +123,16 @@ pub struct TrafficSpec {
     /// What each payment delivers, in the receiving wallet address's asset (its smallest unit):
     /// a number, or `[min, max]` for amounts drawn from that range (by the run's seed).
     pub amount: AmountSpec,
-    /// How many payments.
-    pub count: u64,
+    /// How many payments. Without it, payments keep starting until `duration` is over.
+    #[serde(default)]
+    pub count: Option<u64>,
+    /// Seconds after the traffic starts when this entry starts no more payments.
+    #[serde(default)]
+    pub duration: Option<f64>,
+    /// Payments started a second, at most (payment n starts no earlier than n / rate seconds
+    /// in); unset: each starts as soon as one of `concurrency` is free.
+    #[serde(default)]
+    pub rate: Option<f64>,
     /// How many are under way at once (default 1).
     #[serde(default = "one")]
     pub concurrency: usize,
@@ -153,6 +161,21 @@ impl AmountSpec {
 }
 
 impl TrafficSpec {
+    /// How many payments this entry makes at most: `count`, or unbounded (until `duration`).
+    pub fn limit(&self) -> u64 {
+        self.count.unwrap_or(u64::MAX)
+    }
+
+    /// How many payments it is expected to make, for progress: `count`, else `rate` times
+    /// `duration` when both are set, else unknown (0).
+    pub fn expected(&self) -> u64 {
+        match (self.count, self.rate, self.duration) {
+            (Some(count), _, _) => count,
+            (None, Some(rate), Some(duration)) => (rate * duration).ceil() as u64,
+            _ => 0,
+        }
+    }
+
     /// `(instance, address)` of `from` or `to`.
     pub fn split(endpoint: &str) -> Option<(&str, &str)> {
         endpoint
@@ -173,6 +196,12 @@ pub struct WalletAddressSpec {
     pub address: String,
     #[serde(default)]
     pub public_name: Option<String>,
+    /// The account holder's balance at the operator, in the asset's smallest unit: the mock
+    /// operator (which the instance must run) funds this wallet address's payments from it,
+    /// refusing those it cannot cover, and credits it with what the wallet address receives.
+    /// Unset: the operator funds whatever it sends.
+    #[serde(default)]
+    pub balance: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -266,6 +295,13 @@ pub struct PeeringSpec {
     pub between: [String; 2],
     /// The asset's code; it must be listed under `assets`.
     pub asset: String,
+    /// How the peering is made: `manual` (the default: each side creates a peer for the other
+    /// with `createPeer`) or `auto-peering` (`between[0]` calls `createOrUpdatePeerByUrl` with
+    /// `between[1]`'s auto-peering URL, and `between[1]`, which must enable auto-peering,
+    /// accepts it as Rafiki does: its own tokens, the sender's liquidity grant of
+    /// `Number.MAX_SAFE_INTEGER`).
+    #[serde(default)]
+    pub by: PeeringMethod,
     /// The liquidity each side grants the other (`initialLiquidity`), unless its side says.
     #[serde(default)]
     pub liquidity: u64,
@@ -280,6 +316,24 @@ pub struct PeeringSpec {
     /// of) the shared settings above: `[peerings.sides.cloud-nine-wallet]`.
     #[serde(default)]
     pub sides: BTreeMap<String, PeerSideSpec>,
+}
+
+/// How a peering is made.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PeeringMethod {
+    #[default]
+    Manual,
+    AutoPeering,
+}
+
+impl PeeringMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Manual => "manual",
+            Self::AutoPeering => "auto-peering",
+        }
+    }
 }
 
 /// One side of a peering: the settings of the peer that this instance creates for the other one
@@ -361,49 +415,73 @@ impl Topology {
         Self::parse(&text)
     }
 
+    /// Reads a topology; a mistake is named with its line and field.
     pub fn parse(text: &str) -> Result<Self, TopologyError> {
         let topology: Topology = toml::from_str(text)?;
-        topology.validate()?;
+        topology.validate().map_err(|located| {
+            TopologyError::Invalid(match line_of(text, &located.path) {
+                Some(line) => format!("line {line}: {}", located.message),
+                None => located.message,
+            })
+        })?;
         Ok(topology)
     }
 
-    fn validate(&self) -> Result<(), TopologyError> {
-        let invalid = |message: String| Err(TopologyError::Invalid(message));
+    fn validate(&self) -> Result<(), Located> {
         if self.instances.is_empty() {
-            return invalid("no instances".into());
+            return invalid(vec![Step::key("instances")], "no instances".into());
         }
         let mut names = HashSet::new();
         let mut addresses = HashMap::new();
-        for instance in &self.instances {
+        for (n, instance) in self.instances.iter().enumerate() {
+            let at = |field: &str| item("instances", n, field);
             if !names.insert(instance.name.as_str()) {
-                return invalid(format!("instance {:?} is listed twice", instance.name));
+                return invalid(
+                    at("name"),
+                    format!("instance {:?} is listed twice", instance.name),
+                );
             }
             let address = match Address::parse(&instance.ilp_address) {
                 Ok(address) => address,
-                Err(e) => return invalid(format!("instance {:?}: {e}", instance.name)),
+                Err(e) => {
+                    return invalid(
+                        at("ilp_address"),
+                        format!("instance {:?}: {e}", instance.name),
+                    );
+                }
             };
             if let Some(tenant) = &instance.operator_tenant_id
                 && uuid::Uuid::parse_str(tenant).is_err()
             {
-                return invalid(format!(
-                    "instance {:?}: operator_tenant_id {tenant:?} is not a UUID",
-                    instance.name
-                ));
+                return invalid(
+                    at("operator_tenant_id"),
+                    format!(
+                        "instance {:?}: operator_tenant_id {tenant:?} is not a UUID",
+                        instance.name
+                    ),
+                );
             }
             // Two instances at one address would each route the other's packets to themselves.
             if let Some(first) = addresses.insert(address, instance.name.as_str()) {
-                return invalid(format!(
-                    "instances {first:?} and {:?} have the same ilp_address {:?}",
-                    instance.name, instance.ilp_address
-                ));
+                return invalid(
+                    at("ilp_address"),
+                    format!(
+                        "instances {first:?} and {:?} have the same ilp_address {:?}",
+                        instance.name, instance.ilp_address
+                    ),
+                );
             }
         }
         let mut assets = HashSet::new();
-        for asset in &self.assets {
+        for (n, asset) in self.assets.iter().enumerate() {
             if !assets.insert(asset.code.as_str()) {
-                return invalid(format!("asset {:?} is listed twice", asset.code));
+                return invalid(
+                    item("assets", n, "code"),
+                    format!("asset {:?} is listed twice", asset.code),
+                );
             }
         }
+        let instance = |name: &str| self.instances.iter().find(|spec| spec.name == name);
         let own_address: HashMap<&str, &str> = self
             .instances
             .iter()
@@ -415,33 +493,87 @@ impl Topology {
         // its peers apart by the token, so two of them cannot present the same one.
         let mut tokens: HashMap<(&str, &str), usize> = HashMap::new();
         for (n, peering) in self.peerings.iter().enumerate() {
+            let at = |field: &str| item("peerings", n, field);
             for name in &peering.between {
                 if !names.contains(name.as_str()) {
-                    return invalid(format!("peering names unknown instance {name:?}"));
+                    return invalid(
+                        at("between"),
+                        format!("peering names unknown instance {name:?}"),
+                    );
                 }
             }
             let [a, b] = &peering.between;
             if a == b {
-                return invalid(format!("instance {a:?} cannot peer with itself"));
+                return invalid(
+                    at("between"),
+                    format!("instance {a:?} cannot peer with itself"),
+                );
             }
             if !assets.contains(peering.asset.as_str()) {
-                return invalid(format!("peering uses unknown asset {:?}", peering.asset));
+                return invalid(
+                    at("asset"),
+                    format!("peering uses unknown asset {:?}", peering.asset),
+                );
             }
             let label = format!("peering {} ({a} <-> {b})", n + 1);
             let mut pair = [a.as_str(), b.as_str()];
             pair.sort_unstable();
             if let Some(first) = pairs.insert((pair, peering.asset.as_str()), n) {
-                return invalid(format!(
-                    "{label}: {a} and {b} are already peered in {} by peering {}",
-                    peering.asset,
-                    first + 1
-                ));
+                return invalid(
+                    at("between"),
+                    format!(
+                        "{label}: {a} and {b} are already peered in {} by peering {}",
+                        peering.asset,
+                        first + 1
+                    ),
+                );
+            }
+            if peering.by == PeeringMethod::AutoPeering {
+                if !instance(b).is_some_and(|spec| spec.enable_auto_peering) {
+                    return invalid(
+                        at("by"),
+                        format!(
+                            "{label}: by = \"auto-peering\" needs {b} (who accepts) to set enable_auto_peering = true"
+                        ),
+                    );
+                }
+                let side = |name: &str| peering.sides.get(name);
+                if let Some(spec) = side(a)
+                    && spec.token.is_some()
+                {
+                    return invalid(
+                        side_field(n, a, "token"),
+                        format!("{label}: sides.{a}.token: auto-peering exchanges its own tokens"),
+                    );
+                }
+                if let Some(spec) = side(b) {
+                    let set_by_acceptance = [
+                        ("token", spec.token.is_some()),
+                        ("liquidity", spec.liquidity.is_some()),
+                    ];
+                    if let Some((field, _)) = set_by_acceptance.iter().find(|(_, set)| *set) {
+                        return invalid(
+                            side_field(n, b, field),
+                            format!(
+                                "{label}: sides.{b}.{field}: {b} accepts the auto-peering request, which sets it"
+                            ),
+                        );
+                    }
+                }
             }
             for (side, spec) in &peering.sides {
                 let Some(index) = peering.between.iter().position(|name| name == side) else {
-                    return invalid(format!(
-                        "{label}: sides.{side} names an instance that is not one of `between`"
-                    ));
+                    return invalid(
+                        vec![
+                            Step::key("peerings"),
+                            Step::Index(n),
+                            Step::key("sides"),
+                            Step::key(side),
+                        ],
+                        format!(
+                            "{label}: sides.{side} names an instance that is not one of `between`"
+                        ),
+                    );
                 };
                 let other = &peering.between[1 - index];
                 for route in &spec.routes {
@@ -458,45 +590,58 @@ impl Topology {
                         Ok(_) => None,
                     };
                     if let Some(problem) = problem {
-                        return invalid(format!(
-                            "{label}: sides.{side}.routes: {route:?} is not a prefix {side} can route to {other}: {problem}"
-                        ));
+                        return invalid(
+                            side_field(n, side, "routes"),
+                            format!(
+                                "{label}: sides.{side}.routes: {route:?} is not a prefix {side} can route to {other}: {problem}"
+                            ),
+                        );
                     }
                 }
                 if let Some(token) = &spec.token {
                     if token.trim().is_empty() {
-                        return invalid(format!("{label}: sides.{side}.token is empty"));
+                        return invalid(
+                            side_field(n, side, "token"),
+                            format!("{label}: sides.{side}.token is empty"),
+                        );
                     }
                     if let Some(first) = tokens.insert((other.as_str(), token.as_str()), n) {
-                        return invalid(format!(
-                            "{label}: sides.{side}.token {token:?} is already presented to {other} in peering {}; {other} could not tell its peers apart",
-                            first + 1
-                        ));
+                        return invalid(
+                            side_field(n, side, "token"),
+                            format!(
+                                "{label}: sides.{side}.token {token:?} is already presented to {other} in peering {}; {other} could not tell its peers apart",
+                                first + 1
+                            ),
+                        );
                     }
                 }
             }
         }
         for (n, fault) in self.faults.iter().enumerate() {
-            let fault_error = |what: String| invalid(format!("fault {}: {what}", n + 1));
+            let fault_error = |field: &str, what: String| {
+                invalid(item("faults", n, field), format!("fault {}: {what}", n + 1))
+            };
+            let times_valid = fault.at >= 0.0
+                && fault.at.is_finite()
+                && fault.lasts > 0.0
+                && fault.lasts.is_finite();
+            let times = "`at` must be 0 or more and `for` more than 0 seconds";
             if fault.kind == FaultKind::Restart {
                 match &fault.instance {
                     Some(name) if names.contains(name.as_str()) => {}
-                    Some(name) => return fault_error(format!("no instance {name:?}")),
-                    None => return fault_error("restart needs instance".into()),
+                    Some(name) => return fault_error("instance", format!("no instance {name:?}")),
+                    None => return fault_error("kind", "restart needs instance".into()),
                 }
-                if !(fault.at >= 0.0
-                    && fault.at.is_finite()
-                    && fault.lasts > 0.0
-                    && fault.lasts.is_finite())
-                {
-                    return fault_error(
-                        "`at` must be 0 or more and `for` more than 0 seconds".into(),
-                    );
+                if !times_valid {
+                    return fault_error("at", times.into());
                 }
                 continue;
             }
             if fault.instance.is_some() {
-                return fault_error("only restart takes instance; the others take between".into());
+                return fault_error(
+                    "instance",
+                    "only restart takes instance; the others take between".into(),
+                );
             }
             let [from, to] = &fault.between;
             let peered = self.peerings.iter().any(|peering| {
@@ -504,88 +649,236 @@ impl Topology {
                     || (&peering.between[0] == to && &peering.between[1] == from)
             });
             if !peered {
-                return fault_error(format!("{from:?} and {to:?} are not peered"));
+                return fault_error("between", format!("{from:?} and {to:?} are not peered"));
             }
-            if !(fault.at >= 0.0
-                && fault.at.is_finite()
-                && fault.lasts > 0.0
-                && fault.lasts.is_finite())
-            {
-                return fault_error("`at` must be 0 or more and `for` more than 0 seconds".into());
+            if !times_valid {
+                return fault_error("at", times.into());
             }
             match fault.kind {
                 FaultKind::Latency if fault.latency_ms.is_none() => {
-                    return fault_error("latency needs latency_ms".into());
+                    return fault_error("kind", "latency needs latency_ms".into());
                 }
                 FaultKind::Drop
                     if !fault
                         .share
                         .is_some_and(|share| (0.0..=1.0).contains(&share)) =>
                 {
-                    return fault_error("drop needs a share from 0 to 1".into());
+                    return fault_error("share", "drop needs a share from 0 to 1".into());
                 }
                 _ => {}
             }
         }
         for (n, random) in self.random_faults.iter().enumerate() {
             let problem = if random.kinds.is_empty() {
-                Some("kinds is empty")
+                Some(("kinds", "kinds is empty"))
             } else if !(random.rate > 0.0 && random.rate <= 1_000.0) {
-                Some("rate must be more than 0 and at most 1000 a second")
+                Some(("rate", "rate must be more than 0 and at most 1000 a second"))
             } else if !(random.lasts > 0.0 && random.lasts.is_finite()) {
-                Some("`for` must be more than 0 seconds")
+                Some(("for", "`for` must be more than 0 seconds"))
             } else if !(random.until > 0.0 && random.until <= 86_400.0) {
-                Some("until must be more than 0 and at most 86400 seconds")
+                Some((
+                    "until",
+                    "until must be more than 0 and at most 86400 seconds",
+                ))
             } else if random
                 .share
                 .is_some_and(|share| !(0.0..=1.0).contains(&share))
             {
-                Some("share must be from 0 to 1")
+                Some(("share", "share must be from 0 to 1"))
             } else if self.peerings.is_empty() {
-                Some("there is no peering to break")
+                Some(("kinds", "there is no peering to break"))
             } else {
                 None
             };
-            if let Some(problem) = problem {
-                return invalid(format!("random_faults {}: {problem}", n + 1));
+            if let Some((field, problem)) = problem {
+                return invalid(
+                    item("random_faults", n, field),
+                    format!("random_faults {}: {problem}", n + 1),
+                );
             }
         }
-        let wallets: HashSet<(&str, &str)> = self
-            .wallet_addresses
-            .iter()
-            .map(|wallet| (wallet.instance.as_str(), wallet.address.as_str()))
-            .collect();
+        let mut wallets = HashSet::new();
+        for (n, wallet) in self.wallet_addresses.iter().enumerate() {
+            let at = |field: &str| item("wallet_addresses", n, field);
+            let label = format!("wallet address {}/{}", wallet.instance, wallet.address);
+            let Some(owner) = instance(&wallet.instance) else {
+                return invalid(
+                    at("instance"),
+                    format!("{label}: no instance {:?}", wallet.instance),
+                );
+            };
+            if !assets.contains(wallet.asset.as_str()) {
+                return invalid(
+                    at("asset"),
+                    format!("{label}: no asset {:?} under [[assets]]", wallet.asset),
+                );
+            }
+            if wallet.balance.is_some() && !owner.mock_operator {
+                return invalid(
+                    at("balance"),
+                    format!(
+                        "{label}: a balance is kept by the mock operator: set mock_operator = true on {}",
+                        wallet.instance
+                    ),
+                );
+            }
+            if !wallets.insert((wallet.instance.as_str(), wallet.address.as_str())) {
+                return invalid(at("address"), format!("{label} is listed twice"));
+            }
+        }
         for (n, traffic) in self.traffic.iter().enumerate() {
-            for endpoint in [&traffic.from, &traffic.to] {
+            let at = |field: &str| item("traffic", n, field);
+            for (field, endpoint) in [("from", &traffic.from), ("to", &traffic.to)] {
                 let Some(wallet) = TrafficSpec::split(endpoint) else {
-                    return invalid(format!(
-                        "traffic {}: {endpoint:?} is not instance/address",
-                        n + 1
-                    ));
+                    return invalid(
+                        at(field),
+                        format!("traffic {}: {endpoint:?} is not instance/address", n + 1),
+                    );
                 };
                 if !wallets.contains(&wallet) {
-                    return invalid(format!(
-                        "traffic {}: no wallet address {endpoint:?} under [[wallet_addresses]]",
-                        n + 1
-                    ));
+                    return invalid(
+                        at(field),
+                        format!(
+                            "traffic {}: no wallet address {endpoint:?} under [[wallet_addresses]]",
+                            n + 1
+                        ),
+                    );
                 }
             }
             let (min, max) = traffic.amount.bounds();
-            if min == 0 || traffic.count == 0 || traffic.concurrency == 0 {
-                return invalid(format!(
-                    "traffic {}: amount, count and concurrency must be at least 1",
-                    n + 1
-                ));
-            }
-            if min > max {
-                return invalid(format!(
-                    "traffic {}: amount [{min}, {max}] is not a range (min above max)",
-                    n + 1
-                ));
+            let problem = if min == 0 {
+                Some(("amount", "amount must be at least 1".to_owned()))
+            } else if min > max {
+                Some((
+                    "amount",
+                    format!("amount [{min}, {max}] is not a range (min above max)"),
+                ))
+            } else if traffic.concurrency == 0 {
+                Some(("concurrency", "concurrency must be at least 1".to_owned()))
+            } else if traffic.count == Some(0) {
+                Some(("count", "count must be at least 1".to_owned()))
+            } else if traffic.count.is_none() && traffic.duration.is_none() {
+                Some((
+                    "count",
+                    "give count (how many payments) or duration (for how many seconds), or both"
+                        .to_owned(),
+                ))
+            } else if traffic
+                .duration
+                .is_some_and(|duration| !(duration > 0.0 && duration <= 31_536_000.0))
+            {
+                Some((
+                    "duration",
+                    "duration must be more than 0 seconds, and at most a year".to_owned(),
+                ))
+            } else if traffic
+                .rate
+                .is_some_and(|rate| !(rate > 0.0 && rate <= 1_000_000.0))
+            {
+                Some((
+                    "rate",
+                    "rate must be more than 0 and at most 1,000,000 payments a second".to_owned(),
+                ))
+            } else {
+                None
+            };
+            if let Some((field, problem)) = problem {
+                return invalid(at(field), format!("traffic {}: {problem}", n + 1));
             }
         }
         Ok(())
     }
+}
+
+/// A validation error and where in the file it is.
+#[derive(Debug)]
+struct Located {
+    path: Vec<Step>,
+    message: String,
+}
+
+fn invalid(path: Vec<Step>, message: String) -> Result<(), Located> {
+    Err(Located { path, message })
+}
+
+/// One step of the path to a value in a topology file.
+#[derive(Debug, Clone)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+impl Step {
+    fn key(key: &str) -> Self {
+        Self::Key(key.to_owned())
+    }
+}
+
+/// `field` of the `index`th `[[array]]` table.
+fn item(array: &str, index: usize, field: &str) -> Vec<Step> {
+    vec![Step::key(array), Step::Index(index), Step::key(field)]
+}
+
+/// `field` of the side `name` of the `index`th peering.
+fn side_field(index: usize, name: &str, field: &str) -> Vec<Step> {
+    vec![
+        Step::key("peerings"),
+        Step::Index(index),
+        Step::key("sides"),
+        Step::key(name),
+        Step::key(field),
+    ]
+}
+
+/// The line (from 1) of the value at `path` in `text`, or of the nearest enclosing table the
+/// file spells out (a field left to its default has no line of its own).
+fn line_of(text: &str, path: &[Step]) -> Option<usize> {
+    use toml_edit::{ImDocument, Item, Table, Value};
+    enum Node<'a> {
+        Item(&'a Item),
+        Table(&'a Table),
+        Value(&'a Value),
+    }
+    let document = ImDocument::parse(text).ok()?;
+    let mut found = None;
+    let mut node = Node::Table(document.as_table());
+    for step in path {
+        let table_like: Option<&dyn toml_edit::TableLike> = match &node {
+            Node::Item(item) => item.as_table_like(),
+            Node::Table(table) => Some(*table),
+            Node::Value(value) => value
+                .as_inline_table()
+                .map(|t| t as &dyn toml_edit::TableLike),
+        };
+        node = match step {
+            Step::Key(key) => {
+                let Some((key, value)) = table_like.and_then(|t| t.get_key_value(key)) else {
+                    break;
+                };
+                found = key.span().or(found);
+                Node::Item(value)
+            }
+            Step::Index(index) => match &node {
+                Node::Item(Item::ArrayOfTables(tables)) => {
+                    let Some(table) = tables.get(*index) else {
+                        break;
+                    };
+                    found = table.span().or(found);
+                    Node::Table(table)
+                }
+                Node::Item(Item::Value(Value::Array(array))) | Node::Value(Value::Array(array)) => {
+                    let Some(value) = array.get(*index) else {
+                        break;
+                    };
+                    found = value.span().or(found);
+                    Node::Value(value)
+                }
+                _ => break,
+            },
+        };
+    }
+    let offset = found?.start;
+    Some(text.get(..offset)?.matches('\n').count() + 1)
 }
 
 #[cfg(test)]
@@ -797,6 +1090,110 @@ mod tests {
                 message.contains(expected),
                 "{message:?} should mention {expected:?}"
             );
+        }
+    }
+
+    #[test]
+    fn mistakes_name_their_line() {
+        let text = three(
+            "[[peerings]]\nbetween = [\"a\", \"b\"]\nasset = \"USD\"\n\
+             [peerings.sides.a]\nroutes = [\"test.c\"]\ntoken = \" \"\n",
+        );
+        // Lines 1-12 are `three`'s; the token is line 18.
+        let message = Topology::parse(&text).unwrap_err().to_string();
+        assert!(
+            message.contains("line 18: peering 1 (a <-> b): sides.a.token is empty"),
+            "{message}"
+        );
+        let text = three(
+            "[[wallet_addresses]]\ninstance = \"a\"\nasset = \"USD\"\naddress = \"x\"\nbalance = 5\n",
+        );
+        let message = Topology::parse(&text).unwrap_err().to_string();
+        assert!(
+            message.contains("line 17: wallet address a/x: a balance is kept by the mock operator: set mock_operator = true on a"),
+            "{message}"
+        );
+        // A field left to its default has no line: the table that lacks it is named.
+        let text = three(
+            "[[wallet_addresses]]\ninstance = \"a\"\nasset = \"USD\"\naddress = \"x\"\n\
+             [[traffic]]\nfrom = \"a/x\"\nto = \"a/x\"\namount = 1\n",
+        );
+        let message = Topology::parse(&text).unwrap_err().to_string();
+        assert!(
+            message.contains("line 17: traffic 1: give count (how many payments) or duration"),
+            "{message}"
+        );
+        // Syntax errors come with toml's own line and column.
+        let message = Topology::parse("[[instances]]\nname = ")
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("line 2"), "{message}");
+    }
+
+    #[test]
+    fn auto_peering_needs_an_accepting_instance_and_no_tokens() {
+        let peering = |accepts: bool, side: &str| {
+            format!(
+                "[[instances]]\nname = \"a\"\nilp_address = \"test.a\"\n\
+                 [[instances]]\nname = \"b\"\nilp_address = \"test.b\"\nenable_auto_peering = {accepts}\n\
+                 [[assets]]\ncode = \"USD\"\nscale = 2\n\
+                 [[peerings]]\nbetween = [\"a\", \"b\"]\nasset = \"USD\"\nby = \"auto-peering\"\n{side}"
+            )
+        };
+        let ok = Topology::parse(&peering(true, "")).unwrap();
+        assert_eq!(ok.peerings[0].by, PeeringMethod::AutoPeering);
+        let cases = [
+            (
+                peering(false, ""),
+                "line 14: peering 1 (a <-> b): by = \"auto-peering\" needs b (who accepts) to set enable_auto_peering = true",
+            ),
+            (
+                peering(true, "[peerings.sides.a]\ntoken = \"t\""),
+                "sides.a.token: auto-peering exchanges its own tokens",
+            ),
+            (
+                peering(true, "[peerings.sides.b]\nliquidity = 5"),
+                "sides.b.liquidity: b accepts the auto-peering request, which sets it",
+            ),
+            (
+                peering(true, "").replace("auto-peering\"", "carrier-pigeon\""),
+                "unknown variant `carrier-pigeon`, expected `manual` or `auto-peering`",
+            ),
+        ];
+        for (text, expected) in cases {
+            let message = Topology::parse(&text).unwrap_err().to_string();
+            assert!(
+                message.contains(expected),
+                "{message:?} should mention {expected:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn traffic_takes_a_count_or_a_duration_and_a_sane_rate() {
+        let traffic = |fields: &str| {
+            three(&format!(
+                "[[wallet_addresses]]\ninstance = \"a\"\nasset = \"USD\"\naddress = \"x\"\n\
+                 [[traffic]]\nfrom = \"a/x\"\nto = \"a/x\"\namount = 1\n{fields}"
+            ))
+        };
+        let paced = Topology::parse(&traffic("duration = 2.5\nrate = 10")).unwrap();
+        assert_eq!(paced.traffic[0].expected(), 25);
+        assert_eq!(paced.traffic[0].limit(), u64::MAX);
+        let counted = Topology::parse(&traffic("count = 7")).unwrap();
+        assert_eq!(
+            (counted.traffic[0].expected(), counted.traffic[0].limit()),
+            (7, 7)
+        );
+        for (fields, expected) in [
+            ("count = 0", "count must be at least 1"),
+            ("duration = 0", "duration must be more than 0 seconds"),
+            ("duration = nan", "duration must be more than 0 seconds"),
+            ("count = 1\nrate = 0", "rate must be more than 0"),
+            ("count = 1\nrate = inf", "rate must be more than 0"),
+        ] {
+            let message = Topology::parse(&traffic(fields)).unwrap_err().to_string();
+            assert!(message.contains(expected), "{fields}: {message}");
         }
     }
 

@@ -75,7 +75,7 @@ fn assert_invariants_held(name: &str, report: &RunReport) {
     let payments = &report.payments;
     assert_eq!(
         (
-            payments.completed + payments.failed,
+            payments.completed + payments.partial + payments.failed,
             payments.unfinished,
             payments.not_started
         ),
@@ -90,8 +90,8 @@ fn assert_clean_run(name: &str, report: &RunReport) {
     assert_invariants_held(name, report);
     let payments = &report.payments;
     assert_eq!(
-        (payments.completed, payments.failed),
-        (payments.planned, 0),
+        (payments.completed, payments.partial, payments.failed),
+        (payments.planned, 0, 0),
         "{name}: not every payment completed: {payments:#?}"
     );
     assert_eq!(payments.credited_otherwise, 0, "{name}: {payments:#?}");
@@ -132,7 +132,9 @@ async fn every_shipped_topology_runs_its_traffic_and_passes_its_invariants() {
         "star",
         "mesh-10",
         "multi-asset",
+        "auto-peering",
         "rafiki-localenv",
+        "chaos",
     ] {
         assert!(
             names.contains(&expected),
@@ -243,4 +245,162 @@ async fn rafiki_localenv_pays_through_global_bank_with_the_seeds_peer_settings()
     assert_eq!(moved.len(), 2);
     assert!(moved[0] != 0, "{:?}", report.peerings);
     assert_eq!(moved[0], -moved[1], "{:?}", report.peerings);
+    // The seeds' account holders paid from their balances at the mock operator and were
+    // credited what they received: 4 x 5.00 USD one way, 4 x 3.00 USD the other.
+    let balance = |wallet: &str| {
+        report
+            .wallet_addresses
+            .iter()
+            .find(|balance| balance.wallet_address == wallet)
+            .map(|balance| (balance.before, balance.after))
+    };
+    assert_eq!(
+        balance("cloud-nine-wallet/accounts/gfranklin"),
+        Some((40_000_000, 40_000_000 - 4 * 500 + 4 * 300))
+    );
+    assert_eq!(
+        balance("happy-life-bank/accounts/planex"),
+        Some((2_000_000, 2_000_000 + 4 * 500 - 4 * 300))
+    );
+    assert_eq!(balance("cloud-nine-wallet/accounts/broke"), Some((50, 50)));
+}
+
+/// `by = "auto-peering"`: each wallet peers with global-bank by its auto-peering URL, global-bank
+/// accepts with its own tokens and Rafiki's grant, and payments cross it both ways with every
+/// unit accounted for: what one account holder's balance lost, the other's gained.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_peered_wallets_pay_each_other_through_the_instance_that_accepted_them() {
+    let topology = Topology::load(&fixtures().join("auto-peering.toml")).expect("parses");
+    let (report, (grants, links)) = run_topology("auto-peering", &topology, |network| {
+        let mut grants = Vec::new();
+        for (holder, other) in [
+            ("cloud-nine-wallet", "global-bank"),
+            ("global-bank", "cloud-nine-wallet"),
+        ] {
+            let holder = network.instance(holder).expect("instance");
+            let other = network.instance(other).expect("instance");
+            let state = holder.node().instance();
+            let peer = state
+                .peer_by_address_and_asset(
+                    other.ilp_address().as_str(),
+                    holder.asset_id("USD").expect("USD"),
+                )
+                .expect("auto-peering made the peer");
+            grants.push((peer.max_packet_amount, peer.routes.clone()));
+        }
+        (grants, network.links())
+    })
+    .await;
+    assert_clean_run("auto-peering", &report);
+    assert_eq!(
+        grants,
+        vec![
+            // The requester's peer: its own settings, and the route to happy-life-bank that
+            // `routing = "auto"` set with updatePeer.
+            (
+                Some(100_000),
+                vec![
+                    "test.global-bank".to_owned(),
+                    "test.happy-life-bank".to_owned()
+                ]
+            ),
+            // The accepting side's: the peering's maxPacketAmount applies to both sides.
+            (Some(100_000), vec!["test.cloud-nine-wallet".to_owned()]),
+        ]
+    );
+    let peering = &report.peerings[0];
+    assert_eq!(peering.by, "auto-peering");
+    assert_eq!(peering.before, [1_000_000, 9_007_199_254_740_991]);
+    // Auto-peering exchanged tokens: every link has one, and no two the same.
+    let mut tokens: Vec<&str> = links.iter().map(|link| link.token.as_str()).collect();
+    assert_eq!(tokens.len(), 4);
+    tokens.sort_unstable();
+    tokens.dedup();
+    assert_eq!(tokens.len(), 4, "{links:?}");
+    let [alice, bob] = [0, 1].map(|n| &report.wallet_addresses[n]);
+    assert_eq!((alice.before, bob.before), (100_000, 100_000));
+    assert_eq!(
+        alice.after + bob.after,
+        200_000,
+        "money made or lost: {alice:?} {bob:?}"
+    );
+    assert_ne!(alice.after, 100_000, "no money moved");
+}
+
+/// A wallet address whose balance at the mock operator cannot cover a payment has it fail
+/// before a packet leaves, with the mock's reason, and keeps its balance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_beyond_the_account_holders_balance_fails_unfunded() {
+    let topology = Topology::parse(
+        r#"
+        [[instances]]
+        name = "a"
+        ilp_address = "test.a"
+        mock_operator = true
+        [[instances]]
+        name = "b"
+        ilp_address = "test.b"
+        mock_operator = true
+        [[assets]]
+        code = "USD"
+        scale = 2
+        [[peerings]]
+        between = ["a", "b"]
+        asset = "USD"
+        liquidity = 1000000
+        [[wallet_addresses]]
+        instance = "a"
+        asset = "USD"
+        address = "broke"
+        balance = 50
+        [[wallet_addresses]]
+        instance = "b"
+        asset = "USD"
+        address = "shop"
+        balance = 0
+        [[traffic]]
+        from = "a/broke"
+        to = "b/shop"
+        amount = 100
+        count = 3
+        "#,
+    )
+    .expect("parses");
+    let (report, ()) = run_topology("broke", &topology, |_| ()).await;
+    assert_invariants_held("broke", &report);
+    let payments = &report.payments;
+    assert_eq!((payments.failed, payments.sent), (3, 0), "{payments:#?}");
+    assert_eq!(
+        payments
+            .reasons
+            .get("Account does not have enough balance."),
+        Some(&3),
+        "{payments:#?}"
+    );
+    assert_eq!(report.packets.sent.total(), 0, "no payment packet left");
+    let balances: Vec<(u64, u64)> = report
+        .wallet_addresses
+        .iter()
+        .map(|wallet| (wallet.before, wallet.after))
+        .collect();
+    assert_eq!(balances, vec![(50, 50), (0, 0)]);
+    assert_eq!(report.peerings[0].before, report.peerings[0].after);
+}
+
+/// Traffic given by `duration` and `rate` instead of a count starts payments at that pace until
+/// its time is up, and the report counts what it planned as what it started.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traffic_paced_by_rate_for_a_duration() {
+    let mut topology = Topology::default_pair();
+    topology.traffic.truncate(1);
+    let traffic = &mut topology.traffic[0];
+    traffic.count = None;
+    traffic.duration = Some(1.0);
+    traffic.rate = Some(20.0);
+    traffic.concurrency = 8;
+    let (report, ()) = run_topology("paced", &topology, |_| ()).await;
+    assert_clean_run("paced", &report);
+    // Payments start at 0, 0.05, ..., 0.95 s: 20 of them, none after the second is up.
+    assert_eq!(report.payments.planned, 20, "{:#?}", report.payments);
+    assert_eq!(report.payments.completed, 20);
 }

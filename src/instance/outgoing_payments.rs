@@ -356,7 +356,8 @@ impl Instance {
     }
 
     /// Ends a SENDING payment: COMPLETED or FAILED with its reason, `sentAmount` set, and its
-    /// event recorded. A payment in any other state is left as it is.
+    /// event recorded. A FUNDING payment may only fail, with nothing sent (its operator refused
+    /// to fund it). A payment in any other state is left as it is.
     pub fn finish_outgoing_payment(
         &self,
         id: Uuid,
@@ -365,7 +366,10 @@ impl Instance {
         let mut guard = self.lock();
         let state = &mut *guard;
         let payment = state.outgoing_payments.by_id.get_mut(&id)?;
-        if payment.state != OutgoingPaymentState::Sending {
+        // A payment its operator will not fund fails from FUNDING, with nothing sent.
+        let refused_funding = payment.state == OutgoingPaymentState::Funding
+            && matches!(outcome, SendingOutcome::Failed { sent: 0, .. });
+        if payment.state != OutgoingPaymentState::Sending && !refused_funding {
             return Some(payment.clone());
         }
         payment.state_attempts = payment.state_attempts.saturating_add(1);
