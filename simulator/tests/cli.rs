@@ -308,6 +308,20 @@ fn run_makes_the_default_pairs_payments_and_reports_them() {
     assert!(!said.contains("BROKEN"), "{said}");
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let _ = std::fs::remove_file(&json);
+    // What the binary wrote has the documented shape.
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("run-report.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::draft202012::new(&schema).unwrap();
+    let violations: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|error| format!("{}: {error}", error.instance_path()))
+        .collect();
+    assert_eq!(violations, Vec::<String>::new());
     assert_eq!(report["payments"]["completed"], 100);
     // 50 payments of 1234 one way, 50 of 500 the other: cloud-nine-wallet's grant to
     // happy-life-bank moves by the difference, and happy-life-bank's by its opposite.
