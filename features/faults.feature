@@ -1,6 +1,6 @@
 Feature: Payments across a link that fails
-  A peering breaks while a payment crosses it: the link is cut, answers errors, is slow, or the
-  sending side presents a wrong token. The payment waits and retries, and completes once the
+  A peering breaks while a payment crosses it: the link is cut, the receiving instance stops as
+  in a crash, the link answers errors or is slow, or the sending side presents a wrong token. The payment waits and retries, and completes once the
   link is back; no money is lost or created on the way.
 
   Background:
@@ -20,6 +20,20 @@ Feature: Payments across a link that fails
     Then the outgoing payment completes having sent 500 USD
     And the incoming payment is COMPLETED having received 500 USD
     And "cloud" grants "happy" 10000500
+    And no liquidity is held by packets in flight
+
+  Scenario: The receiving instance stops mid-payment and the payment completes once it is back
+    When "cloud" creates a receiver for "bob" at "happy" expecting 700 USD
+    And "cloud" quotes paying the receiver from "alice"
+    And "cloud" creates the outgoing payment from "alice" with the quote
+    And "happy" stops at once, as a crash
+    And the outgoing payment is funded
+    Then the outgoing payment is still SENDING after 0.3 seconds
+    When "happy" serves again after 0.2 seconds
+    Then the outgoing payment completes having sent 700 USD
+    And the incoming payment is COMPLETED having received 700 USD
+    And "cloud" grants "happy" 10000700
+    And "happy" grants "cloud" 9999300
     And no liquidity is held by packets in flight
 
   Scenario: A peer answering HTTP 500 for a while does not lose the payment

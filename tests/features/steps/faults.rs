@@ -98,3 +98,18 @@ async fn right_token(w: &mut PeeringWorld, from: String, to: String, seconds: f6
     let endpoint = peer(w, &from, &to).outgoing.endpoint.clone();
     repoint(w, &from, &to, &endpoint, &link.token);
 }
+
+#[when(expr = "{string} stops at once, as a crash")]
+async fn crash(w: &mut PeeringWorld, name: String) {
+    w.instance(&name).node().stop_serving().await;
+}
+
+#[when(expr = "{string} serves again after {float} seconds")]
+async fn serves_again(w: &mut PeeringWorld, name: String, seconds: f64) {
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    w.instance(&name)
+        .node()
+        .serve_again()
+        .await
+        .unwrap_or_else(|error| panic!("{name} serves again: {error}"));
+}
