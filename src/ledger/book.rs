@@ -95,6 +95,27 @@ impl Ledger {
         Ok(())
     }
 
+    /// Removes an empty account: nothing pending on either side, and as much posted out as posted
+    /// in (so a liquidity account's balance is 0). Removing it subtracts the same amount from its
+    /// ledger's posted debits and credits, so every ledger stays balanced (audit invariant 1), and
+    /// no pending transfer refers to it (invariant 3). Transfers that ended and are kept in full
+    /// may still name it; their records stay readable until forgotten
+    /// ([`Ledger::forget_transfer`]). A settlement account is never closed. Returns the account's
+    /// last state.
+    pub fn close_account(&mut self, id: AccountId) -> Result<Account, LedgerError> {
+        let account = self.accounts.get(&id).ok_or(LedgerError::UnknownAccount)?;
+        if account.kind == AccountKind::Settlement {
+            return Err(LedgerError::SettlementAccount);
+        }
+        if account.debits_pending != 0
+            || account.credits_pending != 0
+            || account.debits_posted != account.credits_posted
+        {
+            return Err(LedgerError::AccountNotEmpty);
+        }
+        self.accounts.remove(&id).ok_or(LedgerError::UnknownAccount)
+    }
+
     pub fn account(&self, id: AccountId) -> Option<&Account> {
         self.accounts.get(&id)
     }
@@ -125,6 +146,26 @@ impl Ledger {
     /// have not ended yet.
     pub fn transfers(&self) -> impl Iterator<Item = &Transfer> {
         self.transfers.values()
+    }
+
+    /// Forgets a transfer kept in full that has ended (posted, voided or expired): its record
+    /// leaves the ledger, and with it the duplicate check on its id. For the owner of a finished
+    /// record (a payment) whose transfers nobody will ask about again; the ids it used were
+    /// generated at random, so none comes back. Refused for a pending transfer, whose amount the
+    /// pending totals still hold (`TransferPending`). Balances do not change: an ended transfer's
+    /// amount is already in (or out of) the posted totals. Returns the forgotten record.
+    pub fn forget_transfer(&mut self, id: TransferId) -> Result<Transfer, LedgerError> {
+        let transfer = self
+            .transfers
+            .get(&id)
+            .ok_or(LedgerError::UnknownTransfer)?;
+        if transfer.state == TransferState::Pending {
+            return Err(LedgerError::TransferPending);
+        }
+        // Its expiry entry, if any, is skipped and compacted away like a posted transfer's.
+        self.transfers
+            .remove(&id)
+            .ok_or(LedgerError::UnknownTransfer)
     }
 
     /// How many transfers are pending, without a scan.
