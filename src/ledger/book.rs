@@ -107,10 +107,7 @@ impl Ledger {
         if account.kind == AccountKind::Settlement {
             return Err(LedgerError::SettlementAccount);
         }
-        if account.debits_pending != 0
-            || account.credits_pending != 0
-            || account.debits_posted != account.credits_posted
-        {
+        if !account.is_empty() {
             return Err(LedgerError::AccountNotEmpty);
         }
         self.accounts.remove(&id).ok_or(LedgerError::UnknownAccount)

@@ -167,6 +167,14 @@ impl Account {
         }
     }
 
+    /// Nothing pending on either side and as much posted out as posted in: the account holds
+    /// nothing and nothing is on its way, so it can be closed without unbalancing its ledger.
+    pub fn is_empty(&self) -> bool {
+        self.debits_pending == 0
+            && self.credits_pending == 0
+            && self.debits_posted == self.credits_posted
+    }
+
     /// True while the account's limit flag holds.
     pub fn within_limit(&self) -> bool {
         match self.kind.limit() {
