@@ -21,8 +21,9 @@ use super::types::{
 /// completely or returns an error and changes nothing.
 ///
 /// History: a transfer is kept for as long as its [`Retention`] says. One created with
-/// [`Ledger::create_transfer`] (and every deposit and withdrawal) is kept for good, so its id is
-/// never accepted again. One created with [`Ledger::create_transfer_until_ended`] leaves the ledger
+/// [`Ledger::create_transfer`] (and every deposit and withdrawal) is kept in full, so its id is
+/// not accepted again, until its owner forgets it once it ended ([`Ledger::forget_transfer`]: a
+/// forgotten payment's deposit and withdrawal). One created with [`Ledger::create_transfer_until_ended`] leaves the ledger
 /// when it is posted, voided or expired, and the call that ended it returns its final record, so
 /// a ledger that moves millions of packets holds only the ones in flight. Every pending transfer is
 /// in the map either way, so the audit can recompute pending totals from transfers. Reading a
@@ -187,7 +188,7 @@ impl Ledger {
     /// total overflows (`Overflow`).
     ///
     /// The transfer is kept in full: its id is refused as a duplicate for as long as the ledger
-    /// lives.
+    /// keeps it (until [`Ledger::forget_transfer`], if ever).
     pub fn create_transfer(&mut self, new: NewTransfer) -> Result<(), LedgerError> {
         self.create(&new, Retention::Full, None)
     }

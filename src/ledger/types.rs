@@ -226,7 +226,8 @@ impl TransferState {
 /// How long the ledger keeps a transfer's record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Retention {
-    /// For as long as the ledger lives: the id is refused as a duplicate forever. For transfers
+    /// For as long as the ledger lives, or until its owner forgets it once it ended
+    /// (`Ledger::forget_transfer`): the id is refused as a duplicate meanwhile. For transfers
     /// whose ids come from outside (the admin API's deposits and withdrawals).
     Full,
     /// Until the transfer ends (posted, voided or expired): then it leaves the ledger and its
