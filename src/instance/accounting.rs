@@ -29,6 +29,24 @@ impl Accounting {
         self.ledger.create_account(id, ledger, kind)
     }
 
+    /// Closes an empty account (a forgotten payment's, see [`crate::ledger::Ledger::close_account`])
+    /// and drops what the history remembered of it.
+    pub(super) fn close_account(&mut self, id: AccountId) -> Result<(), LedgerError> {
+        self.ledger.close_account(id)?;
+        self.history.forget_account(id);
+        Ok(())
+    }
+
+    /// Forgets an ended transfer kept in full (a forgotten payment's deposit or withdrawal), and
+    /// its place in its accounts' history.
+    pub(super) fn forget_transfer(&mut self, id: TransferId) -> Result<(), LedgerError> {
+        let transfer = self.ledger.forget_transfer(id)?;
+        let ledger = &self.ledger;
+        self.history
+            .admin_transfer_forgotten(&transfer, |id| ledger.transfer(id).is_some());
+        Ok(())
+    }
+
     /// A deposit made through the admin API (or a peer's initial liquidity), kept in full.
     pub(super) fn deposit(
         &mut self,
@@ -87,11 +105,13 @@ impl Accounting {
         Ok(transfer)
     }
 
-    /// Moves the ledger's clock, expiring what is due.
-    pub(super) fn advance_clock(&mut self, now: LedgerTime) {
-        for transfer in self.ledger.advance_clock(now) {
-            self.ended(&transfer);
+    /// Moves the ledger's clock, expiring what is due. Returns the expired transfers.
+    pub(super) fn advance_clock(&mut self, now: LedgerTime) -> Vec<Transfer> {
+        let expired = self.ledger.advance_clock(now);
+        for transfer in &expired {
+            self.ended(transfer);
         }
+        expired
     }
 
     /// A transfer kept in full stays readable in the ledger; one that left it (a packet's) is

@@ -110,7 +110,10 @@ impl From<LedgerError> for LiquidityError {
             LedgerError::SameAccounts
             | LedgerError::DifferentAssets
             | LedgerError::UnknownAccount
-            | LedgerError::AccountExists => Self::Internal(error),
+            | LedgerError::AccountExists
+            | LedgerError::AccountNotEmpty
+            | LedgerError::SettlementAccount
+            | LedgerError::TransferPending => Self::Internal(error),
         }
     }
 }

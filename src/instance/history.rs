@@ -105,7 +105,10 @@ pub(super) struct TransferHistory {
 struct AccountHistory {
     /// Admin-made transfers that debited or credited the account, in creation order. Their records
     /// are read from the ledger, which keeps them in full, so they show their current state.
+    /// Forgotten ones (a forgotten payment's) are skipped when read and dropped in batches.
     admin_transfers: Vec<TransferId>,
+    /// How many ids in `admin_transfers` may name forgotten transfers.
+    forgotten_admin_transfers: usize,
     /// The latest packet transfers to end on this account, in the order they ended.
     recent_packets: VecDeque<Transfer>,
     packet_debits: PacketTotals,
@@ -121,6 +124,33 @@ impl TransferHistory {
                 .or_default()
                 .admin_transfers
                 .push(transfer.id);
+        }
+    }
+
+    /// Drops everything remembered of a closed account.
+    pub(super) fn forget_account(&mut self, account: AccountId) {
+        self.accounts.remove(&account);
+    }
+
+    /// Notes that the ledger forgot an admin-made transfer; `kept` says whether the ledger still
+    /// holds a transfer. Removing its id from a long list (the settlement account's lists every
+    /// deposit and withdrawal) would cost the list each time; instead, once half the list may
+    /// name forgotten transfers, one pass drops them all: O(1) amortized per forgotten transfer,
+    /// and the list stays within twice what the ledger keeps.
+    pub(super) fn admin_transfer_forgotten(
+        &mut self,
+        transfer: &Transfer,
+        kept: impl Fn(TransferId) -> bool,
+    ) {
+        for account in [transfer.debit_account, transfer.credit_account] {
+            let Some(history) = self.accounts.get_mut(&account) else {
+                continue;
+            };
+            history.forgotten_admin_transfers += 1;
+            if history.forgotten_admin_transfers * 2 > history.admin_transfers.len() {
+                history.admin_transfers.retain(|id| kept(*id));
+                history.forgotten_admin_transfers = 0;
+            }
         }
     }
 
@@ -175,6 +205,19 @@ impl TransferHistory {
 
 #[cfg(test)]
 impl TransferHistory {
+    /// How many accounts have a history.
+    pub(super) fn accounts(&self) -> usize {
+        self.accounts.len()
+    }
+
+    /// How many admin-made transfer ids are held, over all accounts.
+    pub(super) fn admin_transfer_ids(&self) -> usize {
+        self.accounts
+            .values()
+            .map(|a| a.admin_transfers.len())
+            .sum()
+    }
+
     /// How many packet records are held, over all accounts.
     pub(super) fn packet_records(&self) -> usize {
         self.accounts.values().map(|a| a.recent_packets.len()).sum()

@@ -9,6 +9,10 @@
 //! lock, so they cannot disagree. Money that reaches a wallet address without an incoming payment
 //! (SPSP, web monetization) still goes to the wallet address's own account.
 //!
+//! Retention: a payment that completed or expired and whose account is empty again (withdrawn,
+//! or it received nothing) is settled; the instance keeps the latest settled ones and forgets
+//! older ones with their account and withdrawal (`instance::retention`).
+//!
 //! Events: `incoming_payment.created` on creation, `incoming_payment.completed` when a packet
 //! completes it, `incoming_payment.expired` when its expiry passes with money received (Rafiki
 //! soft-deletes an expired payment that received nothing, without an event). Open payments sit in
@@ -22,6 +26,7 @@ use thiserror::Error;
 use uuid::Uuid;
 
 use super::pagination::{self, Page, PageRequest, PaginationError};
+use super::retention::{SettledQueue, WalletLists};
 use super::{Asset, EventType, Instance, PacketSource, State, WalletAddress, parse_id};
 use crate::instance::LiquidityError;
 use crate::ledger::{AccountId, AccountKind, NewTransfer, Phase, TransferId, TransferKind};
@@ -29,7 +34,9 @@ use crate::ledger::{AccountId, AccountKind, NewTransfer, Phase, TransferId, Tran
 /// Rafiki's `INCOMING_PAYMENT_EXPIRY_MAX_MS` default (30 days): both the default expiry and the
 /// latest one accepted.
 pub const INCOMING_PAYMENT_EXPIRY_MAX: Duration = Duration::from_secs(30 * 24 * 60 * 60);
-/// How many incoming payments an instance keeps (they live in memory, and are never deleted).
+/// How many incoming payments that are not settled (open, or holding money) an instance keeps:
+/// creating one more is refused. Settled ones are kept up to [`super::SETTLED_RETENTION`] more,
+/// the oldest forgotten first (see `instance::retention`).
 pub const MAX_INCOMING_PAYMENTS: usize = 100_000;
 /// The largest metadata accepted, as serialized JSON.
 pub const MAX_METADATA_BYTES: usize = 8 * 1024;
@@ -149,7 +156,7 @@ pub enum IncomingPaymentError {
     UnknownPayment,
     #[error("metadata is too large (at most 8192 bytes of JSON)")]
     MetadataTooLarge,
-    #[error("too many incoming payments on this instance (at most 100000)")]
+    #[error("too many incoming payments on this instance (at most 100000 open or holding money)")]
     TooManyIncomingPayments,
 }
 
@@ -169,13 +176,43 @@ pub enum IncomingPacketRefusal {
     Liquidity(LiquidityError),
 }
 
-/// Incoming payments by id, in creation order (for pages), and the open ones by expiry.
+/// Incoming payments by id, each wallet address's in creation order (for its pages), the open
+/// ones by expiry, and the settled ones in the order they settled (for forgetting).
 #[derive(Debug, Default)]
 pub(super) struct IncomingPayments {
     by_id: HashMap<Uuid, IncomingPayment>,
-    order: Vec<Uuid>,
+    by_wallet: WalletLists,
     /// Open payments, soonest expiry first. A payment leaves it when it completes or expires.
     expiries: BTreeSet<(SystemTime, Uuid)>,
+    pub(super) settled: SettledQueue,
+}
+
+impl IncomingPayments {
+    pub(super) fn get(&self, id: Uuid) -> Option<&IncomingPayment> {
+        self.by_id.get(&id)
+    }
+
+    /// Those that are not settled: open, or holding money (or settled a moment ago and waiting
+    /// their turn to be checked again).
+    fn unsettled(&self) -> usize {
+        self.by_id.len().saturating_sub(self.settled.len())
+    }
+
+    /// Removes a settled payment from every index. It is neither open (so not in `expiries`)
+    /// nor queued (eviction took it out of `settled`).
+    pub(super) fn forget(&mut self, id: Uuid) {
+        let Some(payment) = self.by_id.remove(&id) else {
+            return;
+        };
+        let by_id = &self.by_id;
+        self.by_wallet
+            .forgotten(payment.wallet_address_id, |id| by_id.contains_key(id));
+    }
+
+    #[cfg(test)]
+    pub(super) fn held(&self) -> (usize, usize) {
+        (self.by_id.len(), self.by_wallet.len())
+    }
 }
 
 impl State {
@@ -206,6 +243,9 @@ impl State {
                 let data = payment.event_data(asset);
                 let event_id = self.events.record(EventType::IncomingPaymentExpired, data);
                 payment.closing_event_id = Some(event_id);
+            } else {
+                // Received nothing, so nothing to withdraw: settled now.
+                self.note_incoming_payment(id);
             }
         }
         expired
@@ -266,7 +306,7 @@ impl Instance {
         };
         let mut guard = self.lock();
         let state = &mut *guard;
-        if state.incoming_payments.order.len() >= MAX_INCOMING_PAYMENTS {
+        if state.incoming_payments.unsettled() >= MAX_INCOMING_PAYMENTS {
             return Err(IncomingPaymentError::TooManyIncomingPayments);
         }
         let asset = state
@@ -286,7 +326,9 @@ impl Instance {
         state.events.record(EventType::IncomingPaymentCreated, data);
         let payments = &mut state.incoming_payments;
         payments.by_id.insert(payment.id, payment.clone());
-        payments.order.push(payment.id);
+        payments
+            .by_wallet
+            .push(payment.wallet_address_id, payment.id);
         payments.expiries.insert((payment.expires_at, payment.id));
         Ok(payment)
     }
@@ -336,6 +378,8 @@ impl Instance {
         state
             .accounting
             .withdraw(transfer_id, account, amount, phase)?;
+        // At once, it empties the account and settles the payment; two-phase, its post does.
+        state.note_incoming_payment(account.0);
         Ok(amount)
     }
 
@@ -349,25 +393,29 @@ impl Instance {
             .map(super::reportable)
     }
 
-    /// A wallet address's incoming payments, in creation order, paged.
+    /// A wallet address's incoming payments, in creation order, paged. Costs that wallet
+    /// address's payments, not every payment.
     pub fn incoming_payments_page(
         &self,
         wallet_address_id: Uuid,
         request: &PageRequest,
     ) -> Result<Page<IncomingPayment>, PaginationError> {
-        let payments: Vec<IncomingPayment> = {
-            let mut state = self.lock();
-            state.expire_incoming_payments(SystemTime::now());
-            let payments = &state.incoming_payments;
-            payments
-                .order
+        let mut state = self.lock();
+        state.expire_incoming_payments(SystemTime::now());
+        let payments = &state.incoming_payments;
+        let ids = payments
+            .by_wallet
+            .ids(wallet_address_id, |id| payments.by_id.contains_key(id));
+        let page = pagination::paginate(&ids, Uuid::to_string, request)?;
+        Ok(Page {
+            items: page
+                .items
                 .iter()
-                .filter_map(|id| payments.by_id.get(id))
-                .filter(|payment| payment.wallet_address_id == wallet_address_id)
-                .cloned()
-                .collect()
-        };
-        pagination::paginate(&payments, |p| p.id.to_string(), request)
+                .filter_map(|id| payments.by_id.get(id).cloned())
+                .collect(),
+            has_next_page: page.has_next_page,
+            has_previous_page: page.has_previous_page,
+        })
     }
 
     /// The incoming payment a packet is for and its wallet address, when it can still receive.

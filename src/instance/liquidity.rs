@@ -87,6 +87,8 @@ impl Instance {
         let id = withdrawal(&state, withdrawal_id)?;
         let posted = state.accounting.post(id)?;
         state.after_posted(&posted);
+        // A payment's withdrawal that empties its account settles the payment.
+        state.payment_account_changed(posted.debit_account);
         Ok(())
     }
 

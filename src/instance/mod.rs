@@ -1,5 +1,6 @@
 //! One connector instance's state and the services that change it: assets, peers, routing,
-//! liquidity, wallet addresses.
+//! liquidity, wallet addresses, payments' records (finished ones kept up to a bound, see
+//! [`retention`]).
 //!
 //! Everything lives behind one mutex. Every operation is microseconds of pure work on the ledger
 //! and a few maps, so a single lock keeps each operation atomic (no two withdrawals can both spend
@@ -19,6 +20,7 @@ mod packets;
 pub mod pagination;
 mod peers;
 pub mod quotes;
+mod retention;
 pub mod routing;
 pub mod wallet_addresses;
 
@@ -51,6 +53,7 @@ pub use outgoing_payments::{
 };
 pub use pagination::{Page, PageRequest, PaginationError, SortOrder};
 pub use quotes::{FixedAmount, Quote, QuoteStoreError, QuotedPath};
+pub use retention::SETTLED_RETENTION;
 pub use routing::{Route, RoutingTable};
 pub use wallet_addresses::{
     AdditionalProperty, NewWalletAddress, WalletAddress, WalletAddressError, WalletAddressUpdate,
@@ -89,6 +92,8 @@ struct State {
     balance_watch: alerts::BalanceWatch,
     quotes: quotes::Quotes,
     outgoing_payments: outgoing_payments::OutgoingPayments,
+    /// How many settled records of each kind are kept (see [`retention`]).
+    settled_limit: retention::SettledLimit,
     next_ledger: u32,
 }
 
@@ -126,7 +131,11 @@ impl Peers {
 impl State {
     /// Brings the ledger's clock to now, expiring what is due, before any read or write.
     fn tick(&mut self) {
-        self.accounting.advance_clock(now());
+        let expired = self.accounting.advance_clock(now());
+        // An expired packet of a finished outgoing payment may have been its last in flight.
+        for transfer in expired {
+            self.outgoing_packet_ended(transfer.debit_account);
+        }
     }
 }
 
@@ -144,6 +153,19 @@ impl Instance {
         Self {
             settings,
             state: Mutex::new(State::default()),
+        }
+    }
+
+    /// An instance that keeps `settled_retention` settled records of each kind (incoming
+    /// payments, outgoing payments, quotes) rather than [`SETTLED_RETENTION`]: tests drive a few
+    /// times the retention through it without driving tens of thousands of payments.
+    pub fn with_settled_retention(settings: InstanceSettings, settled_retention: usize) -> Self {
+        Self {
+            settings,
+            state: Mutex::new(State {
+                settled_limit: retention::SettledLimit(settled_retention),
+                ..State::default()
+            }),
         }
     }
 

@@ -5,8 +5,13 @@
 //! (`createOutgoingPaymentWithdrawal`). Each change of state records its webhook event in the same
 //! step; funding and the withdrawal use those events' ids as transfer ids, as Rafiki does, so a
 //! retried deposit or withdrawal cannot move money twice.
+//!
+//! Retention: a payment that finished and whose account is empty again (what it did not spend
+//! was withdrawn, or it spent everything) is settled; the instance keeps the latest settled ones
+//! and forgets older ones with their account, funding deposit and withdrawal
+//! (`instance::retention`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::SystemTime;
 
 use serde_json::{Value, json};
@@ -17,11 +22,14 @@ use super::events::EventType;
 use super::incoming_payments::{AmountInAsset, MAX_METADATA_BYTES};
 use super::pagination::{self, Page, PageRequest, PaginationError};
 use super::quotes::Quote;
+use super::retention::{SettledQueue, WalletLists};
 use super::{Instance, LiquidityError, LocalAccount, State, WithdrawalMode, parse_id};
 use crate::ledger::{AccountId, AccountKind, TransferId};
 use crate::text::iso_timestamp;
 
-/// How many outgoing payments an instance keeps (in memory, never deleted).
+/// How many outgoing payments that are not settled (not finished, or holding money) an instance
+/// keeps: creating one more is refused. Settled ones are kept up to [`super::SETTLED_RETENTION`]
+/// more, the oldest forgotten first (see `instance::retention`).
 pub const MAX_OUTGOING_PAYMENTS: usize = 100_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,7 +153,9 @@ pub enum OutgoingPaymentError {
     InvalidAmount,
     #[error("metadata is too large (at most 8192 bytes of JSON)")]
     MetadataTooLarge,
-    #[error("too many outgoing payments on this instance (at most 100000)")]
+    #[error(
+        "too many outgoing payments on this instance (at most 100000 unfinished or holding money)"
+    )]
     TooManyOutgoingPayments,
     /// The ledger refused the funding deposit.
     #[error("{0}")]
@@ -163,8 +173,39 @@ pub enum SendingOutcome {
 pub(super) struct OutgoingPayments {
     by_id: HashMap<Uuid, OutgoingPayment>,
     /// Each wallet address's payments, in creation order (for its pages).
-    by_wallet: HashMap<Uuid, Vec<Uuid>>,
-    count: usize,
+    by_wallet: WalletLists,
+    pub(super) settled: SettledQueue,
+    /// Finished payments whose account still had packets in flight when they finished: the
+    /// last of those to end may settle them. Usually empty, so a packet costs one `is_empty`.
+    finished_in_flight: HashSet<Uuid>,
+}
+
+impl OutgoingPayments {
+    pub(super) fn get(&self, id: Uuid) -> Option<&OutgoingPayment> {
+        self.by_id.get(&id)
+    }
+
+    /// Those that are not settled: unfinished, or holding money (or settled a moment ago and
+    /// waiting their turn to be checked again).
+    fn unsettled(&self) -> usize {
+        self.by_id.len().saturating_sub(self.settled.len())
+    }
+
+    /// Removes a settled payment from every index.
+    pub(super) fn forget(&mut self, id: Uuid) {
+        let Some(payment) = self.by_id.remove(&id) else {
+            return;
+        };
+        self.finished_in_flight.remove(&id);
+        let by_id = &self.by_id;
+        self.by_wallet
+            .forgotten(payment.wallet_address_id, |id| by_id.contains_key(id));
+    }
+
+    #[cfg(test)]
+    pub(super) fn held(&self) -> (usize, usize) {
+        (self.by_id.len(), self.by_wallet.len())
+    }
 }
 
 impl State {
@@ -174,6 +215,26 @@ impl State {
             .balance(AccountId(id))
             .ok()
             .map_or(0, super::reportable)
+    }
+
+    /// A packet's transfer from `account` ended: if it was the last in flight of a finished
+    /// payment, the payment may be settled now.
+    pub(super) fn outgoing_packet_ended(&mut self, account: AccountId) {
+        let payments = &mut self.outgoing_payments;
+        if payments.finished_in_flight.is_empty()
+            || !payments.finished_in_flight.contains(&account.0)
+        {
+            return;
+        }
+        let in_flight = self
+            .accounting
+            .ledger()
+            .account(account)
+            .is_some_and(|a| a.debits_pending > 0 || a.credits_pending > 0);
+        if !in_flight {
+            self.outgoing_payments.finished_in_flight.remove(&account.0);
+            self.note_outgoing_payment(account.0);
+        }
     }
 
     fn record_outgoing_payment_event(&mut self, id: Uuid, event_type: EventType) -> Option<Uuid> {
@@ -211,13 +272,16 @@ impl Instance {
             .and_then(|id| state.quotes.get(id))
             .ok_or(OutgoingPaymentError::UnknownQuote)?
             .clone();
+        // A used quote stays marked used for as long as it is kept, even once its payment is
+        // forgotten; forgotten itself, it is unknown: either way it is never paid twice.
         if quote.wallet_address_id != wallet_id
             || quote.expired(now)
+            || state.quotes.used(quote.id)
             || state.outgoing_payments.by_id.contains_key(&quote.id)
         {
             return Err(OutgoingPaymentError::InvalidQuote);
         }
-        if state.outgoing_payments.count >= MAX_OUTGOING_PAYMENTS {
+        if state.outgoing_payments.unsettled() >= MAX_OUTGOING_PAYMENTS {
             return Err(OutgoingPaymentError::TooManyOutgoingPayments);
         }
         let ledger = state
@@ -248,8 +312,7 @@ impl Instance {
         };
         let payments = &mut state.outgoing_payments;
         payments.by_id.insert(id, payment);
-        payments.by_wallet.entry(wallet_id).or_default().push(id);
-        payments.count += 1;
+        payments.by_wallet.push(wallet_id, id);
         let event = state
             .record_outgoing_payment_event(id, EventType::OutgoingPaymentCreated)
             .unwrap_or_default();
@@ -259,7 +322,10 @@ impl Instance {
             .get_mut(&id)
             .ok_or(OutgoingPaymentError::UnknownPayment)?;
         payment.created_event = event;
-        Ok(payment.clone())
+        let payment = payment.clone();
+        let limit = state.settled_limit;
+        state.quotes.mark_used(id, limit);
+        Ok(payment)
     }
 
     /// The payment `id`. While it is SENDING, its `sent_amount` is what its fulfilled packets
@@ -290,21 +356,16 @@ impl Instance {
         wallet_address_id: Uuid,
         request: &PageRequest,
     ) -> Result<Page<OutgoingPayment>, PaginationError> {
-        let ids: Vec<Uuid> = {
-            let state = self.lock();
-            state
-                .outgoing_payments
-                .by_wallet
-                .get(&wallet_address_id)
-                .cloned()
-                .unwrap_or_default()
-        };
-        let page = pagination::paginate(&ids, Uuid::to_string, request)?;
         let state = self.lock();
+        let payments = &state.outgoing_payments;
+        let ids = payments
+            .by_wallet
+            .ids(wallet_address_id, |id| payments.by_id.contains_key(id));
+        let page = pagination::paginate(&ids, Uuid::to_string, request)?;
         let items = page
             .items
             .iter()
-            .filter_map(|id| state.outgoing_payments.by_id.get(id).cloned())
+            .filter_map(|id| payments.by_id.get(id).cloned())
             .collect();
         Ok(Page {
             items,
@@ -390,7 +451,18 @@ impl Instance {
         let event = state.record_outgoing_payment_event(id, event_type);
         let payment = state.outgoing_payments.by_id.get_mut(&id)?;
         payment.finished_event = event;
-        Some(payment.clone())
+        let finished = payment.clone();
+        let in_flight = state
+            .accounting
+            .ledger()
+            .account(AccountId(id))
+            .is_some_and(|a| a.debits_pending > 0 || a.credits_pending > 0);
+        if in_flight {
+            state.outgoing_payments.finished_in_flight.insert(id);
+        }
+        // Spent everything: settled now.
+        state.note_outgoing_payment(id);
+        Some(finished)
     }
 
     /// Withdraws what a finished payment did not spend (`createOutgoingPaymentWithdrawal`), under
@@ -416,6 +488,8 @@ impl Instance {
         state
             .accounting
             .withdraw(TransferId::from_uuid(event)?, account, amount, phase)?;
+        // At once, it empties the account and settles the payment; two-phase, its post does.
+        state.note_outgoing_payment(account.0);
         Ok(amount)
     }
 }

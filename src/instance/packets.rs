@@ -127,13 +127,16 @@ impl Instance {
     /// account, which may re-arm it.
     pub fn settle_packet(&self, id: TransferId, fulfilled: bool) -> Result<(), LiquidityError> {
         let mut state = self.lock();
-        if fulfilled {
+        let ended = if fulfilled {
             let posted = state.accounting.post(id)?;
             state.after_posted(&posted);
+            posted
         } else {
             let voided = state.accounting.void(id)?;
             state.after_credit(voided.debit_account);
-        }
+            voided
+        };
+        state.outgoing_packet_ended(ended.debit_account);
         Ok(())
     }
 

@@ -810,3 +810,500 @@ mod incoming_payments {
         );
     }
 }
+
+mod retention {
+    use super::*;
+    use crate::ilp::stream::SharedSecret;
+    use std::time::{Duration, SystemTime};
+
+    /// An instance keeping `retention` settled records of each kind, with a USD asset (its
+    /// settlement account takes withdrawals), a funded peer that pays incoming payments, and
+    /// bob's wallet address.
+    struct Fixture {
+        instance: Instance,
+        asset: Asset,
+        peer: Arc<Peer>,
+        bob: Arc<WalletAddress>,
+    }
+
+    fn fixture(retention: usize) -> Fixture {
+        let instance = Instance::with_settled_retention(
+            InstanceSettings {
+                ilp_address: Address::parse("test.cloud-nine-wallet").unwrap(),
+                instance_name: "CLOUD-NINE".into(),
+                open_payments_url: "http://127.0.0.1:3003".parse().unwrap(),
+            },
+            retention,
+        );
+        let asset = usd(&instance);
+        let peer = instance
+            .create_peer(NewPeer {
+                initial_liquidity: Some(u64::MAX / 2),
+                ..new_peer(&asset)
+            })
+            .unwrap();
+        let bob = instance
+            .create_wallet_address(NewWalletAddress {
+                asset_id: asset.id.to_string(),
+                address: "bob".into(),
+                ..NewWalletAddress::default()
+            })
+            .unwrap();
+        Fixture {
+            instance,
+            asset,
+            peer,
+            bob,
+        }
+    }
+
+    /// What the instance holds: payment records, ledger accounts and transfers, accounts with a
+    /// history and admin-made transfer ids in it, wallet list entries, quotes.
+    #[derive(Debug)]
+    struct Held {
+        incoming: usize,
+        outgoing: usize,
+        quotes: usize,
+        accounts: usize,
+        transfers: usize,
+        histories: usize,
+        history_ids: usize,
+        wallet_list_ids: usize,
+    }
+
+    fn held(instance: &Instance) -> Held {
+        let state = instance.lock();
+        let (incoming, incoming_list) = state.incoming_payments.held();
+        let (outgoing, outgoing_list) = state.outgoing_payments.held();
+        Held {
+            incoming,
+            outgoing,
+            quotes: state.quotes.held(),
+            accounts: state.accounting.ledger().accounts().count(),
+            transfers: state.accounting.ledger().transfers().count(),
+            histories: state.accounting.history().accounts(),
+            history_ids: state.accounting.history().admin_transfer_ids(),
+            wallet_list_ids: incoming_list + outgoing_list,
+        }
+    }
+
+    fn usd_amount(value: u64) -> Option<AmountInAsset> {
+        Some(AmountInAsset {
+            value,
+            asset_code: "USD".into(),
+            asset_scale: 2,
+        })
+    }
+
+    /// An incoming payment of `amount`, paid in full through the receive path the connector
+    /// uses (so it completes).
+    fn paid_incoming_payment(f: &Fixture, amount: u64) -> Uuid {
+        let payment = f
+            .instance
+            .create_incoming_payment(NewIncomingPayment {
+                wallet_address_id: f.bob.id,
+                incoming_amount: usd_amount(amount),
+                ..NewIncomingPayment::default()
+            })
+            .unwrap();
+        let received = f
+            .instance
+            .receive_incoming_payment_packet(f.peer.as_source(), payment.id, amount, amount)
+            .unwrap();
+        assert_eq!(received.state, IncomingPaymentState::Completed);
+        payment.id
+    }
+
+    /// Create, receive (completes), withdraw at once: a full lifecycle, settled at its end.
+    fn incoming_lifecycle(f: &Fixture) -> Uuid {
+        let id = paid_incoming_payment(f, 7);
+        assert_eq!(
+            f.instance
+                .create_incoming_payment_withdrawal(&id.to_string(), WithdrawalMode::SinglePhase),
+            Ok(7)
+        );
+        id
+    }
+
+    #[test]
+    fn memory_stays_flat_over_three_retentions_of_incoming_payment_lifecycles() {
+        // The real retention: what a long `peerlab run` gets.
+        let retention = SETTLED_RETENTION;
+        let f = fixture(retention);
+        let start = held(&f.instance);
+        let ids: Vec<Uuid> = (0..3 * retention).map(|_| incoming_lifecycle(&f)).collect();
+        let end = held(&f.instance);
+        assert_eq!(end.incoming, retention, "{end:?}");
+        // One account and one withdrawal per kept payment, the history of each kept account, and
+        // the settlement account's list of withdrawals within twice what is kept.
+        assert_eq!(end.accounts, start.accounts + retention, "{end:?}");
+        assert_eq!(end.transfers, start.transfers + retention, "{end:?}");
+        assert!(end.histories <= start.histories + retention, "{end:?}");
+        assert!(
+            end.history_ids <= start.history_ids + 4 * retention,
+            "{end:?}"
+        );
+        assert!(end.wallet_list_ids <= 2 * retention, "{end:?}");
+        // The oldest are unknown everywhere; the newest readable.
+        for id in &ids[..2 * retention] {
+            assert_eq!(f.instance.incoming_payment_by_id(*id), None);
+            assert_eq!(f.instance.incoming_payment_balance(*id), None);
+        }
+        let newest = ids[ids.len() - 1];
+        let payment = f.instance.incoming_payment_by_id(newest).unwrap();
+        assert_eq!(payment.received_amount, 7);
+        assert_eq!(f.instance.incoming_payment_balance(newest), Some(0));
+        // A forgotten payment's withdrawal is unknown too.
+        assert_eq!(
+            f.instance.create_incoming_payment_withdrawal(
+                &ids[0].to_string(),
+                WithdrawalMode::SinglePhase
+            ),
+            Err(LiquidityError::UnknownIncomingPayment)
+        );
+        // bob's page holds the kept payments, newest first.
+        let page = f
+            .instance
+            .incoming_payments_page(
+                f.bob.id,
+                &PageRequest {
+                    first: Some(3),
+                    ..PageRequest::default()
+                },
+            )
+            .unwrap();
+        let firsts: Vec<Uuid> = page.items.iter().map(|p| p.id).collect();
+        assert_eq!(
+            firsts,
+            vec![ids[ids.len() - 1], ids[ids.len() - 2], ids[ids.len() - 3]]
+        );
+        assert!(page.has_next_page);
+        f.instance.audit().unwrap();
+    }
+
+    #[test]
+    fn an_incoming_payment_holding_money_is_never_forgotten() {
+        let retention = 5;
+        let f = fixture(retention);
+        // Completed, never withdrawn.
+        let unwithdrawn = paid_incoming_payment(&f, 11);
+        // Withdrawn in two phases, then voided: the money is back in its account.
+        let voided = paid_incoming_payment(&f, 13);
+        let withdrawal = f
+            .instance
+            .incoming_payment_by_id(voided)
+            .and_then(|p| p.closing_event_id)
+            .unwrap();
+        f.instance
+            .create_incoming_payment_withdrawal(&voided.to_string(), WithdrawalMode::TwoPhase)
+            .unwrap();
+        // Pending: balance 0, but not settled (the withdrawal may still be voided).
+        assert_eq!(f.instance.incoming_payment_balance(voided), Some(0));
+        for _ in 0..3 * retention {
+            incoming_lifecycle(&f);
+        }
+        assert_eq!(f.instance.incoming_payment_balance(voided), Some(0));
+        f.instance.void_withdrawal(&withdrawal.to_string()).unwrap();
+        // Posted in two phases: settled once posted.
+        let posted = paid_incoming_payment(&f, 17);
+        let posted_withdrawal = f
+            .instance
+            .incoming_payment_by_id(posted)
+            .and_then(|p| p.closing_event_id)
+            .unwrap();
+        f.instance
+            .create_incoming_payment_withdrawal(&posted.to_string(), WithdrawalMode::TwoPhase)
+            .unwrap();
+        f.instance
+            .post_withdrawal(&posted_withdrawal.to_string())
+            .unwrap();
+        for _ in 0..3 * retention {
+            incoming_lifecycle(&f);
+        }
+        assert_eq!(f.instance.incoming_payment_balance(unwithdrawn), Some(11));
+        assert_eq!(f.instance.incoming_payment_balance(voided), Some(13));
+        assert!(f.instance.incoming_payment_by_id(unwithdrawn).is_some());
+        assert!(f.instance.incoming_payment_by_id(voided).is_some());
+        // The posted one settled and, older than the last `retention`, was forgotten.
+        assert_eq!(f.instance.incoming_payment_by_id(posted), None);
+        assert_eq!(
+            f.instance.post_withdrawal(&posted_withdrawal.to_string()),
+            Err(LiquidityError::UnknownTransfer)
+        );
+        // The one never withdrawn can still be: then it settles like the others.
+        assert_eq!(
+            f.instance.create_incoming_payment_withdrawal(
+                &unwithdrawn.to_string(),
+                WithdrawalMode::SinglePhase
+            ),
+            Ok(11)
+        );
+        for _ in 0..retention {
+            incoming_lifecycle(&f);
+        }
+        assert_eq!(f.instance.incoming_payment_by_id(unwithdrawn), None);
+        assert!(f.instance.incoming_payment_by_id(voided).is_some());
+        assert_eq!(held(&f.instance).incoming, retention + 1);
+        f.instance.audit().unwrap();
+    }
+
+    #[test]
+    fn an_incoming_payment_that_expires_with_nothing_received_settles_at_once() {
+        let f = fixture(2);
+        let soon = SystemTime::now() + Duration::from_millis(50);
+        let ids: Vec<Uuid> = (0..5)
+            .map(|_| {
+                f.instance
+                    .create_incoming_payment(NewIncomingPayment {
+                        wallet_address_id: f.bob.id,
+                        expires_at: Some(soon),
+                        ..NewIncomingPayment::default()
+                    })
+                    .unwrap()
+                    .id
+            })
+            .collect();
+        assert_eq!(held(&f.instance).incoming, 5);
+        std::thread::sleep(Duration::from_millis(80));
+        assert_eq!(f.instance.expire_incoming_payments(), 5);
+        assert_eq!(held(&f.instance).incoming, 2);
+        let kept = ids
+            .iter()
+            .filter_map(|id| f.instance.incoming_payment_by_id(*id))
+            .collect::<Vec<_>>();
+        assert_eq!(kept.len(), 2);
+        assert!(
+            kept.iter()
+                .all(|p| p.state == IncomingPaymentState::Expired)
+        );
+        f.instance.audit().unwrap();
+    }
+
+    fn quote(f: &Fixture, debit: u64, expires_at: SystemTime) -> Quote {
+        let destination = Address::parse("test.happy-life-bank.receiver").unwrap();
+        f.instance
+            .store_quote(Quote {
+                id: Uuid::new_v4(),
+                wallet_address_id: f.bob.id,
+                asset_id: f.asset.id,
+                receiver: "http://127.0.0.1:4003/incoming-payments/x".into(),
+                debit_amount: usd_amount(debit).unwrap(),
+                receive_amount: usd_amount(debit).unwrap(),
+                fixed: FixedAmount::Send,
+                estimated_exchange_rate: 1.0,
+                path: QuotedPath {
+                    destination,
+                    shared_secret: SharedSecret::from_slice(&[7; 32]).unwrap(),
+                    rate_numerator: 1,
+                    rate_denominator: 1,
+                    max_packet: None,
+                    source_address: Address::parse("test.cloud-nine-wallet.bob").unwrap(),
+                    last_sequence: 1,
+                },
+                created_at: SystemTime::now(),
+                expires_at,
+            })
+            .unwrap()
+    }
+
+    fn in_five_minutes() -> SystemTime {
+        SystemTime::now() + Duration::from_secs(300)
+    }
+
+    /// Quote, create, fund with 10, send `sent` through a packet to the peer (fulfilled), finish
+    /// COMPLETED, and withdraw what was not spent (if anything).
+    fn outgoing_lifecycle(f: &Fixture, sent: u64) -> Uuid {
+        let quote = quote(f, 10, in_five_minutes());
+        let payment = f
+            .instance
+            .create_outgoing_payment(NewOutgoingPayment {
+                wallet_address_id: f.bob.id.to_string(),
+                quote_id: quote.id.to_string(),
+                metadata: None,
+            })
+            .unwrap();
+        f.instance
+            .fund_outgoing_payment(&payment.id.to_string(), None)
+            .unwrap();
+        let packet = f
+            .instance
+            .reserve_packet(payment.id, f.peer.id, sent, 30_000)
+            .unwrap();
+        f.instance.settle_packet(packet, true).unwrap();
+        f.instance
+            .finish_outgoing_payment(payment.id, SendingOutcome::Completed { sent })
+            .unwrap();
+        if sent < 10 {
+            assert_eq!(
+                f.instance.create_outgoing_payment_withdrawal(
+                    &payment.id.to_string(),
+                    WithdrawalMode::SinglePhase
+                ),
+                Ok(10 - sent)
+            );
+        }
+        payment.id
+    }
+
+    #[test]
+    fn memory_stays_flat_over_three_retentions_of_outgoing_payment_lifecycles() {
+        let retention = 40;
+        let f = fixture(retention);
+        let start = held(&f.instance);
+        // Some spend everything (settled when they finish), some leave money to withdraw.
+        let ids: Vec<Uuid> = (0..3 * retention as u64)
+            .map(|n| outgoing_lifecycle(&f, if n % 2 == 0 { 10 } else { 4 }))
+            .collect();
+        let end = held(&f.instance);
+        assert_eq!(end.outgoing, retention, "{end:?}");
+        assert_eq!(end.quotes, retention, "{end:?}");
+        assert_eq!(end.accounts, start.accounts + retention, "{end:?}");
+        // A funding deposit per kept payment, and a withdrawal for every other one.
+        assert!(end.transfers <= start.transfers + 2 * retention, "{end:?}");
+        assert!(end.transfers >= start.transfers + retention, "{end:?}");
+        assert!(
+            end.history_ids <= start.history_ids + 8 * retention,
+            "{end:?}"
+        );
+        assert!(end.wallet_list_ids <= 2 * retention, "{end:?}");
+        for id in &ids[..2 * retention] {
+            assert_eq!(f.instance.outgoing_payment(&id.to_string()), None);
+            assert_eq!(f.instance.quote(&id.to_string()), None);
+        }
+        let newest = f
+            .instance
+            .outgoing_payment(&ids[ids.len() - 1].to_string())
+            .unwrap();
+        assert_eq!(newest.state, OutgoingPaymentState::Completed);
+        assert_eq!(newest.sent_amount, 4);
+        let page = f
+            .instance
+            .outgoing_payments_page(f.bob.id, &PageRequest::default())
+            .unwrap();
+        assert_eq!(page.items[0].id, ids[ids.len() - 1]);
+        assert_eq!(page.items.len(), 20);
+        // A forgotten payment's quote is unknown: it cannot pay again.
+        assert_eq!(
+            f.instance.create_outgoing_payment(NewOutgoingPayment {
+                wallet_address_id: f.bob.id.to_string(),
+                quote_id: ids[0].to_string(),
+                metadata: None,
+            }),
+            Err(OutgoingPaymentError::UnknownQuote)
+        );
+        f.instance.audit().unwrap();
+    }
+
+    #[test]
+    fn an_outgoing_payment_settles_when_its_last_packet_in_flight_ends() {
+        let f = fixture(1);
+        let quote = quote(&f, 10, in_five_minutes());
+        let payment = f
+            .instance
+            .create_outgoing_payment(NewOutgoingPayment {
+                wallet_address_id: f.bob.id.to_string(),
+                quote_id: quote.id.to_string(),
+                metadata: None,
+            })
+            .unwrap();
+        f.instance
+            .fund_outgoing_payment(&payment.id.to_string(), None)
+            .unwrap();
+        let packet = f
+            .instance
+            .reserve_packet(payment.id, f.peer.id, 10, 30_000)
+            .unwrap();
+        f.instance
+            .finish_outgoing_payment(payment.id, SendingOutcome::Completed { sent: 10 })
+            .unwrap();
+        // Still in flight: not settled, so one more settled payment does not push it out.
+        outgoing_lifecycle(&f, 10);
+        assert!(
+            f.instance
+                .outgoing_payment(&payment.id.to_string())
+                .is_some()
+        );
+        f.instance.settle_packet(packet, true).unwrap();
+        // Settled now; the next settled one pushes it out.
+        outgoing_lifecycle(&f, 10);
+        assert_eq!(f.instance.outgoing_payment(&payment.id.to_string()), None);
+        f.instance.audit().unwrap();
+    }
+
+    #[test]
+    fn an_outgoing_payment_holding_money_is_never_forgotten() {
+        let retention = 3;
+        let f = fixture(retention);
+        // Spent 4 of 10, the other 6 never withdrawn.
+        let quote = quote(&f, 10, in_five_minutes());
+        let holding = f
+            .instance
+            .create_outgoing_payment(NewOutgoingPayment {
+                wallet_address_id: f.bob.id.to_string(),
+                quote_id: quote.id.to_string(),
+                metadata: None,
+            })
+            .unwrap()
+            .id;
+        f.instance
+            .fund_outgoing_payment(&holding.to_string(), None)
+            .unwrap();
+        f.instance
+            .finish_outgoing_payment(
+                holding,
+                SendingOutcome::Failed {
+                    sent: 0,
+                    reason: "no route".into(),
+                },
+            )
+            .unwrap();
+        for _ in 0..3 * retention {
+            outgoing_lifecycle(&f, 4);
+        }
+        assert_eq!(f.instance.outgoing_payment_liquidity(holding), 10);
+        let kept = f.instance.outgoing_payment(&holding.to_string()).unwrap();
+        assert_eq!(kept.state, OutgoingPaymentState::Failed);
+        assert_eq!(held(&f.instance).outgoing, retention + 1);
+        f.instance.audit().unwrap();
+    }
+
+    #[test]
+    fn expired_and_used_quotes_are_kept_up_to_the_retention() {
+        let retention = 4;
+        let f = fixture(retention);
+        let past = SystemTime::now() - Duration::from_secs(1);
+        let expired: Vec<Uuid> = (0..3 * retention).map(|_| quote(&f, 10, past).id).collect();
+        // Settled expired ones are noticed as the next quote is stored.
+        let fresh = quote(&f, 10, in_five_minutes());
+        assert_eq!(held(&f.instance).quotes, retention + 1);
+        assert_eq!(f.instance.quote(&expired[0].to_string()), None);
+        assert!(
+            f.instance
+                .quote(&expired[expired.len() - 1].to_string())
+                .is_some()
+        );
+        assert!(f.instance.quote(&fresh.id.to_string()).is_some());
+        // Used: settled, still readable until pushed out, and never used twice.
+        let payment = f
+            .instance
+            .create_outgoing_payment(NewOutgoingPayment {
+                wallet_address_id: f.bob.id.to_string(),
+                quote_id: fresh.id.to_string(),
+                metadata: None,
+            })
+            .unwrap();
+        assert_eq!(payment.quote, fresh);
+        assert_eq!(
+            f.instance
+                .create_outgoing_payment(NewOutgoingPayment {
+                    wallet_address_id: f.bob.id.to_string(),
+                    quote_id: fresh.id.to_string(),
+                    metadata: None,
+                })
+                .map(|p| p.id),
+            Err(OutgoingPaymentError::InvalidQuote)
+        );
+        assert_eq!(held(&f.instance).quotes, retention);
+        f.instance.audit().unwrap();
+    }
+}

@@ -8,7 +8,14 @@
 //! 3. Each account's pending totals equal the amounts of its still-pending transfers.
 //! 4. A transfer kept in full that has ended (posted, voided, expired) never changes again or
 //!    disappears, so a pending transfer ends at most once. (A transfer kept only until it ends
-//!    leaves the ledger as it ends; a second post or void of it finds nothing.)
+//!    leaves the ledger as it ends; a second post or void of it finds nothing. An ended transfer
+//!    leaves only when its owner forgets it on purpose, `Ledger::forget_transfer`, which
+//!    [`check_resolutions`] cannot tell from a loss: compare snapshots without forgetting between
+//!    them.)
+//!
+//! Closing an account (`Ledger::close_account`) keeps 1 to 3: only an account with nothing
+//! pending and equal posted debits and credits can be closed, so its ledger's sums lose the same
+//! amount on both sides.
 
 use std::collections::{BTreeMap, HashMap};
 

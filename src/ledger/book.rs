@@ -21,8 +21,9 @@ use super::types::{
 /// completely or returns an error and changes nothing.
 ///
 /// History: a transfer is kept for as long as its [`Retention`] says. One created with
-/// [`Ledger::create_transfer`] (and every deposit and withdrawal) is kept for good, so its id is
-/// never accepted again. One created with [`Ledger::create_transfer_until_ended`] leaves the ledger
+/// [`Ledger::create_transfer`] (and every deposit and withdrawal) is kept in full, so its id is
+/// not accepted again, until its owner forgets it once it ended ([`Ledger::forget_transfer`]: a
+/// forgotten payment's deposit and withdrawal). One created with [`Ledger::create_transfer_until_ended`] leaves the ledger
 /// when it is posted, voided or expired, and the call that ended it returns its final record, so
 /// a ledger that moves millions of packets holds only the ones in flight. Every pending transfer is
 /// in the map either way, so the audit can recompute pending totals from transfers. Reading a
@@ -95,6 +96,24 @@ impl Ledger {
         Ok(())
     }
 
+    /// Removes an empty account: nothing pending on either side, and as much posted out as posted
+    /// in (so a liquidity account's balance is 0). Removing it subtracts the same amount from its
+    /// ledger's posted debits and credits, so every ledger stays balanced (audit invariant 1), and
+    /// no pending transfer refers to it (invariant 3). Transfers that ended and are kept in full
+    /// may still name it; their records stay readable until forgotten
+    /// ([`Ledger::forget_transfer`]). A settlement account is never closed. Returns the account's
+    /// last state.
+    pub fn close_account(&mut self, id: AccountId) -> Result<Account, LedgerError> {
+        let account = self.accounts.get(&id).ok_or(LedgerError::UnknownAccount)?;
+        if account.kind == AccountKind::Settlement {
+            return Err(LedgerError::SettlementAccount);
+        }
+        if !account.is_empty() {
+            return Err(LedgerError::AccountNotEmpty);
+        }
+        self.accounts.remove(&id).ok_or(LedgerError::UnknownAccount)
+    }
+
     pub fn account(&self, id: AccountId) -> Option<&Account> {
         self.accounts.get(&id)
     }
@@ -127,6 +146,26 @@ impl Ledger {
         self.transfers.values()
     }
 
+    /// Forgets a transfer kept in full that has ended (posted, voided or expired): its record
+    /// leaves the ledger, and with it the duplicate check on its id. For the owner of a finished
+    /// record (a payment) whose transfers nobody will ask about again; the ids it used were
+    /// generated at random, so none comes back. Refused for a pending transfer, whose amount the
+    /// pending totals still hold (`TransferPending`). Balances do not change: an ended transfer's
+    /// amount is already in (or out of) the posted totals. Returns the forgotten record.
+    pub fn forget_transfer(&mut self, id: TransferId) -> Result<Transfer, LedgerError> {
+        let transfer = self
+            .transfers
+            .get(&id)
+            .ok_or(LedgerError::UnknownTransfer)?;
+        if transfer.state == TransferState::Pending {
+            return Err(LedgerError::TransferPending);
+        }
+        // Its expiry entry, if any, is skipped and compacted away like a posted transfer's.
+        self.transfers
+            .remove(&id)
+            .ok_or(LedgerError::UnknownTransfer)
+    }
+
     /// How many transfers are pending, without a scan.
     pub fn pending_count(&self) -> usize {
         self.pending
@@ -149,7 +188,7 @@ impl Ledger {
     /// total overflows (`Overflow`).
     ///
     /// The transfer is kept in full: its id is refused as a duplicate for as long as the ledger
-    /// lives.
+    /// keeps it (until [`Ledger::forget_transfer`], if ever).
     pub fn create_transfer(&mut self, new: NewTransfer) -> Result<(), LedgerError> {
         self.create(&new, Retention::Full, None)
     }

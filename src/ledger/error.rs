@@ -31,6 +31,16 @@ pub enum LedgerError {
     UnknownAccount,
     #[error("Account already exists")]
     AccountExists,
+    /// Closing an account that holds money, has transfers pending, or ever took in more than it
+    /// gave out (or the reverse): removing it would unbalance its ledger.
+    #[error("Account is not empty")]
+    AccountNotEmpty,
+    /// A ledger's settlement account is where deposits come from: it is never closed.
+    #[error("Settlement account cannot be closed")]
+    SettlementAccount,
+    /// Forgetting a transfer that has not ended: the pending totals it holds need its record.
+    #[error("Transfer is pending")]
+    TransferPending,
     /// Crediting would take a balance past u64::MAX, the largest amount the admin API can report,
     /// or a running total past u128::MAX.
     #[error("Balance would overflow")]

@@ -167,6 +167,14 @@ impl Account {
         }
     }
 
+    /// Nothing pending on either side and as much posted out as posted in: the account holds
+    /// nothing and nothing is on its way, so it can be closed without unbalancing its ledger.
+    pub fn is_empty(&self) -> bool {
+        self.debits_pending == 0
+            && self.credits_pending == 0
+            && self.debits_posted == self.credits_posted
+    }
+
     /// True while the account's limit flag holds.
     pub fn within_limit(&self) -> bool {
         match self.kind.limit() {
@@ -218,7 +226,8 @@ impl TransferState {
 /// How long the ledger keeps a transfer's record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Retention {
-    /// For as long as the ledger lives: the id is refused as a duplicate forever. For transfers
+    /// For as long as the ledger lives, or until its owner forgets it once it ended
+    /// (`Ledger::forget_transfer`): the id is refused as a duplicate meanwhile. For transfers
     /// whose ids come from outside (the admin API's deposits and withdrawals).
     Full,
     /// Until the transfer ends (posted, voided or expired): then it leaves the ledger and its

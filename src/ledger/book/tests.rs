@@ -693,3 +693,148 @@ fn transfers_kept_until_ended_are_created_all_or_none() {
     assert_eq!(f.ledger.balance(f.bob), Ok(100));
     f.ledger.audit().unwrap();
 }
+
+#[test]
+fn an_empty_account_closes_and_the_ledger_stays_balanced() {
+    let mut f = fixture();
+    let payment = AccountId::random();
+    f.ledger
+        .create_account(payment, USD, AccountKind::IncomingPayment)
+        .unwrap();
+    // 40 in from alice, all of it withdrawn: as much posted out as posted in.
+    f.ledger
+        .create_transfer(pay(
+            TransferId::random(),
+            f.alice,
+            payment,
+            40,
+            Phase::Single,
+        ))
+        .unwrap();
+    f.ledger
+        .withdraw(TransferId::random(), payment, 40, Phase::Single)
+        .unwrap();
+    let closed = f.ledger.close_account(payment).unwrap();
+    assert_eq!((closed.debits_posted, closed.credits_posted), (40, 40));
+    assert_eq!(f.ledger.account(payment), None);
+    assert_eq!(f.ledger.balance(payment), Err(LedgerError::UnknownAccount));
+    // Nothing moves through a closed account; the others kept their money.
+    assert_eq!(
+        f.ledger.create_transfer(pay(
+            TransferId::random(),
+            f.alice,
+            payment,
+            1,
+            Phase::Single
+        )),
+        Err(LedgerError::UnknownAccount)
+    );
+    assert_eq!(f.ledger.balance(f.alice), Ok(60));
+    assert_eq!(
+        f.ledger.close_account(payment),
+        Err(LedgerError::UnknownAccount)
+    );
+    f.ledger.audit().unwrap();
+}
+
+#[test]
+fn an_account_holding_money_or_with_anything_pending_does_not_close() {
+    let mut f = fixture();
+    // Holds money.
+    assert_eq!(
+        f.ledger.close_account(f.alice),
+        Err(LedgerError::AccountNotEmpty)
+    );
+    // Balance 0 but a debit pending: the withdrawal may still be voided.
+    let withdrawal = TransferId::random();
+    f.ledger
+        .withdraw(withdrawal, f.alice, 100, PENDING)
+        .unwrap();
+    assert_eq!(f.ledger.balance(f.alice), Ok(0));
+    assert_eq!(
+        f.ledger.close_account(f.alice),
+        Err(LedgerError::AccountNotEmpty)
+    );
+    f.ledger.void(withdrawal).unwrap();
+    // Empty but a credit pending: money is on its way in.
+    let incoming = TransferId::random();
+    f.ledger
+        .create_transfer(pay(incoming, f.alice, f.bob, 10, PENDING))
+        .unwrap();
+    assert_eq!(f.ledger.balance(f.bob), Ok(0));
+    assert_eq!(
+        f.ledger.close_account(f.bob),
+        Err(LedgerError::AccountNotEmpty)
+    );
+    f.ledger.void(incoming).unwrap();
+    // The settlement account, even when it holds nothing.
+    let eur_settlement = f.ledger.settlement_account(EUR).unwrap();
+    assert_eq!(
+        f.ledger.close_account(eur_settlement),
+        Err(LedgerError::SettlementAccount)
+    );
+    // Refusals changed nothing; bob, empty at last, closes.
+    f.ledger.close_account(f.bob).unwrap();
+    assert_eq!(f.ledger.balance(f.alice), Ok(100));
+    f.ledger.audit().unwrap();
+}
+
+#[test]
+fn only_ended_transfers_kept_in_full_are_forgotten() {
+    let mut f = fixture();
+    let posted = TransferId::random();
+    f.ledger.withdraw(posted, f.alice, 10, PENDING).unwrap();
+    assert_eq!(
+        f.ledger.forget_transfer(posted),
+        Err(LedgerError::TransferPending)
+    );
+    f.ledger.post(posted).unwrap();
+    let before = snapshot(&f.ledger).0;
+    let forgotten = f.ledger.forget_transfer(posted).unwrap();
+    assert_eq!(forgotten.state, TransferState::Posted);
+    assert_eq!(f.ledger.transfer(posted), None);
+    // Balances are untouched: the amount stays in the posted totals.
+    assert_eq!(snapshot(&f.ledger).0, before);
+    assert_eq!(
+        f.ledger.forget_transfer(posted),
+        Err(LedgerError::UnknownTransfer)
+    );
+    assert_eq!(f.ledger.post(posted), Err(LedgerError::UnknownTransfer));
+
+    // Voided and expired ones too.
+    let voided = TransferId::random();
+    f.ledger.withdraw(voided, f.alice, 10, PENDING).unwrap();
+    f.ledger.void(voided).unwrap();
+    f.ledger.forget_transfer(voided).unwrap();
+    let expired = TransferId::random();
+    f.ledger
+        .withdraw(
+            expired,
+            f.alice,
+            10,
+            Phase::Pending {
+                timeout_ms: Some(5),
+            },
+        )
+        .unwrap();
+    f.ledger.advance_clock(LedgerTime(2_000));
+    f.ledger.forget_transfer(expired).unwrap();
+
+    // A packet's transfer (kept until it ended) is already gone once it ends.
+    let packet = TransferId::random();
+    f.ledger
+        .create_transfer_until_ended(pay(packet, f.alice, f.bob, 5, PENDING))
+        .unwrap();
+    assert_eq!(
+        f.ledger.forget_transfer(packet),
+        Err(LedgerError::TransferPending)
+    );
+    f.ledger.post(packet).unwrap();
+    assert_eq!(
+        f.ledger.forget_transfer(packet),
+        Err(LedgerError::UnknownTransfer)
+    );
+    assert_eq!(f.ledger.balance(f.alice), Ok(85));
+    assert_eq!(f.ledger.balance(f.usd_settlement), Ok(90));
+    f.ledger.audit().unwrap();
+}
