@@ -5,7 +5,10 @@
 //! HTTP with Rafiki's operations: `createReceiver` (the incoming payment, at the receiving
 //! instance), `createQuote`, `createOutgoingPayment`, `depositOutgoingPaymentLiquidity` (unless
 //! the paying instance runs the mock operator, which funds it), then `outgoingPayment` read until
-//! it ends. What the report keeps is bounded whatever the run's length: counts, a latency
+//! it ends. Then, as the operator again (where no mock operator does it), what the incoming
+//! payment received is withdrawn (`createIncomingPaymentWithdrawal`) and what the outgoing payment
+//! did not spend (`createOutgoingPaymentWithdrawal`), so that the instances can forget settled
+//! payments and a long run keeps flat memory. What the report keeps is bounded whatever the run's length: counts, a latency
 //! histogram, the reasons payments failed (counted by reason).
 
 use std::sync::Arc;
@@ -500,8 +503,12 @@ impl Schedule {
 /// One traffic entry, resolved against the running network.
 struct Plan {
     admin: AdminClient,
-    /// Whether the paying instance funds its payments itself (the mock operator).
+    /// Whether the paying instance funds its payments itself (the mock operator), and withdraws
+    /// what they did not spend.
     self_funding: bool,
+    /// Whether the receiving instance withdraws what its incoming payments received itself (the
+    /// mock operator).
+    receiver_self_withdrawing: bool,
     from_id: String,
     to_url: String,
     receiver_admin: AdminClient,
@@ -530,13 +537,18 @@ impl Plan {
             .node()
             .instance()
             .asset_including_deleted(to.asset_id)?;
-        let self_funding = topology
-            .instances
-            .iter()
-            .any(|spec| spec.name == from_instance && spec.mock_operator);
+        let runs_mock_operator = |name: &str| {
+            topology
+                .instances
+                .iter()
+                .any(|spec| spec.name == name && spec.mock_operator)
+        };
+        let self_funding = runs_mock_operator(from_instance);
+        let receiver_self_withdrawing = runs_mock_operator(to_instance);
         Some(Self {
             admin: payer.admin().clone(),
             self_funding,
+            receiver_self_withdrawing,
             from_id: from.id.to_string(),
             to_url: to.url.clone(),
             receiver_admin: payee.admin().clone(),
@@ -589,16 +601,21 @@ impl Plan {
             let answer = self
                 .admin
                 .request(
-                    "query($id: String!) { outgoingPayment(id: $id) { state error sentAmount { value } } }",
+                    "query($id: String!) { outgoingPayment(id: $id) { state error liquidity sentAmount { value } } }",
                     json!({ "id": quote }),
                 )
                 .await
                 .map_err(|error| error.to_string())?;
             let payment = &answer["data"]["outgoingPayment"];
             let sent = amount_of(&payment["sentAmount"]);
+            let unspent = payment["liquidity"]
+                .as_str()
+                .and_then(|text| text.parse::<u64>().ok())
+                .unwrap_or(0);
             match payment["state"].as_str() {
                 Some("COMPLETED") => {
                     let delivered = self.received(&receiver).await?;
+                    self.settle(&quote, unspent, &receiver, delivered).await?;
                     return Ok(Outcome::Completed {
                         sent,
                         delivered,
@@ -606,6 +623,8 @@ impl Plan {
                     });
                 }
                 Some("FAILED") => {
+                    // What reached the receiver stays with its incoming payment until it expires.
+                    self.settle(&quote, unspent, &receiver, 0).await?;
                     let reason = payment["error"].as_str().unwrap_or("failed");
                     return Ok(Outcome::Failed {
                         sent,
@@ -616,6 +635,36 @@ impl Plan {
                 _ => tokio::time::sleep(POLL).await,
             }
         }
+    }
+
+    /// Withdraws, as the operator, what the ended outgoing payment `payment` did not spend
+    /// (`unspent`) and what the incoming payment at `receiver` received (`received`), on the
+    /// instances that have no mock operator to do it.
+    async fn settle(
+        &self,
+        payment: &str,
+        unspent: u64,
+        receiver: &str,
+        received: u64,
+    ) -> Result<(), String> {
+        if unspent > 0 && !self.self_funding {
+            mutate(
+                &self.admin,
+                "mutation($input: CreateOutgoingPaymentWithdrawalInput!) { createOutgoingPaymentWithdrawal(input: $input) { success } }",
+                json!({ "outgoingPaymentId": payment, "idempotencyKey": uuid::Uuid::new_v4().to_string(), "timeoutSeconds": 0 }),
+            )
+            .await?;
+        }
+        if received > 0 && !self.receiver_self_withdrawing {
+            let id = receiver.rsplit('/').next().unwrap_or_default();
+            mutate(
+                &self.receiver_admin,
+                "mutation($input: CreateIncomingPaymentWithdrawalInput!) { createIncomingPaymentWithdrawal(input: $input) { success } }",
+                json!({ "incomingPaymentId": id, "idempotencyKey": uuid::Uuid::new_v4().to_string(), "timeoutSeconds": 0 }),
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// What the receiving instance credited the incoming payment at `url`.

@@ -17,7 +17,9 @@ pub const MAX_KEY_CHARS: usize = 255;
 pub const MAX_KEYS: usize = 100_000;
 
 struct Remembered {
-    fingerprint: String,
+    /// SHA-256 of the arguments' fingerprint: a day of keys is kept, so 32 bytes rather than the
+    /// arguments' text.
+    fingerprint: [u8; 32],
     result: Arc<dyn Any + Send + Sync>,
     stored_at: Instant,
 }
@@ -98,6 +100,11 @@ pub enum IdempotencyError {
     KeyTooLong { length: usize },
 }
 
+fn digest(fingerprint: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(fingerprint.as_bytes()).into()
+}
+
 fn check_length(key: &str) -> Result<(), IdempotencyError> {
     let length = key.chars().count();
     if length > MAX_KEY_CHARS {
@@ -139,7 +146,7 @@ impl IdempotencyStore {
             entries.remember(
                 key,
                 Remembered {
-                    fingerprint,
+                    fingerprint: digest(&fingerprint),
                     result: Arc::new(result.clone()),
                     stored_at: now,
                 },
@@ -180,7 +187,7 @@ impl IdempotencyStore {
             entries.remember(
                 key,
                 Remembered {
-                    fingerprint,
+                    fingerprint: digest(&fingerprint),
                     result: Arc::new(result.clone()),
                     stored_at: Instant::now(),
                 },
@@ -201,7 +208,7 @@ impl IdempotencyStore {
         entries.expire(Instant::now());
         match entries.get(key) {
             None => Ok(None),
-            Some(entry) if entry.fingerprint != fingerprint => {
+            Some(entry) if entry.fingerprint != digest(fingerprint) => {
                 Err(IdempotencyError::KeyReused(key.to_owned()))
             }
             Some(entry) => entry
@@ -241,7 +248,7 @@ mod tests {
         let mut entries = Entries::default();
         let start = Instant::now();
         let remembered = |at| Remembered {
-            fingerprint: String::new(),
+            fingerprint: digest(""),
             result: Arc::new(()),
             stored_at: at,
         };

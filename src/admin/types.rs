@@ -972,7 +972,7 @@ impl WebhookEvent {
         self.0.event_type.as_str()
     }
     async fn data(&self) -> JsonObject {
-        JsonObject(self.0.data.clone())
+        JsonObject(self.0.data())
     }
     async fn created_at(&self) -> String {
         iso_timestamp(self.0.created_at)

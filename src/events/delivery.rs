@@ -299,7 +299,7 @@ pub fn body(event: &WebhookEvent) -> Value {
     json!({
         "id": event.id.to_string(),
         "type": event.event_type.as_str(),
-        "data": event.data,
+        "data": event.data(),
     })
 }
 
@@ -383,13 +383,13 @@ mod tests {
     }
 
     fn event(sequence: u64) -> Arc<WebhookEvent> {
-        Arc::new(WebhookEvent {
-            id: uuid::Uuid::new_v4(),
-            event_type: crate::instance::EventType::PeerLiquidityLow,
-            data: json!({}),
-            created_at: SystemTime::now(),
+        WebhookEvent::new(
+            uuid::Uuid::new_v4(),
+            crate::instance::EventType::PeerLiquidityLow,
+            &json!({}),
+            SystemTime::now(),
             sequence,
-        })
+        )
     }
 
     #[tokio::test]

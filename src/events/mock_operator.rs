@@ -151,7 +151,7 @@ fn amount_at(data: &Value, field: &str) -> u64 {
 }
 
 fn act(payments: &Arc<Payments>, books: &OperatorBooks, event: &WebhookEvent) {
-    let data = &event.data;
+    let data = &event.data();
     // A payment's, peer's or asset's id; a web monetization event names its wallet address.
     let Some(id) = uuid_at(data, "id").or_else(|| uuid_at(&data["walletAddress"], "id")) else {
         return;

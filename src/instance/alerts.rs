@@ -298,7 +298,7 @@ mod tests {
             .iter()
             .filter(|event| event.event_type == kind)
             .map(|event| {
-                event.data["balance"]
+                event.data()["balance"]
                     .as_str()
                     .unwrap_or_default()
                     .to_owned()
@@ -388,7 +388,7 @@ mod tests {
             .find(|event| event.event_type == EventType::AssetLiquidityLow)
             .unwrap();
         assert_eq!(
-            event.data,
+            event.data(),
             json!({
                 "id": eur.to_string(),
                 "asset": {"id": eur.to_string(), "code": "EUR", "scale": 2},

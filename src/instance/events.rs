@@ -20,9 +20,11 @@ use super::pagination::{
 };
 
 /// How many events stay readable.
-pub const MAX_EVENTS: usize = 100_000;
+pub const MAX_EVENTS: usize = 20_000;
 /// How many events a subscriber may fall behind before it misses some.
-const SUBSCRIBER_BACKLOG: usize = 65_536;
+/// The channel keeps this many events alive whatever the log keeps, so it is no longer than the
+/// log.
+const SUBSCRIBER_BACKLOG: usize = 16_384;
 
 /// The kinds of event Rafiki emits that peerlab emits too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -76,10 +78,37 @@ impl EventType {
 pub struct WebhookEvent {
     pub id: Uuid,
     pub event_type: EventType,
-    pub data: Value,
+    /// The event's `data` as compact JSON text: a tree of `Value`s costs several times the bytes
+    /// for every event kept (about 2.5 KB against 0.6 KB for an outgoing payment's), and events
+    /// are read far less often than they are kept.
+    data: Box<str>,
     pub created_at: SystemTime,
     /// Position in the log: events are numbered from 0 in the order they were recorded.
     pub sequence: u64,
+}
+
+impl WebhookEvent {
+    pub fn new(
+        id: Uuid,
+        event_type: EventType,
+        data: &Value,
+        created_at: SystemTime,
+        sequence: u64,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            id,
+            event_type,
+            data: data.to_string().into_boxed_str(),
+            created_at,
+            sequence,
+        })
+    }
+
+    /// The event's `data` object.
+    pub fn data(&self) -> Value {
+        // It was serialized from a `Value`, so it parses; `Null` would only mean memory corruption.
+        serde_json::from_str(&self.data).unwrap_or(Value::Null)
+    }
 }
 
 /// The latest events in order, by id, and the channel subscribers follow.
@@ -97,13 +126,13 @@ pub(super) struct EventLog {
 impl EventLog {
     /// Records an event and hands it to subscribers; returns its id.
     pub(super) fn record(&mut self, event_type: EventType, data: Value) -> Uuid {
-        let event = Arc::new(WebhookEvent {
-            id: Uuid::new_v4(),
+        let event = WebhookEvent::new(
+            Uuid::new_v4(),
             event_type,
-            data,
-            created_at: SystemTime::now(),
-            sequence: self.next_sequence,
-        });
+            &data,
+            SystemTime::now(),
+            self.next_sequence,
+        );
         self.next_sequence += 1;
         if self.events.len() >= MAX_EVENTS
             && let Some(oldest) = self.events.pop_front()
