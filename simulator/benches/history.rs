@@ -33,6 +33,7 @@ use peerlab_simulator::{InstanceHandle, Network, PeerSettings};
 use serde_json::json;
 
 /// Packets in flight at once, as the packets bench's 16 connections.
+mod memory;
 mod support;
 
 use support::{bare_server, post_packet};
@@ -41,17 +42,6 @@ const SENDERS: u64 = 16;
 /// Progress is printed, and the rate measured, over windows of a tenth of the run.
 const WINDOWS: u64 = 10;
 const PREIMAGE: [u8; 32] = [7; 32];
-
-/// The process's resident set size in bytes, from /proc/self/status.
-fn rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    let kib: u64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS line");
-    kib * 1024
-}
 
 fn prepare() -> Prepare {
     Prepare::new(
@@ -229,7 +219,7 @@ fn main() {
             done += count;
             println!(
                 "{done:>10} packets   {per_second:>8.0} /s   RSS {:>6.1} MB",
-                rss_bytes() as f64 / 1e6
+                memory::resident_bytes() as f64 / 1e6
             );
             if done == first_checkpoint || done == total {
                 let (through, baseline) =
@@ -239,7 +229,7 @@ fn main() {
                     packets: sent.load(Ordering::Relaxed),
                     per_second: through,
                     baseline,
-                    rss: rss_bytes(),
+                    rss: memory::resident_bytes(),
                     query,
                 });
             }

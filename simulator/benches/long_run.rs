@@ -14,6 +14,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+mod memory;
+
 use peerlab_simulator::run::{self, Progress};
 use peerlab_simulator::{Network, Topology};
 
@@ -21,24 +23,9 @@ use peerlab_simulator::{Network, Topology};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// This process's resident memory, from `/proc/self/status`, in MiB.
+/// This process's resident memory, in MiB.
 fn resident_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("VmRSS:"))
-                .and_then(|value| {
-                    value
-                        .trim()
-                        .trim_end_matches("kB")
-                        .trim()
-                        .parse::<f64>()
-                        .ok()
-                })
-        })
-        .map_or(0.0, |kib| kib / 1024.0)
+    memory::resident_bytes() as f64 / (1024.0 * 1024.0)
 }
 
 fn main() {

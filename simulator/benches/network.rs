@@ -11,6 +11,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod memory;
+
+use memory::resident_bytes;
 use peerlab_simulator::run::{self, Progress};
 use peerlab_simulator::topology::InstanceSpec;
 use peerlab_simulator::{Network, Topology};
@@ -18,26 +21,6 @@ use peerlab_simulator::{Network, Topology};
 /// The allocator the `peerlab` binary runs with.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// This process's resident memory, from `/proc/self/status`, in bytes.
-fn resident_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("VmRSS:"))
-                .and_then(|value| {
-                    value
-                        .trim()
-                        .trim_end_matches("kB")
-                        .trim()
-                        .parse::<u64>()
-                        .ok()
-                })
-        })
-        .map_or(0, |kib| kib * 1024)
-}
 
 fn names(count: usize) -> Vec<String> {
     (0..count).map(|n| format!("n{n}")).collect()
