@@ -515,11 +515,11 @@ fn chaos_injects_every_fault_and_the_invariants_hold() {
         ]
     );
     let payments = &report["payments"];
-    assert_eq!(
-        payments["completed"].as_u64().unwrap() + payments["failed"].as_u64().unwrap(),
-        90,
-        "{report}"
-    );
+    let ended: u64 = ["completed", "partial", "failed"]
+        .iter()
+        .map(|outcome| payments[outcome].as_u64().unwrap())
+        .sum();
+    assert_eq!(ended, 90, "{report}");
     assert!(
         report["invariants"]
             .as_array()
