@@ -47,6 +47,38 @@ enum Command {
     /// Pay a wallet address (its URL answers SPSP) over STREAM, sending through an instance's
     /// connector as one of its peers (`peerlab up` prints the links and their tokens).
     Pay(PayArgs),
+    /// Run Gherkin feature files with peerlab's step library, each scenario on fresh embedded
+    /// instances; exits non-zero when a step failed, was skipped or is undefined.
+    Test(TestArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct TestArgs {
+    /// Feature files, or directories searched for `*.feature` files [default: features].
+    paths: Vec<PathBuf>,
+    /// Run only the scenarios this cucumber tag expression matches (`@payments and not @slow`).
+    #[arg(long)]
+    tags: Option<String>,
+    /// Also write a JUnit XML report to this file.
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// Also write a Cucumber JSON report to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// How many scenarios run at the same time.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    concurrency: u16,
+    /// How steps read the admin API's refusals: as the seed era's payloads, as today's Rafiki
+    /// GraphQL errors, or a full run in each.
+    #[arg(long, value_enum, default_value_t = DialectChoice::Both)]
+    dialect: DialectChoice,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum DialectChoice {
+    Seed,
+    V2,
+    Both,
 }
 
 #[derive(Debug, clap::Args)]
@@ -91,9 +123,13 @@ struct PayArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+            // `peerlab test` reports through cucumber; the instances' every start would bury it.
+            EnvFilter::new(match cli.command {
+                Command::Test(_) => "warn",
+                _ => "info",
+            })
+        }))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
@@ -110,8 +146,53 @@ fn main() -> ExitCode {
             Command::Pay(args) => pay(args).await,
             Command::Up { topology } => up(topology).await,
             Command::Run(args) => run(args).await,
+            Command::Test(args) => test(args).await,
         }
     })
+}
+
+async fn test(args: TestArgs) -> ExitCode {
+    use peerlab_simulator::harness::{self, Dialect, Options};
+
+    let options = Options {
+        paths: if args.paths.is_empty() {
+            vec![PathBuf::from("features")]
+        } else {
+            args.paths
+        },
+        tags: args.tags,
+        junit: args.junit,
+        json: args.json,
+        concurrency: usize::from(args.concurrency),
+        dialects: match args.dialect {
+            DialectChoice::Seed => vec![Dialect::Seed],
+            DialectChoice::V2 => vec![Dialect::V2],
+            DialectChoice::Both => vec![Dialect::Seed, Dialect::V2],
+        },
+    };
+    match harness::run(&options).await {
+        Ok(outcome) if outcome.passed() => ExitCode::SUCCESS,
+        Ok(outcome) => {
+            eprintln!(
+                "peerlab test: failed reading refusals {}",
+                outcome
+                    .failed
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", and ")
+            );
+            ExitCode::FAILURE
+        }
+        Err(error @ harness::HarnessError::Write { .. }) => {
+            eprintln!("peerlab test: {error}");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("peerlab test: {error}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 async fn node() -> ExitCode {

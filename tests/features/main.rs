@@ -1,38 +1,30 @@
 //! Runs the Gherkin features under `features/` against fresh simulator instances over HTTP, twice:
 //! once reading refusals as the seed document's clients do (payloads), once as today's Rafiki
-//! clients do (GraphQL errors). Any failed, skipped or undefined step fails the run.
+//! clients do (GraphQL errors). Any failed, skipped or undefined step fails the run. The steps and
+//! the runner are the product's (`peerlab test`), so the features run here exactly as users run
+//! theirs.
 
-mod steps;
-mod world;
-
-use cucumber::World as _;
-use cucumber::writer::Stats as _;
-use world::{Dialect, PeeringWorld};
+use peerlab_simulator::harness::{self, Dialect, Options};
 
 #[tokio::main]
 async fn main() {
-    let mut failed = Vec::new();
-    for dialect in [Dialect::Seed, Dialect::V2] {
-        world::set_dialect(dialect);
-        println!("\n=== The features, reading refusals {dialect}\n");
-        let writer = PeeringWorld::cucumber()
-            .fail_on_skipped()
-            .max_concurrent_scenarios(8)
-            .after(|_feature, _rule, _scenario, _event, world| {
-                Box::pin(async move {
-                    if let Some(world) = world {
-                        world.shut_down().await;
-                    }
-                })
-            })
-            .run(concat!(env!("CARGO_MANIFEST_DIR"), "/features"))
-            .await;
-        if writer.execution_has_failed() {
-            failed.push(dialect);
+    let options = Options {
+        paths: vec![concat!(env!("CARGO_MANIFEST_DIR"), "/features").into()],
+        tags: None,
+        junit: None,
+        json: None,
+        concurrency: 8,
+        dialects: vec![Dialect::Seed, Dialect::V2],
+    };
+    match harness::run(&options).await {
+        Ok(outcome) if outcome.passed() => {}
+        Ok(outcome) => {
+            eprintln!("the features failed reading refusals {:?}", outcome.failed);
+            std::process::exit(1);
         }
-    }
-    if !failed.is_empty() {
-        eprintln!("the features failed reading refusals {failed:?}");
-        std::process::exit(1);
+        Err(error) => {
+            eprintln!("the features could not run: {error}");
+            std::process::exit(1);
+        }
     }
 }

@@ -1,10 +1,10 @@
 //! Auto-peering between two simulator instances, and the server's answers to bad requests.
 
+use crate::topology::InstanceSpec;
 use cucumber::{given, then, when};
-use peerlab_simulator::topology::InstanceSpec;
 use serde_json::{Value, json};
 
-use crate::world::{PeeringWorld, new_id};
+use crate::harness::world::{PeeringWorld, expect_amount, new_id};
 
 const BY_URL: &str = "mutation CreateOrUpdatePeerByUrl($input: CreateOrUpdatePeerByUrlInput!) { createOrUpdatePeerByUrl(input: $input) { code success message peer { id name staticIlpAddress asset { code scale } } } }";
 
@@ -156,10 +156,11 @@ async fn liquidity_at(
             json!({ "a": address, "asset": asset }),
         )
         .await;
-    assert_eq!(
-        response["data"]["peerByAddressAndAsset"]["liquidity"],
-        json!(amount.to_string()),
-        "{response}"
+    expect_amount(
+        &format!("the liquidity of the peer of {instance} at {address} in {code}"),
+        amount,
+        &response["data"]["peerByAddressAndAsset"]["liquidity"],
+        &response,
     );
 }
 
@@ -213,3 +214,7 @@ fn server_answers(w: &mut PeeringWorld, status: u16, kind: String, message: Stri
         Some(json!({ "error": { "code": status, "message": message, "type": kind } }))
     );
 }
+
+/// Referenced by the harness so that the linker keeps this module, and its steps (see `steps`).
+#[inline(never)]
+pub(crate) fn keep_linked() {}

@@ -10,12 +10,12 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::client::RawResponse;
+use crate::network::InstanceHandle;
+use crate::topology::InstanceSpec;
+use crate::{Network, TestReceiver};
 use peerlab::admin::signature;
 use peerlab::ilp::Reply;
-use peerlab_simulator::client::RawResponse;
-use peerlab_simulator::network::InstanceHandle;
-use peerlab_simulator::topology::InstanceSpec;
-use peerlab_simulator::{Network, TestReceiver};
 use serde_json::{Value, json};
 
 #[derive(Debug, Default, cucumber::World)]
@@ -54,7 +54,7 @@ pub struct PeeringWorld {
     pub quote: Option<(String, Value)>,
     pub outgoing_payment: Option<(String, String)>,
     /// Fault-injecting proxies put on links, by (from, to).
-    pub links: HashMap<(String, String), peerlab_simulator::faults::LinkProxy>,
+    pub links: HashMap<(String, String), crate::faults::LinkProxy>,
 }
 
 /// How this run of the features reads refusals.
@@ -163,13 +163,62 @@ pub fn for_dialect(query: &str) -> String {
     out
 }
 
-/// The text of a GraphQL operation under `fixtures/graphql/`.
+/// Embeds the GraphQL operations under `fixtures/graphql/` the steps send, by path without the
+/// extension: the `peerlab` binary runs anywhere, not only in a checkout of this repository.
+macro_rules! embedded_operations {
+    ($($path:literal),* $(,)?) => {
+        &[$(($path, include_str!(concat!("../../../fixtures/graphql/", $path, ".graphql")))),*]
+    };
+}
+
+const OPERATIONS: &[(&str, &str)] = embedded_operations!(
+    "rafiki/CreateOutgoingPayment",
+    "rafiki/CreateOutgoingPaymentFromIncomingPayment",
+    "rafiki/CreateQuote",
+    "rafiki/CreateReceiver",
+    "rafiki/CreateWalletAddress",
+    "rafiki/DeleteAsset",
+    "rafiki/DeletePeer",
+    "rafiki/DepositAssetLiquidity",
+    "rafiki/DepositOutgoingPaymentLiquidity",
+    "rafiki/DepositPeerLiquidity",
+    "rafiki/GetAsset",
+    "rafiki/GetIncomingPayment",
+    "rafiki/GetOutgoingPayment",
+    "rafiki/GetPeer",
+    "rafiki/GetPeerByAddressAndAsset",
+    "rafiki/GetPeers",
+    "rafiki/GetWalletAddress",
+    "rafiki/GetWalletAddresses",
+    "rafiki/PostLiquidityWithdrawal",
+    "rafiki/UpdatePeer",
+    "rafiki/UpdateWalletAddress",
+    "seed/AddPeerLiquidity",
+    "seed/CreateAsset",
+    "seed/CreatePeer",
+    "seed/CreatePeerLiquidityWithdrawal",
+    "seed/PostLiquidityWithdrawal",
+    "seed/VoidLiquidityWithdrawal",
+);
+
+/// The text of a GraphQL operation under `fixtures/graphql/` (e.g. `rafiki/GetPeer`).
 pub fn operation(path: &str) -> String {
-    let file = format!(
-        "{}/fixtures/graphql/{path}.graphql",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file}: {e}"))
+    OPERATIONS
+        .iter()
+        .find(|(name, _)| *name == path)
+        .map(|(_, text)| (*text).to_owned())
+        .unwrap_or_else(|| panic!("no embedded GraphQL operation {path:?}"))
+}
+
+/// Fails the step unless `actual` is the amount `expected`, with a message a feature's author
+/// reads without Rust: what was checked, the amount expected and the one found (or the answer it
+/// was looked for in, when it has none).
+pub fn expect_amount(what: &str, expected: u64, actual: &Value, answer: &Value) {
+    match actual.as_str() {
+        Some(found) if found == expected.to_string() => {}
+        Some(found) => panic!("{what}: expected {expected}, actual {found}"),
+        None => panic!("{what}: expected {expected}, actual none in the answer {answer}"),
+    }
 }
 
 pub fn now_ms() -> u64 {
@@ -219,7 +268,7 @@ impl PeeringWorld {
 
     /// Starts the network a topology describes; its wallet addresses are known to the steps by
     /// instance and address, as if the scenario had created them.
-    pub async fn start_topology(&mut self, topology: &peerlab_simulator::Topology) {
+    pub async fn start_topology(&mut self, topology: &crate::Topology) {
         let network = Network::from_topology(topology)
             .await
             .expect("topology starts");

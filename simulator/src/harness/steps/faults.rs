@@ -1,14 +1,14 @@
 //! Faults on a link while payments cross it: a proxy in front of the receiving connector
-//! (`peerlab_simulator::faults::LinkProxy`, as `peerlab run` uses it) slows, cuts or heals the
+//! (`crate::faults::LinkProxy`, as `peerlab run` uses it) slows, cuts or heals the
 //! link; a wrong token is put on the sending side's peer and taken off again.
 
 use std::time::Duration;
 
+use crate::faults::{LinkMode, LinkProxy};
 use cucumber::{given, when};
 use peerlab::instance::{HttpUpdate, PeerUpdate};
-use peerlab_simulator::faults::{LinkMode, LinkProxy};
 
-use crate::world::PeeringWorld;
+use crate::harness::world::PeeringWorld;
 
 /// The peer `holder` keeps for `other`, in USD.
 fn peer(w: &PeeringWorld, holder: &str, other: &str) -> std::sync::Arc<peerlab::instance::Peer> {
@@ -113,3 +113,7 @@ async fn serves_again(w: &mut PeeringWorld, name: String, seconds: f64) {
         .await
         .unwrap_or_else(|error| panic!("{name} serves again: {error}"));
 }
+
+/// Referenced by the harness so that the linker keeps this module, and its steps (see `steps`).
+#[inline(never)]
+pub(crate) fn keep_linked() {}

@@ -4,7 +4,7 @@ use cucumber::when;
 use peerlab::admin::signature;
 use serde_json::json;
 
-use crate::world::{PeeringWorld, for_dialect, now_ms, operation};
+use crate::harness::world::{PeeringWorld, for_dialect, now_ms, operation};
 
 fn create_usd() -> serde_json::Value {
     json!({
@@ -52,3 +52,7 @@ async fn no_tenant(w: &mut PeeringWorld, instance: String) {
     let body = create_usd();
     w.send_as_tenant(&instance, body, None).await;
 }
+
+/// Referenced by the harness so that the linker keeps this module, and its steps (see `steps`).
+#[inline(never)]
+pub(crate) fn keep_linked() {}

@@ -1,7 +1,7 @@
 use cucumber::{given, then, when};
 use serde_json::{Value, json};
 
-use crate::world::{Dialect, PeeringWorld, dialect, for_dialect, new_id, operation};
+use crate::harness::world::{Dialect, PeeringWorld, dialect, for_dialect, new_id, operation};
 
 /// The id for a scenario's withdrawal label, made up the first time it is named.
 fn withdrawal_id(w: &mut PeeringWorld, label: &str) -> String {
@@ -248,3 +248,7 @@ fn concurrent_outcome(w: &mut PeeringWorld, succeeded: usize) {
     assert_eq!(ok, succeeded, "{:?}", w.concurrent);
     assert_eq!(ok + refused, w.concurrent.len(), "{:?}", w.concurrent);
 }
+
+/// Referenced by the harness so that the linker keeps this module, and its steps (see `steps`).
+#[inline(never)]
+pub(crate) fn keep_linked() {}

@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
+use crate::Topology;
 use cucumber::{given, then, when};
 use peerlab::instance::{NewWalletAddress, WithdrawalMode};
-use peerlab_simulator::Topology;
 use serde_json::{Value, json};
 
-use crate::world::{PeeringWorld, new_id, operation};
+use crate::harness::world::{PeeringWorld, new_id, operation};
 
 /// How long a payment may take to leave SENDING before a step gives up.
 const PAYMENT_WAIT: Duration = Duration::from_secs(20);
@@ -460,3 +460,7 @@ async fn liquidity_event(
     assert_eq!(data["balance"], json!(balance.to_string()), "{data}");
     assert_eq!(data["asset"]["code"], "USD", "{data}");
 }
+
+/// Referenced by the harness so that the linker keeps this module, and its steps (see `steps`).
+#[inline(never)]
+pub(crate) fn keep_linked() {}

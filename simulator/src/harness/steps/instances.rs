@@ -1,6 +1,6 @@
 use cucumber::given;
 
-use crate::world::PeeringWorld;
+use crate::harness::world::PeeringWorld;
 
 #[given(expr = "two fresh instances, {string} at {string} and {string} at {string}")]
 async fn two_fresh_instances(
@@ -37,3 +37,7 @@ async fn two_signed_instances(w: &mut PeeringWorld, secret: String) {
     )
     .await;
 }
+
+/// Referenced by the harness so that the linker keeps this module, and its steps (see `steps`).
+#[inline(never)]
+pub(crate) fn keep_linked() {}

@@ -1,7 +1,7 @@
 use cucumber::{given, then, when};
 use serde_json::json;
 
-use crate::world::{PeeringWorld, operation};
+use crate::harness::world::{PeeringWorld, operation};
 
 /// Sends Rafiki's CreateWalletAddress and remembers the wallet address on success.
 async fn create_wallet_address(
@@ -133,3 +133,7 @@ async fn wallet_address_count(w: &mut PeeringWorld, instance: String, count: usi
         .unwrap_or_else(|| panic!("wallet addresses in {response}"));
     assert_eq!(listed, count, "{response}");
 }
+
+/// Referenced by the harness so that the linker keeps this module, and its steps (see `steps`).
+#[inline(never)]
+pub(crate) fn keep_linked() {}

@@ -3,7 +3,7 @@
 use cucumber::then;
 use serde_json::json;
 
-use crate::world::{Dialect, PeeringWorld, dialect, is_nullable_mutation};
+use crate::harness::world::{Dialect, PeeringWorld, dialect, is_nullable_mutation};
 
 /// A success ("200"), in either dialect: the seed era's payload says so; today's answer has no
 /// error and the mutation's payload.
@@ -128,3 +128,7 @@ fn error_code(w: &mut PeeringWorld, code: String) {
 fn http_status(w: &mut PeeringWorld, status: u16) {
     assert_eq!(w.last_status, Some(status), "answer: {:?}", w.last_response);
 }
+
+/// Referenced by the harness so that the linker keeps this module, and its steps (see `steps`).
+#[inline(never)]
+pub(crate) fn keep_linked() {}
