@@ -564,6 +564,16 @@ async fn up(path: Option<PathBuf>) -> ExitCode {
                 .unwrap_or_default();
             say!("    wallet address {}", wallet.url);
             say!("      id {} in {asset}", wallet.id);
+            if let Some(holding) = instance
+                .node()
+                .operator_books()
+                .and_then(|books| books.holding(wallet.id))
+            {
+                say!(
+                    "      balance {} at the mock operator, which funds its payments",
+                    holding.balance
+                );
+            }
         }
     }
     for link in network.links() {
