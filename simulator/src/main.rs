@@ -50,10 +50,22 @@ enum Command {
     /// Run Gherkin feature files with peerlab's step library, each scenario on fresh embedded
     /// instances; exits non-zero when a step failed, was skipped or is undefined.
     Test(TestArgs),
+    /// Print the catalogue of the steps `peerlab test` understands: each step's text, its
+    /// parameters and an example, by topic.
+    Steps {
+        /// Print it as a Markdown document (docs/steps.md is this output).
+        #[arg(long)]
+        markdown: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]
 struct TestArgs {
+    /// Write a starter kit into this directory instead of running: an example peering feature
+    /// (features/peering.feature) and an example targets file (targets.toml). Refuses to
+    /// overwrite a file.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["paths", "tags", "junit", "json"])]
+    init: Option<PathBuf>,
     /// Feature files, or directories searched for `*.feature` files [default: features].
     paths: Vec<PathBuf>,
     /// Run only the scenarios this cucumber tag expression matches (`@payments and not @slow`).
@@ -126,7 +138,7 @@ fn main() -> ExitCode {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| {
             // `peerlab test` reports through cucumber; the instances' every start would bury it.
             EnvFilter::new(match cli.command {
-                Command::Test(_) => "warn",
+                Command::Test(_) | Command::Steps { .. } => "warn",
                 _ => "info",
             })
         }))
@@ -147,12 +159,54 @@ fn main() -> ExitCode {
             Command::Up { topology } => up(topology).await,
             Command::Run(args) => run(args).await,
             Command::Test(args) => test(args).await,
+            Command::Steps { markdown } => steps(markdown),
         }
     })
 }
 
+fn steps(markdown: bool) -> ExitCode {
+    use peerlab_simulator::harness::catalogue;
+
+    match catalogue::catalogue() {
+        Ok(topics) => {
+            let text = if markdown {
+                catalogue::render_markdown(&topics)
+            } else {
+                catalogue::render_text(&topics)
+            };
+            use std::io::Write as _;
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("peerlab steps: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 async fn test(args: TestArgs) -> ExitCode {
     use peerlab_simulator::harness::{self, Dialect, Options};
+
+    if let Some(dir) = args.init {
+        return match harness::starter::write(&dir) {
+            Ok(written) => {
+                for file in written {
+                    say!("peerlab test --init: wrote {}", file.display());
+                }
+                say!("Run it: peerlab test {}", dir.join("features").display());
+                ExitCode::SUCCESS
+            }
+            Err(error @ harness::starter::StarterError::Exists(_)) => {
+                eprintln!("peerlab test --init: {error}");
+                ExitCode::from(2)
+            }
+            Err(error) => {
+                eprintln!("peerlab test --init: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
 
     let options = Options {
         paths: if args.paths.is_empty() {

@@ -276,3 +276,75 @@ fn a_missing_feature_path_is_a_usage_error() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn peerlab(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_peerlab"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("peerlab runs")
+}
+
+/// docs/steps.md is the binary's own catalogue, so the README's link never shows stale steps.
+#[test]
+fn docs_steps_md_is_the_binarys_catalogue() {
+    let dir = temp_dir("catalogue");
+    let output = peerlab(&dir, &["steps", "--markdown"]);
+    assert!(output.status.success(), "{}", both(&output));
+    let committed =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/steps.md"))
+            .expect("docs/steps.md");
+    assert!(
+        stdout(&output) == committed,
+        "docs/steps.md differs from `peerlab steps --markdown`; regenerate it with \
+         `cargo run -p peerlab-simulator --bin peerlab -- steps --markdown > docs/steps.md`"
+    );
+    let text = peerlab(&dir, &["steps"]);
+    assert!(text.status.success(), "{}", both(&text));
+    let text = stdout(&text);
+    assert!(
+        text.contains("\n== Liquidity (simulator/src/harness/steps/liquidity.rs)\n")
+            && text.contains(
+                "\nWhen {string} adds {int} of liquidity to its peer {string} as the guide shows\n    parameters: {string} {int} {string}\n    e.g. When \"Cloud Nine\" adds 10000 of liquidity to its peer \"Happy Life\" as the guide shows\n"
+            ),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The starter kit runs as written, and a second --init refuses to overwrite it.
+#[test]
+fn the_starter_kit_passes_and_is_never_overwritten() {
+    let dir = temp_dir("init");
+    let output = peerlab_test(&dir, &["--init", "kit"]);
+    assert!(output.status.success(), "{}", both(&output));
+    let targets = std::fs::read_to_string(dir.join("kit/targets.toml")).expect("targets.toml");
+    let parsed: toml::Value = toml::from_str(&targets).expect("targets.toml is TOML");
+    assert_eq!(
+        parsed["targets"].as_array().map(Vec::len),
+        Some(2),
+        "{targets}"
+    );
+
+    let output = peerlab_test(&dir, &["kit/features"]);
+    assert!(output.status.success(), "{}", both(&output));
+    assert!(
+        stdout(&output).contains("3 scenarios (3 passed)"),
+        "{}",
+        both(&output)
+    );
+
+    std::fs::write(dir.join("kit/targets.toml"), "# mine\n").expect("edit");
+    let output = peerlab_test(&dir, &["--init", "kit"]);
+    assert_eq!(output.status.code(), Some(2), "{}", both(&output));
+    assert!(
+        both(&output).contains("kit/features/peering.feature already exists; not overwriting it"),
+        "{}",
+        both(&output)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("kit/targets.toml")).expect("targets.toml"),
+        "# mine\n"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2,6 +2,8 @@
 //! run with cucumber on fresh embedded instances per scenario, once per admin dialect asked for,
 //! with cucumber's report on stdout and, when asked, JUnit XML and Cucumber JSON reports.
 
+pub mod catalogue;
+pub mod starter;
 mod steps;
 pub mod world;
 
