@@ -84,11 +84,21 @@ async fn creates_funded_peer(
     code: String,
     amount: u64,
 ) {
-    let incoming = format!("{counterparty}-to-{instance}-{code}");
-    let outgoing = format!("{instance}-to-{counterparty}-{code}");
+    let incoming = peering_token(&counterparty, &instance, &code);
+    let outgoing = peering_token(&instance, &counterparty, &code);
     let mut input = guide_peer(w, &instance, &counterparty, &code, &incoming, &outgoing);
     input["initialLiquidity"] = json!(amount);
     create_peer(w, &instance, &counterparty, &code, input).await;
+}
+
+/// The token `from` presents to `to` in `code`: `<from>-to-<to>-<code>`, with any whitespace in
+/// the names made `-`, because ILP-over-HTTP carries it as `Authorization: Bearer <token>` and
+/// Rafiki (like peerlab) takes the token to be the word after `Bearer`.
+fn peering_token(from: &str, to: &str, code: &str) -> String {
+    format!("{from}-to-{to}-{code}")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 #[given(expr = "{string} and {string} are peered in {word} with scale {int}")]
@@ -97,8 +107,8 @@ async fn peered(w: &mut PeeringWorld, a: String, b: String, code: String, scale:
         if !w.assets.contains_key(&(instance.clone(), code.clone())) {
             create_asset(w, instance, &code, scale).await;
         }
-        let incoming = format!("{counterparty}-to-{instance}-{code}");
-        let outgoing = format!("{instance}-to-{counterparty}-{code}");
+        let incoming = peering_token(counterparty, instance, &code);
+        let outgoing = peering_token(instance, counterparty, &code);
         let input = guide_peer(w, instance, counterparty, &code, &incoming, &outgoing);
         create_peer(w, instance, counterparty, &code, input).await;
         assert_eq!(w.answer()["success"], json!(true), "{}", w.answer());
