@@ -260,8 +260,9 @@ fn peer_of(
         .peer_by_address_and_asset(other.ilp_address().as_str(), holder.asset_id(&asset)?)
 }
 
-/// Points a peer at a new endpoint or token, keeping the rest.
-fn repoint(
+/// Points `holder`'s peer `peer` at a new endpoint or token, keeping the rest (how link faults
+/// put a proxy or a wrong token in the way, and take it out again).
+pub fn repoint(
     network: &Network,
     holder: &str,
     peer: &peerlab::instance::Peer,

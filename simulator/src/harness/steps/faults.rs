@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use crate::faults::{LinkMode, LinkProxy};
 use cucumber::{given, when};
-use peerlab::instance::{HttpUpdate, PeerUpdate};
 
 use crate::harness::world::PeeringWorld;
 
@@ -23,19 +22,7 @@ fn peer(w: &PeeringWorld, holder: &str, other: &str) -> std::sync::Arc<peerlab::
 
 fn repoint(w: &PeeringWorld, holder: &str, other: &str, endpoint: &str, token: &str) {
     let peer = peer(w, holder, other);
-    w.instance(holder)
-        .node()
-        .instance()
-        .update_peer(PeerUpdate {
-            id: peer.id.to_string(),
-            http: Some(HttpUpdate {
-                incoming_tokens: None,
-                outgoing_endpoint: endpoint.to_owned(),
-                outgoing_token: token.to_owned(),
-            }),
-            ..PeerUpdate::default()
-        })
-        .expect("peer updated");
+    crate::faults::repoint(w.network(), holder, &peer, endpoint, token).expect("peer updated");
 }
 
 #[given(expr = "the link from {string} to {string} runs through a fault proxy")]
