@@ -264,8 +264,7 @@ pub async fn run_for(
         });
     }
     packets.sent_per_second = per_second(packets.sent.total());
-    let mut packet_latency =
-        Histogram::new_with_bounds(1, 60_000_000, 2).expect("constant histogram bounds are valid");
+    let mut packet_latency = peerlab::connector::stats::latency_histogram();
     for handle in network.instances() {
         handle
             .node()

@@ -19,6 +19,13 @@ use crate::instance::PacketSource;
 /// longest hold is 30 s.
 const LATENCY_CEILING_MICROS: u64 = 60_000_000;
 
+/// An empty histogram of packet latencies in microseconds, with the bounds every instance's
+/// uses, so that they can be merged ([`PacketStats::merge_sent_latency`]).
+pub fn latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, LATENCY_CEILING_MICROS, 2)
+        .expect("constant histogram bounds are valid")
+}
+
 /// How packets from one kind of source ended.
 #[derive(Debug, Default)]
 struct Outcomes {
@@ -130,10 +137,7 @@ impl PacketStats {
             .sent_latency
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let histogram = latency.get_or_insert_with(|| {
-            Histogram::new_with_bounds(1, LATENCY_CEILING_MICROS, 2)
-                .expect("constant histogram bounds are valid")
-        });
+        let histogram = latency.get_or_insert_with(latency_histogram);
         histogram.saturating_record(micros);
     }
 
@@ -256,7 +260,7 @@ mod tests {
         assert_eq!(snapshot.data_only, 1);
         assert_eq!(stats.handled(), 6);
         assert_eq!(stats.rejected(), 2);
-        let mut latency = Histogram::new_with_bounds(1, LATENCY_CEILING_MICROS, 2).unwrap();
+        let mut latency = latency_histogram();
         stats.merge_sent_latency(&mut latency);
         assert_eq!(latency.len(), 2, "only packets sent for payments are timed");
         assert!((2_900..=3_100).contains(&latency.value_at_quantile(0.5)));
