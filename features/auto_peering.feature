@@ -3,6 +3,7 @@ Feature: Auto-peering
   addresses, connector URLs and tokens are exchanged automatically, and the accepting side grants
   a default line of credit (9007199254740991, JavaScript's largest safe integer).
 
+  @embedded-only
   Scenario: Peering by URL, then packets flow both ways
     Given two fresh instances with auto-peering on, "Cloud Nine" at "test.cloud-nine-wallet" and "Happy Life" at "test.happy-life-bank"
     And both instances have the asset USD with scale 2
@@ -26,6 +27,7 @@ Feature: Auto-peering
     And the peer of "Happy Life" at "test.cloud-nine-wallet" has liquidity 9007199254740931 in USD
     And the peer of "Cloud Nine" at "test.happy-life-bank" has liquidity 5060 in USD
 
+  @embedded-only
   Scenario: Asking again updates the peer on both sides instead of adding one
     Given two fresh instances with auto-peering on, "Cloud Nine" at "test.cloud-nine-wallet" and "Happy Life" at "test.happy-life-bank"
     And both instances have the asset USD with scale 2
@@ -41,6 +43,7 @@ Feature: Auto-peering
     When the client sends a packet of 100 to the receiver
     Then the packet is fulfilled
 
+  @embedded-only
   Scenario: With auto-peering off, nothing answers on its port
     Given "Cloud Nine" with auto-peering on and "Happy Life" with auto-peering off on a port of its own
     And both instances have the asset USD with scale 2
@@ -69,6 +72,7 @@ Feature: Auto-peering
     Then the answer is "400" "Invalid peering request", today BAD_USER_INPUT "Invalid peering request"
     And "Cloud Nine" has 0 peers
 
+  @embedded-only
   Scenario: Our own ILP configuration is refused by the peer
     Given "Cloud Nine" with its connector URL misconfigured as "http://cloud..nine:3002" and "Happy Life" with auto-peering on
     And both instances have the asset USD with scale 2

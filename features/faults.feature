@@ -1,3 +1,4 @@
+@embedded-only
 Feature: Payments across a link that fails
   A peering breaks while a payment crosses it: the link is cut, the receiving instance stops as
   in a crash, the link answers errors or is slow, or the sending side presents a wrong token. The payment waits and retries, and completes once the

@@ -1,3 +1,4 @@
+@embedded-only
 Feature: Packets between peers
   Once instances are peered, ILP packets flow between their connectors over ILP-over-HTTP, and
   every packet moves liquidity: the sender's line of credit shrinks and the next hop's grows.

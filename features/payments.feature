@@ -1,3 +1,4 @@
+@embedded-only
 Feature: Payments across a peering, as Rafiki's integration suite makes them
   An operator pays a wallet address at its peer with the operations it would send to Rafiki:
   createReceiver (the incoming payment is created at the peer over Open Payments), createQuote

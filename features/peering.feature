@@ -99,6 +99,7 @@ Feature: Peering two instances through the admin API
     When "Cloud Nine" creates the asset USD with scale 2 as the guide shows
     Then the answer is "409" "Asset already exists", today DUPLICATE "Asset already exists"
 
+  @embedded-only
   Scenario: With an API secret, only signed admin requests are served
     Given two fresh instances whose admin APIs require signatures with the secret "s3cr3t"
     When "Cloud Nine" is sent an unsigned request to create the asset USD
@@ -112,6 +113,7 @@ Feature: Peering two instances through the admin API
     When "Cloud Nine" is sent a request signed with the secret "wrong"
     Then the admin API answers HTTP 401
 
+  @embedded-only
   Scenario: With an operator tenant, admin requests must name it in their tenant-id header
     Given two fresh instances whose admin APIs require the operator tenant "438fa74a-fa7d-4317-9ced-dde32ece1787"
     When "Cloud Nine" creates the asset USD with scale 2 as the guide shows
@@ -123,6 +125,7 @@ Feature: Peering two instances through the admin API
     When "Cloud Nine" is sent a request naming the tenant "438FA74A-FA7D-4317-9CED-DDE32ECE1787"
     Then the answer is "409" "Asset already exists", today DUPLICATE "Asset already exists"
 
+  @embedded-only
   Scenario: Without an API secret, unsigned requests are served
     When "Cloud Nine" is sent an unsigned request to create the asset USD
     Then the answer is "200" "Created Asset"

@@ -1,3 +1,4 @@
+@embedded-only
 Feature: Networks from the shipped topology files
   A scenario can start any network shipped under fixtures/topologies/ by name, with its
   instances, assets, peerings, routes and wallet addresses, and drive it with the other steps.

@@ -39,6 +39,26 @@ pub enum ClientError {
     },
 }
 
+/// The timestamp to sign a request with: now, in milliseconds, but always later than the last one
+/// this process signed with. Two requests with the same body signed in the same millisecond would
+/// carry the same signature, and Rafiki refuses a signature it has seen ("signature was already
+/// used").
+pub fn signing_timestamp_ms() -> u64 {
+    static LAST: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let previous = LAST
+        .fetch_update(
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+            |last| Some(now.max(last + 1)),
+        )
+        .unwrap_or(now);
+    now.max(previous + 1)
+}
+
 /// An HTTP answer, whatever its status.
 #[derive(Debug, Clone)]
 pub struct RawResponse {
@@ -164,12 +184,12 @@ impl AdminClient {
         let mut headers = Vec::new();
         let signature_header;
         if let Some(secret) = &self.secret {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or(0);
-            signature_header =
-                signature::sign_with_version(secret, self.signature_version, now, &body);
+            signature_header = signature::sign_with_version(
+                secret,
+                self.signature_version,
+                signing_timestamp_ms(),
+                &body,
+            );
             headers.push(("signature", signature_header.as_str()));
         }
         let response = self.post_raw(body.to_string(), &headers).await?;

@@ -48,7 +48,8 @@ enum Command {
     /// connector as one of its peers (`peerlab up` prints the links and their tokens).
     Pay(PayArgs),
     /// Run Gherkin feature files with peerlab's step library, each scenario on fresh embedded
-    /// instances; exits non-zero when a step failed, was skipped or is undefined.
+    /// instances or on a real deployment (--target); exits non-zero when a step failed, was
+    /// skipped or is undefined.
     Test(TestArgs),
     /// Print the catalogue of the steps `peerlab test` understands: each step's text, its
     /// parameters and an example, by topic.
@@ -64,7 +65,7 @@ struct TestArgs {
     /// Write a starter kit into this directory instead of running: an example peering feature
     /// (features/peering.feature) and an example targets file (targets.toml). Refuses to
     /// overwrite a file.
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["paths", "tags", "junit", "json"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["paths", "tags", "junit", "json", "target"])]
     init: Option<PathBuf>,
     /// Feature files, or directories searched for `*.feature` files [default: features].
     paths: Vec<PathBuf>,
@@ -81,9 +82,16 @@ struct TestArgs {
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     concurrency: u16,
     /// How steps read the admin API's refusals: as the seed era's payloads, as today's Rafiki
-    /// GraphQL errors, or a full run in each.
-    #[arg(long, value_enum, default_value_t = DialectChoice::Both)]
+    /// GraphQL errors, or a full run in each (on embedded instances; a targets file gives each
+    /// target its own).
+    #[arg(long, value_enum, default_value_t = DialectChoice::Both, conflicts_with = "target")]
     dialect: DialectChoice,
+    /// Run on the instances of a real deployment this targets file names (TOML: see
+    /// `peerlab test --init`) instead of fresh embedded instances. Scenarios tagged
+    /// @embedded-only are skipped and listed; what the scenarios create is named uniquely for
+    /// the run and deleted afterwards where Rafiki allows, the rest listed.
+    #[arg(long, value_name = "FILE")]
+    target: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -223,19 +231,12 @@ async fn test(args: TestArgs) -> ExitCode {
             DialectChoice::V2 => vec![Dialect::V2],
             DialectChoice::Both => vec![Dialect::Seed, Dialect::V2],
         },
+        target: args.target,
     };
     match harness::run(&options).await {
         Ok(outcome) if outcome.passed() => ExitCode::SUCCESS,
         Ok(outcome) => {
-            eprintln!(
-                "peerlab test: failed reading refusals {}",
-                outcome
-                    .failed
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", and ")
-            );
+            eprintln!("peerlab test: failed {}", outcome.failed.join(", and "));
             ExitCode::FAILURE
         }
         Err(error @ harness::HarnessError::Write { .. }) => {

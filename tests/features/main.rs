@@ -15,11 +15,12 @@ async fn main() {
         json: None,
         concurrency: 8,
         dialects: vec![Dialect::Seed, Dialect::V2],
+        target: None,
     };
     match harness::run(&options).await {
         Ok(outcome) if outcome.passed() => {}
         Ok(outcome) => {
-            eprintln!("the features failed reading refusals {:?}", outcome.failed);
+            eprintln!("the features failed {}", outcome.failed.join(", and "));
             std::process::exit(1);
         }
         Err(error) => {

@@ -3,7 +3,7 @@
 use cucumber::then;
 use serde_json::json;
 
-use crate::harness::world::{Dialect, PeeringWorld, dialect, is_nullable_mutation};
+use crate::harness::world::{Dialect, PeeringWorld, is_nullable_mutation};
 
 /// A success ("200"), in either dialect: the seed era's payload says so; today's answer has no
 /// error and the mutation's payload.
@@ -14,7 +14,7 @@ fn the_answer_is(w: &mut PeeringWorld, code: String, message: String) {
         "a refusal must say what today's Rafiki answers too: `the answer is \"{code}\" \"{message}\", today CODE \"message\"`"
     );
     let answer = w.answer();
-    match dialect() {
+    match w.last_dialect() {
         Dialect::Seed => {
             assert_eq!(answer["code"], json!(code), "code in {answer}");
             assert_eq!(answer["message"], json!(message), "message in {answer}");
@@ -52,7 +52,7 @@ fn the_refusal_is(
 #[then("the answer has no liquidity error")]
 fn no_liquidity_error(w: &mut PeeringWorld) {
     let answer = w.answer();
-    let expected = match dialect() {
+    let expected = match w.last_dialect() {
         Dialect::Seed => Some(&serde_json::Value::Null),
         Dialect::V2 => None,
     };
@@ -64,7 +64,7 @@ fn no_liquidity_error(w: &mut PeeringWorld) {
 /// before this one checks).
 #[then(expr = "the answer's liquidity error is {word}")]
 fn liquidity_error_is(w: &mut PeeringWorld, error: String) {
-    match dialect() {
+    match w.last_dialect() {
         Dialect::Seed => {
             let answer = w.answer();
             assert_eq!(answer["error"], json!(error), "error in {answer}");

@@ -5,7 +5,7 @@ use crate::harness::world::{PeeringWorld, expect_amount, new_id, operation};
 
 /// Sends the guide's CreateAsset and remembers the id on success.
 pub async fn create_asset(w: &mut PeeringWorld, instance: &str, code: &str, scale: u8) {
-    let variables = json!({ "input": { "code": code, "scale": scale } });
+    let variables = json!({ "input": { "code": w.asset_code(code), "scale": scale } });
     w.send(instance, &operation("seed/CreateAsset"), variables)
         .await;
     let created = w
@@ -29,12 +29,7 @@ async fn has_created_asset(w: &mut PeeringWorld, instance: String, code: String,
 
 #[given(expr = "both instances have the asset {word} with scale {int}")]
 async fn both_have_asset(w: &mut PeeringWorld, code: String, scale: u8) {
-    let names: Vec<String> = w
-        .network()
-        .instances()
-        .iter()
-        .map(|i| i.name().to_owned())
-        .collect();
+    let names = w.instance_names();
     assert_eq!(names.len(), 2, "both instances: {names:?}");
     for instance in &names {
         create_asset(w, instance, &code, scale).await;
@@ -47,7 +42,7 @@ fn answer_asset(w: &mut PeeringWorld, code: String, scale: u8) {
     let asset = w.answer()["asset"].clone();
     assert_eq!(
         (asset["code"].clone(), asset["scale"].clone()),
-        (json!(code), json!(scale))
+        (json!(w.asset_code(&code)), json!(scale))
     );
     assert!(
         asset["id"]

@@ -4,7 +4,7 @@ use crate::topology::InstanceSpec;
 use cucumber::{given, then, when};
 use serde_json::{Value, json};
 
-use crate::harness::world::{PeeringWorld, expect_amount, new_id};
+use crate::harness::world::{self, PeeringWorld, expect_amount, new_id};
 
 const BY_URL: &str = "mutation CreateOrUpdatePeerByUrl($input: CreateOrUpdatePeerByUrlInput!) { createOrUpdatePeerByUrl(input: $input) { code success message peer { id name staticIlpAddress asset { code scale } } } }";
 
@@ -26,6 +26,17 @@ fn free_port() -> u16 {
     expr = "two fresh instances with auto-peering on, {string} at {string} and {string} at {string}"
 )]
 async fn both_on(w: &mut PeeringWorld, a: String, a_address: String, b: String, b_address: String) {
+    if world::running_on_targets() {
+        // Real targets have auto-peering on already, if the targets file says where.
+        w.start([(&a, &a_address), (&b, &b_address)], None).await;
+        for name in [&a, &b] {
+            assert!(
+                w.instance(name).auto_peering_url().is_some(),
+                "the targets file gives {name:?} no auto_peering_url"
+            );
+        }
+        return;
+    }
     w.start_specs(&[spec(&a, &a_address, true), spec(&b, &b_address, true)])
         .await;
 }
@@ -135,7 +146,7 @@ fn answer_peer_named(w: &mut PeeringWorld, name: String, address: String) {
     let peer = w.answer()["peer"].clone();
     assert_eq!(
         (peer["name"].clone(), peer["staticIlpAddress"].clone()),
-        (json!(name), json!(address)),
+        (json!(name), json!(w.address(&address))),
         "{peer}"
     );
 }
@@ -153,7 +164,7 @@ async fn liquidity_at(
         .send(
             &instance,
             "query($a: String!, $asset: String!) { peerByAddressAndAsset(staticIlpAddress: $a, assetId: $asset) { liquidity } }",
-            json!({ "a": address, "asset": asset }),
+            json!({ "a": w.address(&address), "asset": asset }),
         )
         .await;
     expect_amount(
@@ -178,7 +189,7 @@ async fn bad_request(
     let mut request = json!({
         "staticIlpAddress": "test.somebody",
         "ilpConnectorUrl": "http://127.0.0.1:4002/",
-        "asset": { "code": "USD", "scale": 2 },
+        "asset": { "code": w.asset_code("USD"), "scale": 2 },
         "httpToken": new_id(),
         "name": "Somebody",
     });
@@ -188,7 +199,7 @@ async fn bad_request(
     } else if what.starts_with("the connector") {
         request["ilpConnectorUrl"] = json!(connector);
     } else if what.starts_with("the asset") {
-        request["asset"]["code"] = json!(asset);
+        request["asset"]["code"] = json!(w.asset_code(&asset));
     } else if what == "no httpToken" {
         request.as_object_mut().map(|o| o.remove("httpToken"));
     } else {

@@ -13,7 +13,7 @@ use crate::harness::world::PeeringWorld;
 fn peer(w: &PeeringWorld, holder: &str, other: &str) -> std::sync::Arc<peerlab::instance::Peer> {
     let address = w.instance(other).ilp_address().as_str().to_owned();
     let asset = w.asset_id(holder, "USD");
-    w.instance(holder)
+    w.embedded(holder)
         .node()
         .instance()
         .peer_by_address_and_asset(&address, &asset)
@@ -88,13 +88,13 @@ async fn right_token(w: &mut PeeringWorld, from: String, to: String, seconds: f6
 
 #[when(expr = "{string} stops at once, as a crash")]
 async fn crash(w: &mut PeeringWorld, name: String) {
-    w.instance(&name).node().stop_serving().await;
+    w.embedded(&name).node().stop_serving().await;
 }
 
 #[when(expr = "{string} serves again after {float} seconds")]
 async fn serves_again(w: &mut PeeringWorld, name: String, seconds: f64) {
     tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
-    w.instance(&name)
+    w.embedded(&name)
         .node()
         .serve_again()
         .await

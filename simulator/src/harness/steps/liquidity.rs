@@ -40,6 +40,7 @@ async fn adds_with_transfer_id(
     id: String,
 ) {
     let peer = w.only_peer_id(&instance, &counterparty);
+    let id = w.scenario_id(&id);
     let variables = guide_deposit(&peer, json!(amount), &id);
     w.send(&instance, &operation("seed/AddPeerLiquidity"), variables)
         .await;
@@ -60,7 +61,7 @@ async fn adds_bad_liquidity(
     match what.as_str() {
         "an amount of 0" => amount = json!("0"),
         "an unknown peer id" => peer = new_id(),
-        _ => id = transfer_id,
+        _ => id = w.scenario_id(&transfer_id),
     }
     let variables = guide_deposit(&peer, amount, &id);
     w.send(&instance, &operation("seed/AddPeerLiquidity"), variables)
@@ -105,6 +106,7 @@ async fn deposit_with_key(
     key: &str,
 ) {
     let peer = w.only_peer_id(instance, counterparty);
+    let key = w.idempotency_key(key);
     let input = json!({ "peerId": peer, "amount": amount.to_string(), "id": new_id(), "idempotencyKey": key });
     w.send(
         instance,

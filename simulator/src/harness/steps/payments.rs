@@ -75,7 +75,7 @@ async fn wallet_addresses(w: &mut PeeringWorld, instances: String, address: Stri
     for instance in names(&instances) {
         let asset_id = w.asset_id(&instance, &code);
         let wallet = w
-            .instance(&instance)
+            .embedded(&instance)
             .node()
             .instance()
             .create_wallet_address(NewWalletAddress {
@@ -90,10 +90,7 @@ async fn wallet_addresses(w: &mut PeeringWorld, instances: String, address: Stri
 }
 
 fn wallet_url(w: &PeeringWorld, instance: &str, address: &str) -> String {
-    format!(
-        "{}{address}",
-        w.instance(instance).node().open_payments_url()
-    )
+    w.wallet_url(instance, address)
 }
 
 async fn create_receiver(
@@ -105,8 +102,12 @@ async fn create_receiver(
 ) {
     let mut input = json!({ "walletAddressUrl": wallet_url(w, holder, address) });
     if let Some((value, code)) = amount {
-        input["incomingAmount"] =
-            json!({ "value": value.to_string(), "assetCode": code, "assetScale": 2 });
+        let scale = w.asset_scale(holder, code).await;
+        input["incomingAmount"] = json!({
+            "value": value.to_string(),
+            "assetCode": w.asset_code(code),
+            "assetScale": scale,
+        });
     }
     w.send(
         on,
@@ -139,6 +140,14 @@ async fn receiver_open(w: &mut PeeringWorld, on: String, address: String, holder
     create_receiver(w, &on, &address, &holder, None).await;
 }
 
+/// The instance holding the wallet address the last receiver pays into.
+fn receiver_holder(w: &PeeringWorld) -> String {
+    w.receiver_url
+        .as_ref()
+        .map(|(holder, _)| holder.clone())
+        .expect("a receiver was created")
+}
+
 fn receiver(w: &PeeringWorld) -> String {
     w.receiver_url
         .as_ref()
@@ -152,7 +161,18 @@ async fn quote(w: &mut PeeringWorld, on: &str, from: &str, amount: Option<(&str,
         "receiver": receiver(w),
     });
     if let Some((field, value, code)) = amount {
-        input[field] = json!({ "value": value.to_string(), "assetCode": code, "assetScale": 2 });
+        // The amount is in the asset of the wallet address it is paid from or into.
+        let on_instance = if field == "debitAmount" {
+            on.to_owned()
+        } else {
+            receiver_holder(w)
+        };
+        let scale = w.asset_scale(&on_instance, code).await;
+        input[field] = json!({
+            "value": value.to_string(),
+            "assetCode": w.asset_code(code),
+            "assetScale": scale,
+        });
     }
     w.send(
         on,
@@ -182,16 +202,20 @@ async fn quotes_send(w: &mut PeeringWorld, on: String, from: String, value: u64,
     quote(w, &on, &from, Some(("debitAmount", value, &code))).await;
 }
 
-fn amount_is(amount: &Value, value: u64, code: &str) {
+/// An Open Payments amount: its value, in the asset the scenario names and that asset's scale.
+fn amount_is(w: &PeeringWorld, amount: &Value, value: u64, code: &str) {
     assert_eq!(amount["value"], json!(value.to_string()), "{amount}");
-    assert_eq!(amount["assetCode"], json!(code), "{amount}");
+    assert_eq!(amount["assetCode"], json!(w.asset_code(code)), "{amount}");
+    if let Some(scale) = w.known_scale(code) {
+        assert_eq!(amount["assetScale"], json!(scale), "{amount}");
+    }
 }
 
 #[then(expr = "the quote debits {int} {word} and receives {int} {word}")]
 fn quote_amounts(w: &mut PeeringWorld, debit: u64, debit_code: String, receive: u64, code: String) {
     let (_, quote) = w.quote.as_ref().expect("a quote");
-    amount_is(&quote["debitAmount"], debit, &debit_code);
-    amount_is(&quote["receiveAmount"], receive, &code);
+    amount_is(w, &quote["debitAmount"], debit, &debit_code);
+    amount_is(w, &quote["receiveAmount"], receive, &code);
 }
 
 async fn create_outgoing_payment(w: &mut PeeringWorld, on: &str, from: &str) {
@@ -321,7 +345,7 @@ async fn still_sending(w: &mut PeeringWorld, seconds: f64) {
 async fn completes(w: &mut PeeringWorld, value: u64, code: String) {
     let payment = finished(w).await;
     assert_eq!(payment["state"], "COMPLETED", "{payment}");
-    amount_is(&payment["sentAmount"], value, &code);
+    amount_is(w, &payment["sentAmount"], value, &code);
 }
 
 #[then(expr = "the outgoing payment fails with an error containing {string}")]
@@ -344,13 +368,13 @@ async fn incoming_payment(w: &mut PeeringWorld, state: String, value: u64, code:
         .expect("incomingPayment");
     let payment = &response["data"]["incomingPayment"];
     assert_eq!(payment["state"], json!(state), "{payment}");
-    amount_is(&payment["receivedAmount"], value, &code);
+    amount_is(w, &payment["receivedAmount"], value, &code);
 }
 
 fn peer_of(w: &PeeringWorld, instance: &str, other: &str) -> String {
     let address = w.instance(other).ilp_address().as_str().to_owned();
     let asset = w.asset_id(instance, "USD");
-    w.instance(instance)
+    w.embedded(instance)
         .node()
         .instance()
         .peer_by_address_and_asset(&address, &asset)
@@ -361,7 +385,7 @@ fn peer_of(w: &PeeringWorld, instance: &str, other: &str) -> String {
 #[given(expr = "{string} lets {string} send only {int} more")]
 fn lets_send_only(w: &mut PeeringWorld, instance: String, other: String, left: u64) {
     let peer = peer_of(w, &instance, &other);
-    let state = w.instance(&instance).node().instance();
+    let state = w.embedded(&instance).node().instance();
     let id = uuid::Uuid::parse_str(&peer).expect("peer id");
     let balance = state.peer_liquidity(id).expect("liquidity");
     state
@@ -377,7 +401,7 @@ fn lets_send_only(w: &mut PeeringWorld, instance: String, other: String, left: u
 #[when(expr = "{string} adds {int} to the liquidity it grants {string}")]
 fn tops_up(w: &mut PeeringWorld, instance: String, amount: u64, other: String) {
     let peer = peer_of(w, &instance, &other);
-    w.instance(&instance)
+    w.embedded(&instance)
         .node()
         .instance()
         .deposit_peer_liquidity(&new_id(), &peer, amount)
@@ -387,7 +411,7 @@ fn tops_up(w: &mut PeeringWorld, instance: String, amount: u64, other: String) {
 #[given(expr = "{string} is warned when the liquidity it grants {string} falls to {int}")]
 fn liquidity_threshold(w: &mut PeeringWorld, instance: String, other: String, threshold: u64) {
     let peer = peer_of(w, &instance, &other);
-    w.instance(&instance)
+    w.embedded(&instance)
         .node()
         .instance()
         .update_peer(peerlab::instance::PeerUpdate {

@@ -1,7 +1,7 @@
 use cucumber::{given, then, when};
 use serde_json::{Value, json};
 
-use crate::harness::world::{Dialect, PeeringWorld, dialect, for_dialect, new_id, operation};
+use crate::harness::world::{Dialect, PeeringWorld, for_dialect, new_id, operation};
 
 /// The id for a scenario's withdrawal label, made up the first time it is named.
 fn withdrawal_id(w: &mut PeeringWorld, label: &str) -> String {
@@ -116,6 +116,7 @@ async fn creates_withdrawal_with_key(
     counterparty: String,
     key: String,
 ) {
+    let key = w.idempotency_key(&key);
     let extras = Extras {
         idempotency_key: Some(&key),
         ..Extras::default()
@@ -175,6 +176,7 @@ async fn has_resolved_withdrawal(
 
 #[when(expr = "{string} posts the withdrawal with id {string}")]
 async fn posts_by_id(w: &mut PeeringWorld, instance: String, id: String) {
+    let id = w.scenario_id(&id);
     w.send(
         &instance,
         &operation("seed/PostLiquidityWithdrawal"),
@@ -186,7 +188,7 @@ async fn posts_by_id(w: &mut PeeringWorld, instance: String, id: String) {
 #[when(expr = "{string} posts the withdrawal {string} with idempotency key {string}")]
 async fn posts_with_key(w: &mut PeeringWorld, instance: String, label: String, key: String) {
     let id = withdrawal_id(w, &label);
-    let input = json!({ "withdrawalId": id, "idempotencyKey": key });
+    let input = json!({ "withdrawalId": id, "idempotencyKey": w.idempotency_key(&key) });
     w.send(
         &instance,
         &operation("rafiki/PostLiquidityWithdrawal"),
@@ -212,7 +214,10 @@ async fn concurrent_withdrawals(
 ) {
     let peer = w.only_peer_id(&instance, &counterparty);
     let admin = w.instance(&instance).admin().clone();
-    let query = for_dialect(&operation("seed/CreatePeerLiquidityWithdrawal"));
+    let query = for_dialect(
+        &operation("seed/CreatePeerLiquidityWithdrawal"),
+        w.dialect_of(&instance),
+    );
     let mut requests = tokio::task::JoinSet::new();
     for _ in 0..count {
         let (admin, query) = (admin.clone(), query.clone());
@@ -220,6 +225,7 @@ async fn concurrent_withdrawals(
         requests.spawn(async move { admin.request(&query, variables).await });
     }
     w.concurrent.clear();
+    w.concurrent_dialect = Some(w.dialect_of(&instance));
     while let Some(done) = requests.join_next().await {
         let response = done.expect("request task").expect("admin API reachable");
         w.concurrent.push(response);
@@ -233,7 +239,10 @@ fn concurrent_outcome(w: &mut PeeringWorld, succeeded: usize) {
         .iter()
         .filter(|r| r["data"]["createPeerLiquidityWithdrawal"]["success"] == json!(true))
         .count();
-    let insufficient = |response: &&Value| match dialect() {
+    let dialect = w
+        .concurrent_dialect
+        .expect("requests sent at the same time");
+    let insufficient = |response: &&Value| match dialect {
         Dialect::Seed => {
             response["data"]["createPeerLiquidityWithdrawal"]["error"]
                 == json!("InsufficientBalance")

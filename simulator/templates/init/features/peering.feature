@@ -1,7 +1,8 @@
 Feature: Our peering with Happy Life
   Written by `peerlab test --init` as a starting point: a peering rehearsed the way the Rafiki
-  peering guide describes it. Each scenario starts on fresh embedded instances; `peerlab steps`
-  lists every step you can write, with an example each. Run it with `peerlab test features`.
+  peering guide describes it. `peerlab steps` lists every step you can write, with an example
+  each. Run it on fresh embedded instances with `peerlab test features`, or on your own
+  deployment with `peerlab test features --target targets.toml` (fill targets.toml in first).
 
   Background:
     Given two fresh instances, "Cloud Nine" at "test.cloud-nine-wallet" and "Happy Life" at "test.happy-life-bank"
@@ -55,4 +56,3 @@ Feature: Our peering with Happy Life
     And the incoming payment is COMPLETED having received 500 USD
     And the liquidity "Cloud Nine" grants "Happy Life" in USD is 10500
     And the liquidity "Happy Life" grants "Cloud Nine" in USD is 9500
-    And no liquidity is held by packets in flight
