@@ -1,12 +1,14 @@
-//! A client for the admin API of a peerlab instance (or of Rafiki itself): GraphQL over HTTP,
-//! signed when a secret is set.
+//! A client for the admin API of a peerlab instance (or of Rafiki itself): GraphQL over HTTP or
+//! HTTPS, signed when a secret is set.
 
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper::header::CONTENT_TYPE;
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -37,6 +39,61 @@ pub enum ClientError {
         code: String,
         message: String,
     },
+    #[error("the certificate authority {path}: {reason}")]
+    Certificate { path: String, reason: String },
+}
+
+/// What HTTPS servers the clients trust: Mozilla's roots (webpki-roots), and a deployment's own
+/// certificate authority when one is given.
+pub type TlsConfig = Arc<rustls::ClientConfig>;
+
+/// The TLS configuration trusting Mozilla's roots only, built once.
+pub fn default_tls() -> TlsConfig {
+    static DEFAULT: OnceLock<TlsConfig> = OnceLock::new();
+    DEFAULT
+        .get_or_init(|| Arc::new(client_config(root_store())))
+        .clone()
+}
+
+/// A TLS configuration that also trusts the certificates in the PEM file at `path` (a staging
+/// deployment's private certificate authority).
+pub fn tls_trusting(path: &std::path::Path) -> Result<TlsConfig, ClientError> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let failed = |reason: String| ClientError::Certificate {
+        path: path.display().to_string(),
+        reason,
+    };
+    let mut roots = root_store();
+    let mut added = 0;
+    for certificate in
+        CertificateDer::pem_file_iter(path).map_err(|error| failed(error.to_string()))?
+    {
+        let certificate = certificate.map_err(|error| failed(error.to_string()))?;
+        roots
+            .add(certificate)
+            .map_err(|error| failed(error.to_string()))?;
+        added += 1;
+    }
+    if added == 0 {
+        return Err(failed("holds no PEM certificate".into()));
+    }
+    Ok(Arc::new(client_config(roots)))
+}
+
+fn root_store() -> rustls::RootCertStore {
+    rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    }
+}
+
+fn client_config(roots: rustls::RootCertStore) -> rustls::ClientConfig {
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        // ring's provider supports the default versions: this cannot fail.
+        .expect("TLS 1.2 and 1.3 with ring")
+        .with_root_certificates(roots)
+        .with_no_client_auth()
 }
 
 /// The timestamp to sign a request with: now, in milliseconds, but always later than the last one
@@ -59,6 +116,19 @@ pub fn signing_timestamp_ms() -> u64 {
     now.max(previous + 1)
 }
 
+/// An error and its causes, `outer: inner: innermost`: hyper's own message ("client error
+/// (Connect)") says nothing of a refused connection or an untrusted certificate.
+fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// An HTTP answer, whatever its status.
 #[derive(Debug, Clone)]
 pub struct RawResponse {
@@ -70,7 +140,7 @@ pub struct RawResponse {
 #[derive(Debug, Clone)]
 pub struct AdminClient {
     graphql_url: hyper::Uri,
-    http: Client<HttpConnector, Full<Bytes>>,
+    http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     secret: Option<String>,
     /// `ADMIN_API_SIGNATURE_VERSION` of the server; 1 unless told otherwise.
     signature_version: u32,
@@ -79,11 +149,22 @@ pub struct AdminClient {
 }
 
 impl AdminClient {
-    /// A client for the GraphQL endpoint at `graphql_url` (e.g. `http://127.0.0.1:3001/graphql`).
+    /// A client for the GraphQL endpoint at `graphql_url` (e.g. `http://127.0.0.1:3001/graphql`,
+    /// or an `https://` one trusted by Mozilla's roots).
     pub fn new(graphql_url: &str) -> Result<Self, ClientError> {
+        Self::with_tls(graphql_url, default_tls())
+    }
+
+    /// A client for `graphql_url` that trusts the HTTPS servers `tls` trusts.
+    pub fn with_tls(graphql_url: &str, tls: TlsConfig) -> Result<Self, ClientError> {
         let graphql_url = graphql_url
             .parse()
             .map_err(|_| ClientError::InvalidUrl(graphql_url.to_owned()))?;
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config((*tls).clone())
+            .https_or_http()
+            .enable_http1()
+            .build();
         Ok(Self {
             graphql_url,
             // Idle connections are dropped before the 5 s after which peerlab's servers close
@@ -91,7 +172,7 @@ impl AdminClient {
             http: Client::builder(TokioExecutor::new())
                 .pool_timer(TokioTimer::new())
                 .pool_idle_timeout(Duration::from_secs(4))
-                .build_http(),
+                .build(connector),
             secret: None,
             signature_version: signature::DEFAULT_VERSION,
             tenant_id: None,
@@ -147,6 +228,37 @@ impl AdminClient {
         self.post_to(url, body.into(), &[]).await
     }
 
+    /// Sends an ILP Prepare to a connector's ILP-over-HTTP endpoint (http or https) as the peer
+    /// `token` belongs to; answers the HTTP status and the body (a Fulfill or Reject when 200).
+    pub async fn post_packet(
+        &self,
+        endpoint: &str,
+        token: &str,
+        prepare: Vec<u8>,
+    ) -> Result<(u16, Bytes), ClientError> {
+        let url: hyper::Uri = endpoint
+            .parse()
+            .map_err(|_| ClientError::InvalidUrl(endpoint.to_owned()))?;
+        let request = Request::post(url)
+            .header(CONTENT_TYPE, "application/octet-stream")
+            .header(hyper::header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Full::new(Bytes::from(prepare)))
+            .map_err(|e| ClientError::InvalidUrl(e.to_string()))?;
+        let response = self
+            .http
+            .request(request)
+            .await
+            .map_err(|e| ClientError::Unreachable(with_causes(&e)))?;
+        let status = response.status().as_u16();
+        // An ILP reply is at most a Prepare's size (32 KiB and its envelope).
+        let body = http_body_util::Limited::new(response.into_body(), 64 * 1024)
+            .collect()
+            .await
+            .map_err(|e| ClientError::Unreachable(with_causes(&*e)))?
+            .to_bytes();
+        Ok((status, body))
+    }
+
     async fn post_to(
         &self,
         url: hyper::Uri,
@@ -164,13 +276,13 @@ impl AdminClient {
             .http
             .request(request)
             .await
-            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+            .map_err(|e| ClientError::Unreachable(with_causes(&e)))?;
         let status = response.status().as_u16();
         let body = response
             .into_body()
             .collect()
             .await
-            .map_err(|e| ClientError::Unreachable(e.to_string()))?
+            .map_err(|e| ClientError::Unreachable(with_causes(&e)))?
             .to_bytes();
         Ok(RawResponse {
             status,

@@ -79,13 +79,28 @@ fn start_node(name: &str, address: &str, dialect: &str) -> NodeProcess {
 }
 
 fn targets_file(dir: &Path, nodes: &[(&str, &str, &NodeProcess)], dialect: &str) -> PathBuf {
+    let admin_urls: Vec<String> = nodes
+        .iter()
+        .map(|(_, _, node)| node.admin.clone())
+        .collect();
+    targets_file_with(dir, nodes, &admin_urls, dialect, "")
+}
+
+/// A targets file for `nodes`, their admin APIs at `admin_urls`, with `extra` in each target.
+fn targets_file_with(
+    dir: &Path,
+    nodes: &[(&str, &str, &NodeProcess)],
+    admin_urls: &[String],
+    dialect: &str,
+    extra: &str,
+) -> PathBuf {
     let mut text = String::from("# Two peerlab node processes standing in for a deployment.\n");
-    for (name, address, node) in nodes {
+    for ((name, address, node), admin) in nodes.iter().zip(admin_urls) {
         text.push_str(&format!(
             r#"
 [[targets]]
 name = "{name}"
-admin_graphql_url = "{}"
+admin_graphql_url = "{admin}"
 connector_url = "{}"
 open_payments_url = "{}"
 auto_peering_url = "{}"
@@ -93,8 +108,9 @@ ilp_address = "{address}"
 admin_secret_env = "STAGING_ADMIN_SECRET"
 tenant_id_env = "STAGING_TENANT_ID"
 dialect = "{dialect}"
+{extra}
 "#,
-            node.admin, node.connector, node.open_payments, node.auto_peering
+            node.connector, node.open_payments, node.auto_peering
         ));
     }
     let path = dir.join("targets.toml");
@@ -251,6 +267,138 @@ async fn the_starter_kit_runs_twice_on_the_same_targets() {
             "run {run}: {text}"
         );
     }
+}
+
+/// A deployment's HTTPS front: TLS with a certificate for 127.0.0.1 signed by `ca`, forwarding
+/// each connection to `backend`.
+async fn tls_front(
+    backend: std::net::SocketAddr,
+    certificate: &rcgen::Certificate,
+    key: &rcgen::KeyPair,
+) -> u16 {
+    use tokio_rustls::rustls;
+    let chain = vec![certificate.der().clone()];
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                if let Ok(mut plain) = tokio::net::TcpStream::connect(backend).await {
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                }
+            });
+        }
+    });
+    port
+}
+
+/// Staging deployments serve their admin API over HTTPS, often with a private certificate
+/// authority: the targets file names its certificate, and the features pass through TLS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_features_pass_on_targets_behind_https_with_a_private_authority() {
+    let dir = temp_dir("https");
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    std::fs::write(dir.join("staging-ca.pem"), ca.pem()).unwrap();
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca, &ca_key)
+        .unwrap();
+    let cloud_nine = start_node("Cloud Nine", "test.cloud-nine-wallet", "v2");
+    let happy_life = start_node("Happy Life", "test.happy-life-bank", "v2");
+    let mut admin_urls = Vec::new();
+    for node in [&cloud_nine, &happy_life] {
+        let backend: std::net::SocketAddr = node
+            .admin
+            .trim_start_matches("http://")
+            .trim_end_matches("/graphql")
+            .parse()
+            .unwrap();
+        let port = tls_front(backend, &leaf, &leaf_key).await;
+        admin_urls.push(format!("https://127.0.0.1:{port}/graphql"));
+    }
+    let nodes = [
+        ("Cloud Nine", "test.cloud-nine-wallet", &cloud_nine),
+        ("Happy Life", "test.happy-life-bank", &happy_life),
+    ];
+    let peering = format!("{}/peering.feature", features());
+    let trusted = targets_file_with(
+        &dir,
+        &nodes,
+        &admin_urls,
+        "v2",
+        "ca_certificate = \"staging-ca.pem\"",
+    );
+    let trusted = trusted.to_string_lossy().into_owned();
+    let output = tokio::task::spawn_blocking({
+        let (dir, peering) = (dir.clone(), peering.clone());
+        move || peerlab_test(&dir, &[&peering, "--target", &trusted])
+    })
+    .await
+    .unwrap();
+    let text = both(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("15 scenarios (15 passed)"), "{text}");
+    // Without the authority, the certificate is not trusted and the run says so.
+    let untrusted = targets_file_with(&dir, &nodes, &admin_urls, "v2", "");
+    let untrusted = untrusted.to_string_lossy().into_owned();
+    let output = tokio::task::spawn_blocking(move || {
+        peerlab_test(&dir, &[&peering, "--target", &untrusted])
+    })
+    .await
+    .unwrap();
+    let text = both(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("target \"Cloud Nine\" cannot be reached: https://127.0.0.1:")
+            && text.contains("UnknownIssuer"),
+        "{text}"
+    );
+}
+
+/// A wrong secret stops the run before any scenario, naming the target and the refusal.
+#[test]
+fn a_target_refusing_the_secret_stops_the_run_at_once() {
+    let dir = temp_dir("secret");
+    let node = start_node("Cloud Nine", "test.cloud-nine-wallet", "v2");
+    let targets = targets_file(
+        &dir,
+        &[("Cloud Nine", "test.cloud-nine-wallet", &node)],
+        "v2",
+    );
+    std::fs::create_dir_all(dir.join("features")).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_peerlab"))
+        .args(["test", "features", "--target"])
+        .arg(&targets)
+        .current_dir(&dir)
+        .env_clear()
+        .env("STAGING_ADMIN_SECRET", "not-the-secret")
+        .env("STAGING_TENANT_ID", TENANT)
+        .output()
+        .expect("peerlab runs");
+    let text = both(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("target \"Cloud Nine\" cannot be reached") && text.contains("HTTP 401"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -56,6 +56,12 @@ pub enum HarnessError {
     Write { path: PathBuf, source: io::Error },
     #[error(transparent)]
     Targets(#[from] targets::TargetsError),
+    #[error("{}: target {target:?} cannot be reached: {reason}", file.display())]
+    Unreachable {
+        file: PathBuf,
+        target: String,
+        reason: String,
+    },
     #[error("the {report} report of the {dialect} run is not what cucumber writes: {reason}")]
     Report {
         report: &'static str,
@@ -140,9 +146,11 @@ pub async fn run(options: &Options) -> Result<Outcome, HarnessError> {
         .transpose()?;
     let files = feature_files(&options.paths)?;
     let runs = match &options.target {
-        Some(path) => vec![RunOn::Targets(targets::load(path, |name| {
-            std::env::var(name).ok()
-        })?)],
+        Some(path) => {
+            let targets = targets::load(path, |name| std::env::var(name).ok())?;
+            reach(&targets).await?;
+            vec![RunOn::Targets(targets)]
+        }
         None => options
             .dialects
             .iter()
@@ -210,6 +218,35 @@ pub async fn run(options: &Options) -> Result<Outcome, HarnessError> {
         write(path, merge_json(&json_reports, several)?)?;
     }
     Ok(outcome)
+}
+
+/// Asks each target's admin API for `__typename`, signed and with its tenant id, so that a wrong
+/// URL, certificate, secret or tenant stops the run at once with the reason, rather than failing
+/// every scenario.
+async fn reach(targets: &targets::Targets) -> Result<(), HarnessError> {
+    for target in &targets.targets {
+        let unreachable = |reason: String| HarnessError::Unreachable {
+            file: targets.file.clone(),
+            target: target.name.clone(),
+            reason,
+        };
+        let admin = crate::AdminClient::with_tls(&target.admin_graphql_url, target.tls.clone())
+            .map_err(|error| unreachable(error.to_string()))?
+            .signed_with(target.secret.clone())
+            .signature_version(target.signature_version)
+            .with_tenant_id(target.tenant_id.clone());
+        let answer = admin
+            .request("{ __typename }", serde_json::json!({}))
+            .await
+            .map_err(|error| unreachable(format!("{}: {error}", target.admin_graphql_url)))?;
+        if !answer["data"]["__typename"].is_string() {
+            return Err(unreachable(format!(
+                "{} answered {answer}",
+                target.admin_graphql_url
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Why a scenario tagged @embedded-only is not run on targets.

@@ -13,6 +13,7 @@ use peerlab::ilp::Address;
 use serde::Deserialize;
 
 use super::world::Dialect;
+use crate::client::{TlsConfig, default_tls, tls_trusting};
 
 /// One instance of the deployment, as the steps reach it.
 #[derive(Clone)]
@@ -32,6 +33,8 @@ pub struct Target {
     /// Sent as `tenant-id` on every admin request.
     pub tenant_id: Option<String>,
     pub dialect: Dialect,
+    /// Whom its HTTPS servers are trusted on: Mozilla's roots, and its `ca_certificate` if any.
+    pub tls: TlsConfig,
 }
 
 /// Secrets stay out of logs and panics: a `Debug` of a target says only whether it has them.
@@ -111,6 +114,10 @@ struct TargetEntry {
     signature_version: Option<u32>,
     #[serde(default)]
     tenant_id_env: Option<String>,
+    /// A PEM file of certificate authorities to trust besides Mozilla's roots, relative to the
+    /// targets file.
+    #[serde(default)]
+    ca_certificate: Option<PathBuf>,
     dialect: DialectName,
 }
 
@@ -185,6 +192,13 @@ pub fn parse(
         let signature_version = entry
             .signature_version
             .unwrap_or(peerlab::admin::signature::DEFAULT_VERSION);
+        let tls = match &entry.ca_certificate {
+            None => default_tls(),
+            Some(ca) => {
+                let ca = path.parent().unwrap_or(Path::new("")).join(ca);
+                tls_trusting(&ca).map_err(|error| invalid(format!("ca_certificate: {error}")))?
+            }
+        };
         targets.push(Target {
             name: entry.name,
             ilp_address,
@@ -199,6 +213,7 @@ pub fn parse(
                 DialectName::Seed => Dialect::Seed,
                 DialectName::V2 => Dialect::V2,
             },
+            tls,
         });
     }
     Ok(Targets {

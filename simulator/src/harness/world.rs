@@ -207,7 +207,7 @@ impl Instance {
     }
 
     fn target(target: &Target) -> Self {
-        let admin = AdminClient::new(&target.admin_graphql_url)
+        let admin = AdminClient::with_tls(&target.admin_graphql_url, target.tls.clone())
             // The file's URLs were checked when it was read.
             .unwrap_or_else(|error| panic!("{}: {error}", target.name))
             .signed_with(target.secret.clone())

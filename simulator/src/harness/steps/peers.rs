@@ -2,7 +2,6 @@ use std::time::Duration;
 
 use crate::{PeerSettings, paying_prepare};
 use cucumber::{given, then, when};
-use peerlab::connector::client::OutgoingClient;
 use peerlab::ilp::{Address, ErrorCode, Reply};
 use serde_json::{Value, json};
 
@@ -298,14 +297,18 @@ async fn send_through(
         PeerSettings::new(address, asset_id, &token, "http://127.0.0.1:9/").name("step client");
     let client_id = admin.create_peer(&settings).await.expect("a client peer");
     let prepare = paying_prepare(destination, 0, Duration::from_secs(10));
-    let reply = OutgoingClient::default()
-        .send(
-            &w.instance(instance).connector_url(),
-            &token,
-            prepare.encode(),
-        )
+    let connector = w.instance(instance).connector_url();
+    // Through the admin client's HTTP stack: it speaks HTTPS to a real target's connector too.
+    let (status, body) = admin
+        .post_packet(&connector, &token, prepare.encode())
         .await
-        .expect("the connector answers with a packet");
+        .unwrap_or_else(|error| panic!("{instance}'s connector at {connector}: {error}"));
+    assert_eq!(
+        status, 200,
+        "{instance}'s connector at {connector} answered HTTP {status}"
+    );
+    let reply = Reply::decode(&body)
+        .unwrap_or_else(|error| panic!("{instance}'s connector answered no ILP reply: {error}"));
     admin
         .mutate(
             "deletePeer",
