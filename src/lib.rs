@@ -12,6 +12,7 @@ pub mod admin;
 pub mod autopeer;
 pub mod config;
 pub mod connector;
+pub mod dashboard;
 pub mod events;
 pub mod http_server;
 pub mod ilp;

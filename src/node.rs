@@ -115,7 +115,7 @@ impl Node {
             auto_peering.clone(),
             config.admin_api_dialect,
         );
-        let admin_app = admin::http::router(
+        let admin_service = admin::http::AdminService::new(
             schema,
             admin::http::AdminAuth {
                 api_secret: config.api_secret,
@@ -123,6 +123,16 @@ impl Node {
                 operator_tenant_id: config.operator_tenant_id,
             },
         );
+        // The dashboard shares the admin port: `GET /` and its pages, beside `/graphql`.
+        let dashboard = crate::dashboard::Dashboard::new(
+            admin_service.clone(),
+            crate::dashboard::layout::Identity {
+                name: config.instance_name.clone(),
+                ilp_address: config.ilp_address.to_string(),
+            },
+        );
+        let admin_app =
+            admin::http::router(admin_service).merge(crate::dashboard::router(dashboard));
         let (shutdown, _) = watch::channel(false);
         let serving = Serving {
             admin: admin_app,

@@ -87,25 +87,57 @@ pub fn check_tenant(
     }
 }
 
+/// The admin API's request pipeline: what a GraphQL POST goes through after its content type
+/// (tenant, signature, body, batching, the guard's limits, execution, the response cap). The HTTP
+/// route and the dashboard both call it, so the dashboard is held to the same rules as any client.
 #[derive(Clone)]
-struct AdminState {
+pub struct AdminService {
     schema: AdminSchema,
     verifier: Option<Arc<SignatureVerifier>>,
+    signature_version: u32,
     operator_tenant_id: Option<Uuid>,
     documents: Arc<guard::DocumentCache>,
 }
 
-/// The admin router for `schema`, guarded by `auth`.
-pub fn router(schema: AdminSchema, auth: AdminAuth) -> Router {
-    let policy = auth.signature_policy;
-    let state = AdminState {
-        schema,
-        verifier: auth
-            .api_secret
-            .map(|secret| Arc::new(SignatureVerifier::new(secret, policy))),
-        operator_tenant_id: auth.operator_tenant_id,
-        documents: Arc::default(),
-    };
+impl AdminService {
+    /// The pipeline for `schema`, guarded by `auth`.
+    pub fn new(schema: AdminSchema, auth: AdminAuth) -> Self {
+        let policy = auth.signature_policy;
+        Self {
+            schema,
+            verifier: auth
+                .api_secret
+                .map(|secret| Arc::new(SignatureVerifier::new(secret, policy))),
+            signature_version: policy.version,
+            operator_tenant_id: auth.operator_tenant_id,
+            documents: Arc::default(),
+        }
+    }
+
+    /// Whether requests must be signed (an API secret is set).
+    pub fn requires_signature(&self) -> bool {
+        self.verifier.is_some()
+    }
+
+    /// The version label signatures carry (`ADMIN_API_SIGNATURE_VERSION`).
+    pub fn signature_version(&self) -> u32 {
+        self.signature_version
+    }
+
+    /// Whether requests must name the operator tenant in `tenant-id`.
+    pub fn requires_tenant(&self) -> bool {
+        self.operator_tenant_id.is_some()
+    }
+
+    /// Runs a GraphQL POST whose content type was accepted: `headers` are looked at for
+    /// `tenant-id` and `signature` only.
+    pub async fn execute(&self, headers: &HeaderMap, body: Bytes) -> Response {
+        graphql_pipeline(self, headers, body).await
+    }
+}
+
+/// The admin router: the GraphQL API of `service`, GraphiQL, health.
+pub fn router(service: AdminService) -> Router {
     Router::new()
         .route("/graphql", get(graphiql::page).post(graphql))
         // Koa's router, in front of Rafiki's Apollo server, matches a trailing slash too.
@@ -113,7 +145,7 @@ pub fn router(schema: AdminSchema, auth: AdminAuth) -> Router {
         .route("/graphql/assets/{name}", get(graphiql::asset))
         .route("/healthz", get(|| async { "OK" }))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(state)
+        .with_state(service)
 }
 
 /// Why a POST's content type was refused.
@@ -233,14 +265,18 @@ fn code_refusals_before_execution(
 }
 
 async fn graphql(
-    State(state): State<AdminState>,
+    State(service): State<AdminService>,
     _json: JsonPost,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    service.execute(&headers, body).await
+}
+
+async fn graphql_pipeline(state: &AdminService, headers: &HeaderMap, body: Bytes) -> Response {
     // Checked before the signature, so that a request for another tenant does not use up a
     // signature its sender may still mean to send here.
-    if let Err(error) = check_tenant(state.operator_tenant_id, &headers) {
+    if let Err(error) = check_tenant(state.operator_tenant_id, headers) {
         tracing::debug!(%error, "admin request refused");
         return json_error(StatusCode::UNAUTHORIZED, &format!("Unauthorized: {error}"));
     }
