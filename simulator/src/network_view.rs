@@ -304,6 +304,8 @@ h1{font-size:1.4em;margin:0 0 .3em}
 #status{color:#555;margin:0 0 .8em}#status.stale{color:{BROKEN};font-weight:bold}
 svg{border:1px solid #ddd;background:#fcfcfc;max-width:100%;height:auto}
 svg text{font-size:12px}svg .name{font-weight:bold}svg .traffic{fill:#555}
+/* Labels stay readable where they cross a line. */
+svg .peering text{paint-order:stroke;stroke:#fcfcfc;stroke-width:4px;stroke-linejoin:round}
 svg a text{fill:#1565c0;text-decoration:underline}
 table{border-collapse:collapse;margin-top:1em}
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f4f4f4}
