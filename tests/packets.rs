@@ -452,3 +452,82 @@ async fn the_packet_path_is_callable_without_incoming_http() {
     s.assert_settled();
     s.shutdown().await;
 }
+
+/// What `instance` counted so far for packets from its peer at `address`: (fulfilled, rejected).
+fn link_counts(s: &Setup, instance: &str, address: &str) -> Option<(u64, u64)> {
+    let handle = s.network.instance(instance).unwrap();
+    let state = handle.node().instance();
+    let asset = handle.asset_id("USD").unwrap();
+    let peer = state.peer_by_address_and_asset(address, asset)?;
+    let link = handle
+        .node()
+        .connector()
+        .links()
+        .into_iter()
+        .find(|link| link.peer_id == peer.id)?;
+    Some((link.fulfilled, link.rejected))
+}
+
+#[tokio::test]
+async fn each_instance_counts_packets_per_incoming_peer() {
+    let s = setup(&["a", "b", "c"], 10_000, None).await;
+    let paid = s
+        .send(&paying_prepare(&s.receiver_address(), 250, SOON))
+        .await;
+    assert!(matches!(paid, Reply::Fulfill(_)), "{paid:?}");
+    let unpayable = Prepare::new(
+        s.receiver_address(),
+        10,
+        Timestamp::now().saturating_add(SOON),
+        [1; 32],
+        vec![],
+    )
+    .unwrap();
+    for _ in 0..2 {
+        reject(s.send(&unpayable).await);
+    }
+    // Every hop counts the packet against the peer it came from, whatever hop rejected it.
+    assert_eq!(link_counts(&s, "a", "test.client"), Some((1, 2)));
+    assert_eq!(link_counts(&s, "b", "test.a"), Some((1, 2)));
+    assert_eq!(link_counts(&s, "c", "test.b"), Some((1, 2)));
+    // Nothing came the other way.
+    assert_eq!(link_counts(&s, "a", "test.b"), Some((0, 0)));
+    assert_eq!(link_counts(&s, "b", "test.c"), Some((0, 0)));
+
+    // An edit keeps the link's counts; deleting the peer takes them with it.
+    let b = s.network.instance("b").unwrap();
+    let from_a = b
+        .node()
+        .instance()
+        .peer_by_address_and_asset("test.a", b.asset_id("USD").unwrap())
+        .unwrap();
+    b.admin()
+        .request(
+            "mutation($id: String!) { updatePeer(input: { id: $id, name: \"renamed\" }) { peer { name } } }",
+            json!({ "id": from_a.id.to_string() }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        b.node()
+            .instance()
+            .peer(&from_a.id.to_string())
+            .and_then(|peer| peer.name.clone())
+            .as_deref(),
+        Some("renamed")
+    );
+    assert_eq!(link_counts(&s, "b", "test.a"), Some((1, 2)));
+    b.node()
+        .instance()
+        .delete_peer(&from_a.id.to_string())
+        .unwrap();
+    assert!(
+        b.node()
+            .connector()
+            .links()
+            .iter()
+            .all(|link| link.peer_id != from_a.id)
+    );
+    s.assert_settled();
+    s.shutdown().await;
+}

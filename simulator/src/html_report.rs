@@ -3,30 +3,10 @@
 //! liquidity before and after, coloured by health, the latency distribution and the payments
 //! that ended each second.
 
-use std::f64::consts::PI;
 use std::fmt::Write as _;
 
+use crate::network_picture::{BROKEN, HEALTHY, Layout, STRAINED, escape, strained};
 use crate::report::RunReport;
-
-/// Escapes text for HTML and SVG content and attributes (topology names are user input).
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-const HEALTHY: &str = "#2e7d32";
-const STRAINED: &str = "#ef6c00";
-const BROKEN: &str = "#c62828";
 
 /// The page for `report`.
 pub fn render(report: &RunReport) -> String {
@@ -86,15 +66,9 @@ fn network_picture(page: &mut String, report: &RunReport) {
             }
         }
     }
-    let (width, height) = (720.0, 480.0);
-    let radius = if names.len() > 1 { 170.0 } else { 0.0 };
-    let place = |index: usize| {
-        let angle = 2.0 * PI * index as f64 / names.len().max(1) as f64 - PI / 2.0;
-        (
-            width / 2.0 + radius * angle.cos(),
-            height / 2.0 + radius * angle.sin(),
-        )
-    };
+    let layout = Layout::circle(names.len());
+    let (width, height) = (layout.width, layout.height);
+    let place = |index: usize| layout.positions[index];
     let position = |name: &str| names.iter().position(|n| *n == name).map(place);
     let _ = write!(
         page,
@@ -107,8 +81,11 @@ fn network_picture(page: &mut String, report: &RunReport) {
         else {
             continue;
         };
-        let strained = peering.after.contains(&0);
-        let colour = if strained { STRAINED } else { HEALTHY };
+        let colour = if strained(&peering.after) {
+            STRAINED
+        } else {
+            HEALTHY
+        };
         let _ = write!(
             page,
             "<g class=\"peering\" data-between=\"{} {}\"><line x1=\"{x1:.0}\" y1=\"{y1:.0}\" \
@@ -259,18 +236,5 @@ fn faults_and_reasons(page: &mut String, report: &RunReport) {
             let _ = write!(page, "<tr><td>{}</td><td>{count}</td></tr>", escape(reason));
         }
         page.push_str("</table>");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_escaped() {
-        assert_eq!(
-            escape("<a href=\"x\">&'"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
-        );
     }
 }

@@ -6,6 +6,8 @@ pub mod faults;
 pub mod harness;
 pub mod html_report;
 pub mod network;
+pub mod network_picture;
+pub mod network_view;
 pub mod receiver;
 pub mod report;
 pub mod run;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use peerlab::config::Config;
 use peerlab::node::Node;
+use peerlab_simulator::network_view::NetworkView;
 use peerlab_simulator::{Network, Topology};
 use tracing_subscriber::EnvFilter;
 
@@ -38,8 +39,8 @@ enum Command {
     /// ADMIN_PORT, CONNECTOR_PORT, API_SECRET, ...).
     Node,
     /// Start the network a topology file describes (the default pair without one), print each
-    /// instance's URLs, and serve until interrupted.
-    Up { topology: Option<PathBuf> },
+    /// instance's URLs and the live network view's, and serve until interrupted.
+    Up(UpArgs),
     /// Start the network a topology file describes (the default pair without one), make its
     /// traffic's payments with Rafiki's admin operations, print a report, and exit non-zero when
     /// an invariant broke.
@@ -102,8 +103,20 @@ enum DialectChoice {
 }
 
 #[derive(Debug, clap::Args)]
+struct UpArgs {
+    topology: Option<PathBuf>,
+    /// Serve the live network view on this port of 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    view_port: u16,
+}
+
+#[derive(Debug, clap::Args)]
 struct RunArgs {
     topology: Option<PathBuf>,
+    /// Serve the live network view on this port of 127.0.0.1 while the run lasts (0: any free
+    /// port).
+    #[arg(long, default_value_t = 0)]
+    view_port: u16,
     /// Also write the report as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -164,7 +177,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Node => node().await,
             Command::Pay(args) => pay(args).await,
-            Command::Up { topology } => up(topology).await,
+            Command::Up(args) => up(args).await,
             Command::Run(args) => run(args).await,
             Command::Test(args) => test(args).await,
             Command::Steps { markdown } => steps(markdown),
@@ -333,6 +346,14 @@ async fn run(args: RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let view = match NetworkView::start(&network, args.view_port).await {
+        Ok(view) => view,
+        Err(error) => {
+            eprintln!("peerlab run: network view: {error}");
+            network.shutdown().await;
+            return ExitCode::FAILURE;
+        }
+    };
     let counted: u64 = topology
         .traffic
         .iter()
@@ -353,6 +374,7 @@ async fn run(args: RunArgs) -> ExitCode {
             String::new()
         }
     );
+    say!("network view: {}", view.url());
     let progress = Arc::new(Progress::default());
     let display = tokio::spawn(show_progress(progress.clone()));
     let seed = args.seed.unwrap_or_else(rand::random);
@@ -361,6 +383,7 @@ async fn run(args: RunArgs) -> ExitCode {
         Some(Ok(duration)) => Some(duration),
         Some(Err(_)) => {
             eprintln!("peerlab run: --duration must be a number of seconds, 0 or more");
+            view.stop().await;
             network.shutdown().await;
             return ExitCode::from(2);
         }
@@ -368,6 +391,7 @@ async fn run(args: RunArgs) -> ExitCode {
     let report = run::run_for(&network, &topology, &source, seed, duration, progress).await;
     display.abort();
     let _ = display.await;
+    view.stop().await;
     network.shutdown().await;
     print_report(&report);
     if let Some(path) = &args.json {
@@ -569,9 +593,9 @@ fn print_report(report: &peerlab_simulator::report::RunReport) {
     say!("replay: {}", report.replay);
 }
 
-async fn up(path: Option<PathBuf>) -> ExitCode {
+async fn up(args: UpArgs) -> ExitCode {
     let signals = StopSignals::listen();
-    let (topology, source) = match &path {
+    let (topology, source) = match &args.topology {
         Some(path) => match Topology::load(path) {
             Ok(topology) => (topology, path.display().to_string()),
             Err(error) => {
@@ -591,10 +615,19 @@ async fn up(path: Option<PathBuf>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let view = match NetworkView::start(&network, args.view_port).await {
+        Ok(view) => view,
+        Err(error) => {
+            eprintln!("peerlab up: network view: {error}");
+            network.shutdown().await;
+            return ExitCode::FAILURE;
+        }
+    };
     say!(
         "peerlab: {} instances up ({source})",
         network.instances().len()
     );
+    say!("network view: {}", view.url());
     for instance in network.instances() {
         say!("  {}  {}", instance.name(), instance.ilp_address());
         say!("    admin          {}", instance.graphql_url());
@@ -680,6 +713,7 @@ async fn up(path: Option<PathBuf>) -> ExitCode {
     say!("Press Ctrl-C to stop.");
     signals.received().await;
     say!("peerlab: stopping");
+    view.stop().await;
     network.shutdown().await;
     ExitCode::SUCCESS
 }

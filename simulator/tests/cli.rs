@@ -172,6 +172,19 @@ fn up_prints_the_default_pair_and_stops_on_sigterm() {
         .find_map(|l| l.trim().strip_prefix("admin").map(str::trim))
         .expect("an admin URL");
     assert!(http_get(&admin.replace("/graphql", "/healthz")).ends_with("OK"));
+    // The live network view, right under the first line, serves the network's snapshot.
+    let view = lines[1]
+        .strip_prefix("network view: http://127.0.0.1:")
+        .unwrap_or_else(|| panic!("the view's URL second: {text}"));
+    let snapshot = http_get(&format!("http://127.0.0.1:{view}network.json"));
+    assert!(snapshot.starts_with("HTTP/1.0 200 OK"), "{snapshot}");
+    assert!(
+        snapshot.contains(&format!(
+            "\"dashboard\":\"{}/\"",
+            admin.trim_end_matches("/graphql")
+        )),
+        "{snapshot}"
+    );
     assert_eq!(terminate(&mut child), 0);
 }
 
@@ -288,8 +301,12 @@ fn pay_sends_to_a_wallet_address_of_the_default_pair() {
 #[test]
 fn run_makes_the_default_pairs_payments_and_reports_them() {
     let json = std::env::temp_dir().join(format!("peerlab-run-{}.json", std::process::id()));
+    let view_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .unwrap()
+        .port();
     let output = peerlab()
-        .args(["run", "--json"])
+        .args(["run", "--view-port", &view_port.to_string(), "--json"])
         .arg(&json)
         .output()
         .unwrap();
@@ -298,6 +315,12 @@ fn run_makes_the_default_pairs_payments_and_reports_them() {
         output.status.success(),
         "{said}{}",
         String::from_utf8_lossy(&output.stderr)
+    );
+    // The header names the live view, on the port asked for, before the progress and report.
+    assert_eq!(
+        said.lines().nth(1),
+        Some(format!("network view: http://127.0.0.1:{view_port}/").as_str()),
+        "{said}"
     );
     assert!(
         said.contains(

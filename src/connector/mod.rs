@@ -11,4 +11,4 @@ pub mod stats;
 
 pub use errors::PacketError;
 pub use pipeline::{Connector, ConnectorSettings};
-pub use stats::{PacketCounts, PacketStats, PacketStatsSnapshot};
+pub use stats::{LinkStats, PacketCounts, PacketStats, PacketStatsSnapshot};

@@ -11,7 +11,7 @@ use super::client::OutgoingClient;
 use super::errors::PacketError;
 use super::rate_limit::RateLimiter;
 use super::rates::{AssetUnit, ConversionError, ExchangeRates, RateSource};
-use super::stats::PacketStats;
+use super::stats::{LinkStats, PacketStats};
 use crate::ilp::ildcp::{ILDCP_DESTINATION, is_ildcp_request};
 use crate::ilp::stream::ServerSecret;
 use crate::ilp::{Prepare, Reply, Scheme, Timestamp};
@@ -137,6 +137,23 @@ impl Connector {
     /// The packets handled so far, by source and outcome.
     pub fn stats(&self) -> &PacketStats {
         &self.stats
+    }
+
+    /// Per incoming peer (link), in the peers' creation order: the packets it sent that were
+    /// fulfilled and rejected so far. A deleted peer's counts go with it.
+    pub fn links(&self) -> Vec<LinkStats> {
+        self.instance
+            .peers()
+            .iter()
+            .map(|peer| {
+                let (fulfilled, rejected) = peer.packets_received();
+                LinkStats {
+                    peer_id: peer.id,
+                    fulfilled,
+                    rejected,
+                }
+            })
+            .collect()
     }
 
     pub fn instance(&self) -> &Arc<Instance> {

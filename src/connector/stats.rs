@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
+use uuid::Uuid;
 
 use crate::ilp::{ErrorCode, Reply};
 use crate::instance::PacketSource;
@@ -116,6 +117,9 @@ pub struct PacketStats {
 impl PacketStats {
     /// Counts a packet of `amount` from `source` that ended with `reply` after `took`.
     pub fn record(&self, source: PacketSource<'_>, amount: u64, reply: &Reply, took: Duration) {
+        if let Some(link) = source.link {
+            link.count(matches!(reply, Reply::Fulfill(_)));
+        }
         if !source.local {
             self.from_peers.count(reply);
             return;
@@ -195,6 +199,16 @@ impl PacketStats {
     }
 }
 
+/// The packets that came in from one peer, as read at one moment ([`Connector::links`]).
+///
+/// [`Connector::links`]: super::Connector::links
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkStats {
+    pub peer_id: Uuid,
+    pub fulfilled: u64,
+    pub rejected: u64,
+}
+
 /// [`PacketStats`] read at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PacketStatsSnapshot {
@@ -208,7 +222,6 @@ pub struct PacketStatsSnapshot {
 mod tests {
     use super::*;
     use crate::ilp::{Address, Fulfill, Reject};
-    use uuid::Uuid;
 
     fn source(address: &Address, local: bool, unfulfillable: bool) -> PacketSource<'_> {
         PacketSource {
@@ -218,6 +231,7 @@ mod tests {
             address,
             unfulfillable,
             local,
+            link: None,
         }
     }
 
@@ -264,5 +278,28 @@ mod tests {
         stats.merge_sent_latency(&mut latency);
         assert_eq!(latency.len(), 2, "only packets sent for payments are timed");
         assert!((2_900..=3_100).contains(&latency.value_at_quantile(0.5)));
+    }
+
+    #[test]
+    fn packets_from_a_peer_are_counted_on_its_link_and_local_ones_are_not() {
+        let address: Address = "test.a".parse().unwrap();
+        let stats = PacketStats::default();
+        let link = crate::instance::LinkCounters::default();
+        let fulfill = Reply::Fulfill(Fulfill::new([0; 32], Vec::new()).unwrap());
+        let reject =
+            Reply::Reject(Reject::new(ErrorCode::F02Unreachable, None, "", Vec::new()).unwrap());
+        let from_peer = PacketSource {
+            link: Some(&link),
+            ..source(&address, false, false)
+        };
+        let ms = Duration::from_millis(1);
+        stats.record(from_peer, 5, &fulfill, ms);
+        stats.record(from_peer, 5, &reject, ms);
+        stats.record(from_peer, 0, &reject, ms);
+        stats.record(source(&address, true, false), 5, &fulfill, ms);
+        assert_eq!(link.read(), (1, 2));
+        let shared = link.clone();
+        assert_eq!(shared, link, "a peer's versions share one link's counters");
+        assert_ne!(crate::instance::LinkCounters::default(), link);
     }
 }

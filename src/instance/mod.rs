@@ -45,8 +45,8 @@ pub use incoming_payments::{
     IncomingPaymentState, NewIncomingPayment,
 };
 pub use model::{
-    Asset, HttpOutgoing, HttpUpdate, LocalAccount, NewAsset, NewPeer, PacketSource, Peer,
-    PeerUpdate, WithdrawalMode,
+    Asset, HttpOutgoing, HttpUpdate, LinkCounters, LocalAccount, NewAsset, NewPeer, PacketSource,
+    Peer, PeerUpdate, WithdrawalMode,
 };
 pub use outgoing_payments::{
     NewOutgoingPayment, OutgoingPayment, OutgoingPaymentError, OutgoingPaymentState, SendingOutcome,

@@ -1,5 +1,7 @@
 //! The entities an instance keeps: assets and peers.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use uuid::Uuid;
@@ -43,7 +45,52 @@ pub struct Peer {
     pub routes: Vec<String>,
     pub created_at: SystemTime,
     pub(crate) incoming_token_digests: Vec<[u8; 32]>,
+    /// How the packets this peer sent us ended. Shared by every version of the peer (an update
+    /// clones the `Arc`), so counts survive edits and go when the peer is deleted.
+    pub(crate) link: LinkCounters,
 }
+
+/// The packets that came in from one peer, fulfilled and rejected: two relaxed atomic
+/// increments on the packet path, kept with the peer (which the path already holds), so counting
+/// takes no lock and allocates nothing per packet.
+#[derive(Debug, Clone, Default)]
+pub struct LinkCounters(Arc<LinkCounts>);
+
+#[derive(Debug, Default)]
+struct LinkCounts {
+    fulfilled: AtomicU64,
+    rejected: AtomicU64,
+}
+
+impl LinkCounters {
+    /// Counts one packet from the peer.
+    pub fn count(&self, fulfilled: bool) {
+        let counter = if fulfilled {
+            &self.0.fulfilled
+        } else {
+            &self.0.rejected
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// (fulfilled, rejected) so far.
+    pub fn read(&self) -> (u64, u64) {
+        (
+            self.0.fulfilled.load(Ordering::Relaxed),
+            self.0.rejected.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// Counters are the same when they count the same link: a peer and its updated version share
+/// theirs, two peers never do (whatever the counts happen to be).
+impl PartialEq for LinkCounters {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for LinkCounters {}
 
 /// Where a packet comes from, as the packet path sees it: the ledger account it debits, that
 /// account's asset, the largest packet taken from it, and the address IL-DCP gives it. A peer is
@@ -60,6 +107,9 @@ pub struct PacketSource<'a> {
     pub unfulfillable: bool,
     /// A local account paying out (this instance sends the packet), not a peer.
     pub local: bool,
+    /// Where the packet's outcome is counted per link: the peer's counters; `None` for a local
+    /// account.
+    pub link: Option<&'a LinkCounters>,
 }
 
 impl Peer {
@@ -72,7 +122,13 @@ impl Peer {
             address: &self.static_ilp_address,
             unfulfillable: false,
             local: false,
+            link: Some(&self.link),
         }
+    }
+
+    /// How the packets this peer sent us ended so far: (fulfilled, rejected).
+    pub fn packets_received(&self) -> (u64, u64) {
+        self.link.read()
     }
 }
 
@@ -96,6 +152,7 @@ impl LocalAccount {
             address: &self.address,
             unfulfillable: self.unfulfillable,
             local: true,
+            link: None,
         }
     }
 }

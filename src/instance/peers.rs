@@ -12,8 +12,8 @@ use uuid::Uuid;
 use super::pagination::{self, Page, PageRequest, PaginationError};
 use super::routing::Route;
 use super::{
-    HttpOutgoing, HttpUpdate, Instance, NewPeer, Peer, PeerError, PeerUpdate, State, parse_id,
-    reportable,
+    HttpOutgoing, HttpUpdate, Instance, LinkCounters, NewPeer, Peer, PeerError, PeerUpdate, State,
+    parse_id, reportable,
 };
 use crate::ilp::Address;
 use crate::ledger::{AccountId, AccountKind, TransferId};
@@ -64,6 +64,7 @@ impl Instance {
             },
             created_at: SystemTime::now(),
             incoming_token_digests: digests,
+            link: LinkCounters::default(),
         };
         let account = AccountId(peer.id);
         state
@@ -217,6 +218,11 @@ impl Instance {
     pub fn peer(&self, id: &str) -> Option<Arc<Peer>> {
         let id = parse_id(id)?;
         self.lock().peers.get(id).cloned()
+    }
+
+    /// Every peer, in creation order (O(peers): for views of the whole instance).
+    pub fn peers(&self) -> Vec<Arc<Peer>> {
+        self.lock().peers.iter().cloned().collect()
     }
 
     pub fn peers_page(&self, request: &PageRequest) -> Result<Page<Arc<Peer>>, PaginationError> {
