@@ -23,7 +23,10 @@ fn spec(name: &str, address: &str) -> InstanceSpec {
 async fn type_into(browser: &Browser, css: &str, value: &str) {
     let field = browser.find(css).await;
     field.clear().await.expect("the field clears");
-    field.send_keys(value).await.expect("the field takes the keys");
+    field
+        .send_keys(value)
+        .await
+        .expect("the field takes the keys");
 }
 
 /// Creates the asset `code` at scale 2 through the Add asset form, on the dashboard at `base`.
@@ -101,15 +104,25 @@ async fn an_operator_walks_the_admin_dashboard() {
 
     // The peer, as the guide describes it.
     browser.fill("name", "Happy Life Bank").await;
-    browser.fill("staticIlpAddress", "test.happy-life-bank").await;
+    browser
+        .fill("staticIlpAddress", "test.happy-life-bank")
+        .await;
     browser.fill("maxPacketAmount", "").await;
-    browser.fill("incomingAuthTokens", "token-from-happy-life").await;
-    browser.fill("outgoingAuthToken", "token-to-happy-life").await;
-    browser.fill("outgoingEndpoint", &happy.connector_url()).await;
+    browser
+        .fill("incomingAuthTokens", "token-from-happy-life")
+        .await;
+    browser
+        .fill("outgoingAuthToken", "token-to-happy-life")
+        .await;
+    browser
+        .fill("outgoingEndpoint", &happy.connector_url())
+        .await;
     browser.fill("asset", "USD (Scale: 2)").await;
     browser.click_text("Create").await;
     browser.find_text("Peer created.").await;
-    browser.wait_for_text("#liquidity", |t| t == "0.00 USD").await;
+    browser
+        .wait_for_text("#liquidity", |t| t == "0.00 USD")
+        .await;
     browser.screenshot("05-peer").await;
 
     // Deposit 12.34 USD, in the asset's unit.
@@ -118,7 +131,9 @@ async fn an_operator_walks_the_admin_dashboard() {
     browser.screenshot("06-deposit-dialog").await;
     browser.click("#deposit button[type=submit]").await;
     browser.find_text("Deposited peer liquidity.").await;
-    browser.wait_for_text("#liquidity", |t| t == "12.34 USD").await;
+    browser
+        .wait_for_text("#liquidity", |t| t == "12.34 USD")
+        .await;
     // More decimals than the scale holds: Rafiki's message, nothing moves.
     browser.click_text("Deposit liquidity").await;
     type_into(&browser, "#deposit-amount", "0.001").await;
@@ -126,7 +141,9 @@ async fn an_operator_walks_the_admin_dashboard() {
     browser
         .find_text("The asset scale cannot accomodate this value")
         .await;
-    browser.wait_for_text("#liquidity", |t| t == "12.34 USD").await;
+    browser
+        .wait_for_text("#liquidity", |t| t == "12.34 USD")
+        .await;
     browser.screenshot("07-deposited").await;
 
     // Two two-phase withdrawals, 1.00 and 2.00: both held, then one posted and one voided.
@@ -139,7 +156,9 @@ async fn an_operator_walks_the_admin_dashboard() {
             .find_text("Created a two-phase withdrawal: post or void it below.")
             .await;
     }
-    browser.wait_for_text("#liquidity", |t| t == "9.34 USD").await;
+    browser
+        .wait_for_text("#liquidity", |t| t == "9.34 USD")
+        .await;
     assert_eq!(
         browser
             .find_all("#pending-withdrawals tr[data-withdrawal]")
@@ -147,6 +166,9 @@ async fn an_operator_walks_the_admin_dashboard() {
             .len(),
         2
     );
+    browser
+        .execute("document.getElementById('pending-withdrawals').scrollIntoView();")
+        .await;
     browser.screenshot("08-pending-withdrawals").await;
     let first_amount = browser
         .text("#pending-withdrawals tr[data-withdrawal] td:nth-child(2)")
@@ -170,6 +192,9 @@ async fn an_operator_walks_the_admin_dashboard() {
         "10.34 USD"
     };
     browser.wait_for_text("#liquidity", |t| t == expected).await;
+    browser
+        .execute("document.getElementById('liquidity').scrollIntoView();")
+        .await;
     browser.screenshot("09-withdrawals-resolved").await;
 
     // Delete: the typed confirmation must be the peer's name.
@@ -215,22 +240,19 @@ async fn an_operator_walks_the_admin_dashboard() {
     browser.fill("asset", "USD (Scale: 2)").await;
     browser.click_text("Create").await;
     browser.find_text("Wallet address created.").await;
-    browser.goto(&format!("{base}/wallet-addresses/create")).await;
+    browser
+        .goto(&format!("{base}/wallet-addresses/create"))
+        .await;
     browser.fill("name", "alice").await;
     browser.fill("publicName", "Alice").await;
     browser.fill("asset", "USD (Scale: 2)").await;
     browser.click_text("Create").await;
     browser.find_text("Wallet address created.").await;
     browser.screenshot("14-wallet-addresses").await;
-    let bob = format!(
-        "{}bob",
-        happy.node().open_payments_url().as_str()
-    );
+    let bob = format!("{}bob", happy.node().open_payments_url().as_str());
     browser.goto(&format!("{base}/payments")).await;
     browser
-        .execute(
-            "const s = document.getElementById('from'); s.selectedIndex = 1;",
-        )
+        .execute("const s = document.getElementById('from'); s.selectedIndex = 1;")
         .await;
     browser.fill("to", &bob).await;
     browser.fill("amount", "5").await;
@@ -239,9 +261,7 @@ async fn an_operator_walks_the_admin_dashboard() {
         .find_text("Payment created and funded: it is on its way.")
         .await;
     browser.screenshot("15-payment-sending").await;
-    browser
-        .wait_for_text("#state", |t| t == "COMPLETED")
-        .await;
+    browser.wait_for_text("#state", |t| t == "COMPLETED").await;
     browser.wait_for_text("#sent", |t| t == "5.00 USD").await;
     browser.screenshot("16-payment-completed").await;
     browser.goto(&format!("{base}/payments")).await;

@@ -26,10 +26,11 @@ pub(super) fn routes() -> Router<Dashboard> {
         .route("/payments/{id}", get(payment))
 }
 
-/// The wallet addresses a payment form offers, and whose payments it lists.
-const MAX_WALLETS_LISTED: u32 = 100;
+/// The wallet addresses a payment form offers, and whose payments it lists: with
+/// [`PAYMENTS_PER_WALLET`], kept within the admin API's query cost limit.
+const MAX_WALLETS_LISTED: u32 = 20;
 /// Payments listed per wallet address.
-const PAYMENTS_PER_WALLET: u32 = 10;
+const PAYMENTS_PER_WALLET: u32 = 5;
 
 const WALLETS: &str = "query($first: Int, $after: String, $last: Int, $before: String) {
   walletAddresses(first: $first, after: $after, last: $last, before: $before) {
