@@ -203,6 +203,7 @@ impl Node {
         };
         tracing::info!(
             ilp_address = %config.ilp_address,
+            dashboard = %format!("{}/", node.admin_url()),
             admin = %node.graphql_url(),
             connector = %node.connector_url,
             open_payments = %node.open_payments_url,

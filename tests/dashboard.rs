@@ -316,6 +316,35 @@ async fn an_operator_creates_an_asset_and_a_peer_and_moves_liquidity() {
     assert!(page.body.contains("Peer was deleted.") && page.body.contains("No peers found."));
 }
 
+/// Every page is whole by itself: no script, style, image or font is fetched from anywhere, so
+/// the dashboard works offline.
+#[tokio::test]
+async fn pages_fetch_nothing_from_elsewhere() {
+    let node = node("test.dashboard-offline", None).await;
+    let mut visitor = Visitor::new(&node);
+    for path in [
+        "/",
+        "/assets",
+        "/assets/create",
+        "/peers",
+        "/peers/create",
+        "/peers/by-url",
+        "/wallet-addresses",
+        "/wallet-addresses/create",
+        "/payments",
+    ] {
+        let page = visitor.get(path).await;
+        assert_eq!(page.status, 200, "{path}");
+        for fetches in [" src=", "<link", "@import", "url("] {
+            assert!(
+                !page.body.contains(fetches),
+                "{path} has {fetches}: {}",
+                page.body
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_form_from_elsewhere_changes_nothing() {
     let node = node("test.dashboard-csrf", None).await;
@@ -380,4 +409,46 @@ async fn with_an_api_secret_the_dashboard_asks_for_it_and_signs() {
         .await;
     assert!(page.body.contains("Asset created."), "{}", page.body);
     assert!(visitor.get("/peers").await.body.contains("No peers found."));
+}
+
+#[tokio::test]
+async fn the_peers_list_pages_by_cursor() {
+    use peerlab_simulator::{AdminClient, PeerSettings};
+    let node = node("test.dashboard-pages", None).await;
+    let admin = AdminClient::new(&node.graphql_url()).unwrap();
+    let asset = admin.create_asset("USD", 2).await.unwrap();
+    for n in 0..25 {
+        let settings = PeerSettings::new(
+            format!("test.peer-{n:02}"),
+            &asset,
+            format!("token-{n}"),
+            "http://127.0.0.1:9/",
+        )
+        .name(format!("Peer {n:02}"));
+        admin.create_peer(&settings).await.unwrap();
+    }
+    let mut visitor = Visitor::new(&node);
+    let rows = |body: &str| body.matches("<tr class=\"link\"").count();
+    let first = visitor.get("/peers").await.body;
+    assert_eq!(rows(&first), 20, "{first}");
+    assert!(first.contains("<button class=\"secondary\" disabled>Previous</button>"));
+    let next = first
+        .split("href=\"/peers?after=")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a Next link");
+    let second = visitor.get(&format!("/peers?after={next}")).await.body;
+    assert_eq!(rows(&second), 5, "{second}");
+    assert!(second.contains("<button class=\"secondary\" disabled>Next</button>"));
+    let previous = second
+        .split("href=\"/peers?before=")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a Previous link");
+    let back = visitor.get(&format!("/peers?before={previous}")).await.body;
+    assert_eq!(rows(&back), 20, "{back}");
+    // A cursor that is not one: the API's refusal, not a crash.
+    let bad = visitor.get("/peers?after=%3Cb%3Ebold%3C%2Fb%3E").await;
+    assert_eq!(bad.status, 502, "{}", bad.body);
+    assert!(!bad.body.contains("<b>bold</b>"), "{}", bad.body);
 }

@@ -630,6 +630,7 @@ async fn up(args: UpArgs) -> ExitCode {
     say!("network view: {}", view.url());
     for instance in network.instances() {
         say!("  {}  {}", instance.name(), instance.ilp_address());
+        say!("    dashboard      {}/", instance.admin_url());
         say!("    admin          {}", instance.graphql_url());
         say!("    connector      {}", instance.connector_url());
         say!("    open payments  {}", instance.node().open_payments_url());

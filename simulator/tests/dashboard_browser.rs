@@ -29,6 +29,15 @@ async fn type_into(browser: &Browser, css: &str, value: &str) {
         .expect("the field takes the keys");
 }
 
+/// "12.34 USD" as 1234.
+fn cents(shown: &str) -> u64 {
+    shown
+        .split_whitespace()
+        .next()
+        .and_then(|amount| amount.replace('.', "").parse().ok())
+        .unwrap_or_else(|| panic!("an amount in {shown:?}"))
+}
+
 /// Creates the asset `code` at scale 2 through the Add asset form, on the dashboard at `base`.
 async fn add_asset(browser: &Browser, base: &str, code: &str) {
     browser.goto(&format!("{base}/assets/create")).await;
@@ -267,6 +276,31 @@ async fn an_operator_walks_the_admin_dashboard() {
     browser.goto(&format!("{base}/payments")).await;
     browser.find_text("COMPLETED").await;
     browser.screenshot("17-payments").await;
+
+    // The asset's own page: its threshold, its liquidity, and a delete it refuses while in use.
+    browser.goto(&format!("{base}/assets")).await;
+    browser.click("table tr.link td a").await;
+    browser.find_text("Asset: USD").await;
+    browser.fill("withdrawalThreshold", "100").await;
+    browser.click_text("Save").await;
+    browser.find_text("Asset information was updated.").await;
+    browser.click_text("Deposit liquidity").await;
+    type_into(&browser, "#deposit-amount", "50").await;
+    browser.click("#deposit button[type=submit]").await;
+    browser.find_text("Deposited asset liquidity.").await;
+    let before: u64 = cents(&browser.text("#liquidity").await);
+    browser.click_text("Withdraw liquidity").await;
+    type_into(&browser, "#withdraw-amount", "20").await;
+    browser.click("#withdraw button[type=submit]").await;
+    browser.find_text("Withdrew asset liquidity.").await;
+    browser
+        .wait_for_text("#liquidity", |t| cents(t) + 2000 == before)
+        .await;
+    browser.click_text("Delete asset").await;
+    browser.fill("confirm", "delete asset").await;
+    browser.click_text("Delete this asset").await;
+    browser.find_text("Could not delete asset.").await;
+    browser.screenshot("18-asset").await;
 
     browser.close().await;
     network.shutdown().await;
