@@ -3,7 +3,7 @@
 //! voided) and delete.
 
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::Response;
 use axum::routing::{get, post};
 use maud::html;
@@ -12,12 +12,9 @@ use serde_json::{Value, json};
 use super::api::ApiError;
 use super::forms::{self, Errors, Fields, field};
 use super::layout::{csrf, input, pager, read_only};
-use super::peers::{
-    Cursor, dialog_amount, liquidity_dialog, liquidity_outcome, pending_section,
-    pending_withdrawals, withdrawal_timeout,
-};
-use super::session::Visit;
-use super::{Ctx, Dashboard, done, redirect, refused};
+use super::liquidity::{self, Account, liquidity_dialog, pending_section, pending_withdrawals};
+use super::peers::Cursor;
+use super::{Ctx, Dashboard, Submitted, done, redirect, refused};
 
 pub(super) fn routes() -> Router<Dashboard> {
     Router::new()
@@ -45,11 +42,7 @@ fn text(value: &Value) -> String {
     }
 }
 
-async fn list(State(d): State<Dashboard>, visit: Visit, Query(cursor): Query<Cursor>) -> Response {
-    let ctx = match d.enter(visit) {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+async fn list(ctx: Ctx, Query(cursor): Query<Cursor>) -> Response {
     let data = match ctx.call(ASSETS, cursor.variables()).await {
         Ok(data) => data,
         Err(error) => return ctx.failed("Assets", "/assets", &error),
@@ -90,11 +83,7 @@ async fn list(State(d): State<Dashboard>, visit: Visit, Query(cursor): Query<Cur
     )
 }
 
-async fn create_form(State(d): State<Dashboard>, visit: Visit) -> Response {
-    let ctx = match d.enter(visit) {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+async fn create_form(ctx: Ctx) -> Response {
     create_page(&ctx, &Fields::new(), &Errors::default(), None)
 }
 
@@ -123,14 +112,7 @@ fn create_page(ctx: &Ctx, values: &Fields, errors: &Errors, failure: Option<Stri
     )
 }
 
-async fn create(State(d): State<Dashboard>, visit: Visit, Form(fields): Form<Fields>) -> Response {
-    let ctx = match d.enter(visit) {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
-    if let Err(refusal) = ctx.check_form(&fields) {
-        return refusal;
-    }
+async fn create(Submitted { ctx, fields }: Submitted) -> Response {
     let mut errors = Errors::default();
     let code = forms::asset_code(&mut errors, field(&fields, "code"));
     let scale = forms::asset_scale(&mut errors, field(&fields, "scale"));
@@ -193,11 +175,7 @@ fn scale_of(asset: &Value) -> u8 {
         .unwrap_or(0)
 }
 
-async fn details(State(d): State<Dashboard>, visit: Visit, Path(id): Path<String>) -> Response {
-    let ctx = match d.enter(visit) {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+async fn details(ctx: Ctx, Path(id): Path<String>) -> Response {
     let asset = match asset_facts(&ctx, &id).await {
         Ok(asset) => asset,
         Err(error) => return ctx.failed("Asset", "/assets", &error),
@@ -267,23 +245,7 @@ async fn details(State(d): State<Dashboard>, visit: Visit, Path(id): Path<String
     )
 }
 
-/// Runs the form's action when it is the dashboard's own: the context, or the response to send.
-async fn enter_form(d: &Dashboard, visit: Visit, fields: &Fields) -> Result<Ctx, Response> {
-    let ctx = d.enter(visit)?;
-    ctx.check_form(fields)?;
-    Ok(ctx)
-}
-
-async fn update(
-    State(d): State<Dashboard>,
-    visit: Visit,
-    Path(id): Path<String>,
-    Form(fields): Form<Fields>,
-) -> Response {
-    let ctx = match enter_form(&d, visit, &fields).await {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+async fn update(Path(id): Path<String>, Submitted { ctx, fields }: Submitted) -> Response {
     let back = format!("/assets/{id}");
     let mut errors = Errors::default();
     let threshold = forms::optional_u64(
@@ -316,96 +278,29 @@ async fn update(
     }
 }
 
-async fn deposit(
-    State(d): State<Dashboard>,
-    visit: Visit,
-    Path(id): Path<String>,
-    Form(fields): Form<Fields>,
-) -> Response {
-    let ctx = match enter_form(&d, visit, &fields).await {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
-    let back = format!("/assets/{id}");
-    let asset = match asset_facts(&ctx, &id).await {
-        Ok(asset) => asset,
-        Err(error) => return redirect("/assets", refused(error.to_string())),
-    };
-    let amount = match dialog_amount(&fields, scale_of(&asset)) {
-        Ok(amount) => amount,
-        Err(message) => return redirect(&back, refused(message)),
-    };
-    let input = json!({
-        "assetId": id,
-        "amount": amount.to_string(),
-        "id": uuid::Uuid::new_v4().to_string(),
-        "idempotencyKey": uuid::Uuid::new_v4().to_string(),
-    });
-    let deposited = ctx
-        .call(
-            "mutation($input: DepositAssetLiquidityInput!) { depositAssetLiquidity(input: $input) { success } }",
-            json!({ "input": input }),
-        )
-        .await;
-    liquidity_outcome(&back, deposited, "Deposited asset liquidity.")
-}
-
-async fn withdraw(
-    State(d): State<Dashboard>,
-    visit: Visit,
-    Path(id): Path<String>,
-    Form(fields): Form<Fields>,
-) -> Response {
-    let ctx = match enter_form(&d, visit, &fields).await {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
-    let back = format!("/assets/{id}");
-    let asset = match asset_facts(&ctx, &id).await {
-        Ok(asset) => asset,
-        Err(error) => return redirect("/assets", refused(error.to_string())),
-    };
-    let amount = match dialog_amount(&fields, scale_of(&asset)) {
-        Ok(amount) => amount,
-        Err(message) => return redirect(&back, refused(message)),
-    };
-    let timeout = match withdrawal_timeout(&fields) {
-        Ok(timeout) => timeout,
-        Err(message) => return redirect(&back, refused(message)),
-    };
-    let mut input = json!({
-        "assetId": id,
-        "amount": amount.to_string(),
-        "id": uuid::Uuid::new_v4().to_string(),
-        "idempotencyKey": uuid::Uuid::new_v4().to_string(),
-    });
-    if let Some(seconds) = timeout {
-        input["timeoutSeconds"] = json!(seconds.to_string());
+async fn deposit(Path(id): Path<String>, Submitted { ctx, fields }: Submitted) -> Response {
+    match asset_account(&ctx, &id).await {
+        Ok(account) => liquidity::deposit(&ctx, &fields, &account).await,
+        Err(response) => response,
     }
-    let withdrawn = ctx
-        .call(
-            "mutation($input: CreateAssetLiquidityWithdrawalInput!) { createAssetLiquidityWithdrawal(input: $input) { success } }",
-            json!({ "input": input }),
-        )
-        .await;
-    let success = if timeout == Some(0) {
-        "Withdrew asset liquidity."
-    } else {
-        "Created a two-phase withdrawal: post or void it below."
-    };
-    liquidity_outcome(&back, withdrawn, success)
 }
 
-async fn delete(
-    State(d): State<Dashboard>,
-    visit: Visit,
-    Path(id): Path<String>,
-    Form(fields): Form<Fields>,
-) -> Response {
-    let ctx = match enter_form(&d, visit, &fields).await {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+async fn withdraw(Path(id): Path<String>, Submitted { ctx, fields }: Submitted) -> Response {
+    match asset_account(&ctx, &id).await {
+        Ok(account) => liquidity::withdraw(&ctx, &fields, &account).await,
+        Err(response) => response,
+    }
+}
+
+/// The asset's liquidity account, or the way back to the list when there is no such asset.
+async fn asset_account(ctx: &Ctx, id: &str) -> Result<Account, Response> {
+    match asset_facts(ctx, id).await {
+        Ok(asset) => Ok(Account::asset(id, scale_of(&asset))),
+        Err(error) => Err(redirect("/assets", refused(error.to_string()))),
+    }
+}
+
+async fn delete(Path(id): Path<String>, Submitted { ctx, fields }: Submitted) -> Response {
     let back = format!("/assets/{id}");
     if field(&fields, "confirm") != "delete asset" {
         return redirect(

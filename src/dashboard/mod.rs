@@ -17,6 +17,7 @@ pub mod api;
 mod assets;
 pub mod forms;
 pub mod layout;
+mod liquidity;
 mod peers;
 pub mod session;
 mod wallets;
@@ -24,7 +25,8 @@ mod wallets;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Form, State};
+use axum::extract::{DefaultBodyLimit, Form, FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -180,6 +182,40 @@ impl Ctx {
     }
 }
 
+/// A page's context: refused with the redirect to the home page when credentials are needed
+/// and none were saved.
+impl FromRequestParts<Dashboard> for Ctx {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        dashboard: &Dashboard,
+    ) -> Result<Self, Response> {
+        dashboard.enter(Visit::from_headers(&parts.headers))
+    }
+}
+
+/// A form sent from one of the dashboard's own pages, and the request's context: a form without
+/// the page's token is refused here, before any handler sees it.
+pub(crate) struct Submitted {
+    ctx: Ctx,
+    fields: Fields,
+}
+
+impl FromRequest<Dashboard> for Submitted {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, dashboard: &Dashboard) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let ctx = Ctx::from_request_parts(&mut parts, dashboard).await?;
+        let Form(fields) = Form::<Fields>::from_request(Request::from_parts(parts, body), &())
+            .await
+            .map_err(IntoResponse::into_response)?;
+        ctx.check_form(&fields)?;
+        Ok(Submitted { ctx, fields })
+    }
+}
+
 /// A 303 to `to`, leaving `flash` for the page it leads to.
 fn redirect(to: &str, flash: Option<Flash>) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
@@ -216,6 +252,7 @@ pub fn router(dashboard: Dashboard) -> Router {
         .route("/credentials/forget", post(forget_credentials))
         .merge(peers::routes())
         .merge(assets::routes())
+        .merge(liquidity::routes())
         .merge(wallets::routes())
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .with_state(dashboard)

@@ -3,7 +3,7 @@
 //! withdrawals posted or voided, and Peer by URL (auto-peering).
 
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::Response;
 use axum::routing::{get, post};
 use maud::{Markup, html};
@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use super::api::ApiError;
 use super::forms::{self, Errors, Fields, field};
 use super::layout::{csrf, input, pager, read_only};
-use super::session::Visit;
-use super::{Ctx, Dashboard, done, local_path, redirect, refused};
+use super::liquidity::{self, Account, liquidity_dialog, pending_section, pending_withdrawals};
+use super::{Ctx, Dashboard, Submitted, done, redirect, refused};
 
 pub(super) fn routes() -> Router<Dashboard> {
     Router::new()
@@ -27,8 +27,6 @@ pub(super) fn routes() -> Router<Dashboard> {
         .route("/peers/{id}/deposit", post(deposit))
         .route("/peers/{id}/withdraw", post(withdraw))
         .route("/peers/{id}/delete", post(delete))
-        .route("/withdrawals/{id}/post", post(post_withdrawal))
-        .route("/withdrawals/{id}/void", post(void_withdrawal))
 }
 
 /// Rafiki's lists show this many rows a page.
@@ -59,11 +57,7 @@ const PEERS: &str = "query($first: Int, $after: String, $last: Int, $before: Str
   }
 }";
 
-async fn list(State(d): State<Dashboard>, visit: Visit, Query(cursor): Query<Cursor>) -> Response {
-    let ctx = match d.enter(visit) {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+async fn list(ctx: Ctx, Query(cursor): Query<Cursor>) -> Response {
     let data = match ctx.call(PEERS, cursor.variables()).await {
         Ok(data) => data,
         Err(error) => return ctx.failed("Peers", "/peers", &error),
@@ -168,11 +162,7 @@ pub(super) fn asset_select(
     }
 }
 
-async fn create_form(State(d): State<Dashboard>, visit: Visit) -> Response {
-    let ctx = match d.enter(visit) {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+async fn create_form(ctx: Ctx) -> Response {
     create_page(&ctx, &Fields::new(), &Errors::default(), None).await
 }
 
@@ -243,14 +233,7 @@ async fn create_page(
     )
 }
 
-async fn create(State(d): State<Dashboard>, visit: Visit, Form(fields): Form<Fields>) -> Response {
-    let ctx = match d.enter(visit) {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
-    if let Err(refusal) = ctx.check_form(&fields) {
-        return refusal;
-    }
+async fn create(Submitted { ctx, fields }: Submitted) -> Response {
     let mut errors = Errors::default();
     let address = field(&fields, "staticIlpAddress");
     forms::check_address(&mut errors, "staticIlpAddress", address);
@@ -331,32 +314,7 @@ const PEER: &str = "query($id: String!) {
   }
 }";
 
-/// Two-phase withdrawals not yet posted or voided, read from the account's transfers.
-const PENDING: &str = "query($id: String!) {
-  accountingTransfers(id: $id, limit: 100) { debits { id amount transferType state expiresAt createdAt } }
-}";
-
-pub(super) async fn pending_withdrawals(ctx: &Ctx, account: &str) -> Vec<Value> {
-    match ctx.call(PENDING, json!({ "id": account })).await {
-        Ok(data) => data["accountingTransfers"]["debits"]
-            .as_array()
-            .map(|debits| {
-                debits
-                    .iter()
-                    .filter(|t| t["transferType"] == "WITHDRAWAL" && t["state"] == "PENDING")
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default(),
-        Err(_) => Vec::new(),
-    }
-}
-
-async fn details(State(d): State<Dashboard>, visit: Visit, Path(id): Path<String>) -> Response {
-    let ctx = match d.enter(visit) {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+async fn details(ctx: Ctx, Path(id): Path<String>) -> Response {
     peer_page(&ctx, &id, &Errors::default()).await
 }
 
@@ -493,92 +451,6 @@ async fn peer_page(ctx: &Ctx, id: &str, errors: &Errors) -> Response {
     )
 }
 
-/// The pending two-phase withdrawals of an account, each with Post and Void.
-pub(super) fn pending_section(
-    ctx: &Ctx,
-    pending: &[Value],
-    scale: u8,
-    code: &str,
-    back: &str,
-) -> Markup {
-    html! {
-        div.section {
-            div {
-                h2 { "Pending Withdrawals" }
-                p.hint { "Two-phase withdrawals hold the amount until posted (it leaves) or voided (it comes back)." }
-            }
-            div {
-                @if pending.is_empty() {
-                    p.muted id="no-pending" { "No pending withdrawals." }
-                } @else {
-                    table id="pending-withdrawals" {
-                        thead { tr { th { "Withdrawal ID" } th { "Amount" } th { "Expires" } th {} } }
-                        tbody {
-                            @for withdrawal in pending {
-                                @let id = withdrawal["id"].as_str().unwrap_or_default();
-                                @let amount = withdrawal["amount"].as_str().and_then(|a| a.parse::<u64>().ok()).unwrap_or(0);
-                                tr data-withdrawal=(id) {
-                                    td.mono { (id) }
-                                    td { (forms::format_amount(amount, scale)) " " (code) }
-                                    td { (withdrawal["expiresAt"].as_str().unwrap_or("never")) }
-                                    td {
-                                        div style="display:flex;gap:8px" {
-                                            form method="post" action={ "/withdrawals/" (id) "/post" } {
-                                                (csrf(ctx.token()))
-                                                input type="hidden" name="back" value=(back);
-                                                button type="submit" { "Post" }
-                                            }
-                                            form method="post" action={ "/withdrawals/" (id) "/void" } {
-                                                (csrf(ctx.token()))
-                                                input type="hidden" name="back" value=(back);
-                                                button.secondary type="submit" { "Void" }
-                                            }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Rafiki's liquidity dialog: an amount in the asset's unit; peerlab adds, for withdrawals, a
-/// choice of two phases (held until posted or voided) with an optional timeout.
-pub(super) fn liquidity_dialog(
-    ctx: &Ctx,
-    id: &str,
-    title: &str,
-    code: &str,
-    action: &str,
-    withdrawal: bool,
-) -> Markup {
-    html! {
-        dialog id=(id) {
-            form method="post" action=(action) {
-                (csrf(ctx.token()))
-                h2 { (title) }
-                label for={ (id) "-amount" } { "Amount " span.muted { (code) } }
-                input id={ (id) "-amount" } name="displayAmount" type="text" inputmode="decimal" required;
-                @if withdrawal {
-                    label style="font-weight:400" {
-                        input type="checkbox" name="twoPhase" value="on" style="width:auto";
-                        " Two-phase: hold it until posted or voided"
-                    }
-                    label for={ (id) "-timeout" } { "Timeout (seconds, two-phase only; empty: none)" }
-                    input id={ (id) "-timeout" } name="timeoutSeconds" type="text";
-                }
-                div.actions {
-                    button.secondary type="button" data-close { "Cancel" }
-                    button type="submit" { (if withdrawal { "Withdraw" } else { "Deposit" }) }
-                }
-            }
-        }
-    }
-}
-
 /// The peer's asset scale, code and name, for actions that need them.
 async fn peer_facts(ctx: &Ctx, id: &str) -> Result<(u8, String, String), ApiError> {
     let data = ctx
@@ -607,19 +479,7 @@ async fn peer_facts(ctx: &Ctx, id: &str) -> Result<(u8, String, String), ApiErro
     ))
 }
 
-async fn update_general(
-    State(d): State<Dashboard>,
-    visit: Visit,
-    Path(id): Path<String>,
-    Form(fields): Form<Fields>,
-) -> Response {
-    let ctx = match d.enter(visit) {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
-    if let Err(refusal) = ctx.check_form(&fields) {
-        return refusal;
-    }
+async fn update_general(Path(id): Path<String>, Submitted { ctx, fields }: Submitted) -> Response {
     let mut errors = Errors::default();
     let address = field(&fields, "staticIlpAddress");
     forms::check_address(&mut errors, "staticIlpAddress", address);
@@ -642,19 +502,7 @@ async fn update_general(
     update(&ctx, &back, input).await
 }
 
-async fn update_http(
-    State(d): State<Dashboard>,
-    visit: Visit,
-    Path(id): Path<String>,
-    Form(fields): Form<Fields>,
-) -> Response {
-    let ctx = match d.enter(visit) {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
-    if let Err(refusal) = ctx.check_form(&fields) {
-        return refusal;
-    }
+async fn update_http(Path(id): Path<String>, Submitted { ctx, fields }: Submitted) -> Response {
     let mut errors = Errors::default();
     let endpoint = field(&fields, "outgoingEndpoint");
     forms::check_endpoint(&mut errors, "outgoingEndpoint", endpoint);
@@ -690,141 +538,29 @@ async fn update(ctx: &Ctx, back: &str, input: Value) -> Response {
     }
 }
 
-/// The amount a liquidity dialog asked for, at `scale`, or the message saying why not.
-pub(super) fn dialog_amount(fields: &Fields, scale: u8) -> Result<u64, &'static str> {
-    forms::amount_at_scale(field(fields, "displayAmount"), scale)
-}
-
-async fn deposit(
-    State(d): State<Dashboard>,
-    visit: Visit,
-    Path(id): Path<String>,
-    Form(fields): Form<Fields>,
-) -> Response {
-    let ctx = match d.enter(visit) {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
-    if let Err(refusal) = ctx.check_form(&fields) {
-        return refusal;
-    }
-    let back = format!("/peers/{id}");
-    let (scale, _, _) = match peer_facts(&ctx, &id).await {
-        Ok(facts) => facts,
-        Err(error) => return redirect("/peers", refused(error.to_string())),
-    };
-    let amount = match dialog_amount(&fields, scale) {
-        Ok(amount) => amount,
-        Err(message) => return redirect(&back, refused(message)),
-    };
-    let input = json!({
-        "peerId": id,
-        "amount": amount.to_string(),
-        "id": uuid::Uuid::new_v4().to_string(),
-        "idempotencyKey": uuid::Uuid::new_v4().to_string(),
-    });
-    let deposited = ctx
-        .call(
-            "mutation($input: DepositPeerLiquidityInput!) { depositPeerLiquidity(input: $input) { success } }",
-            json!({ "input": input }),
-        )
-        .await;
-    liquidity_outcome(&back, deposited, "Deposited peer liquidity.")
-}
-
-pub(super) fn liquidity_outcome(
-    back: &str,
-    outcome: Result<Value, ApiError>,
-    success: &str,
-) -> Response {
-    match outcome {
-        Ok(_) => redirect(back, done(success)),
-        Err(ApiError::Refused { message, .. }) => redirect(
-            back,
-            refused(format!("{} ({message})", forms::AMOUNT_INVALID)),
-        ),
-        Err(error) => redirect(back, refused(error.to_string())),
+async fn deposit(Path(id): Path<String>, Submitted { ctx, fields }: Submitted) -> Response {
+    match peer_account(&ctx, &id).await {
+        Ok(account) => liquidity::deposit(&ctx, &fields, &account).await,
+        Err(response) => response,
     }
 }
 
-/// The withdrawal's `timeoutSeconds`: 0 (single-phase, as Rafiki's dashboard withdraws) unless
-/// two phases were asked for; then the timeout given, or none.
-pub(super) fn withdrawal_timeout(fields: &Fields) -> Result<Option<u64>, &'static str> {
-    if field(fields, "twoPhase") != "on" {
-        return Ok(Some(0));
-    }
-    let timeout = field(fields, "timeoutSeconds");
-    if timeout.is_empty() {
-        return Ok(None);
-    }
-    match timeout.parse::<u64>() {
-        Ok(seconds) if seconds > 0 => Ok(Some(seconds)),
-        _ => Err("The timeout should be a whole number of seconds above 0."),
+async fn withdraw(Path(id): Path<String>, Submitted { ctx, fields }: Submitted) -> Response {
+    match peer_account(&ctx, &id).await {
+        Ok(account) => liquidity::withdraw(&ctx, &fields, &account).await,
+        Err(response) => response,
     }
 }
 
-async fn withdraw(
-    State(d): State<Dashboard>,
-    visit: Visit,
-    Path(id): Path<String>,
-    Form(fields): Form<Fields>,
-) -> Response {
-    let ctx = match d.enter(visit) {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
-    if let Err(refusal) = ctx.check_form(&fields) {
-        return refusal;
+/// The peer's liquidity account, or the way back to the list when there is no such peer.
+async fn peer_account(ctx: &Ctx, id: &str) -> Result<Account, Response> {
+    match peer_facts(ctx, id).await {
+        Ok((scale, _, _)) => Ok(Account::peer(id, scale)),
+        Err(error) => Err(redirect("/peers", refused(error.to_string()))),
     }
-    let back = format!("/peers/{id}");
-    let (scale, _, _) = match peer_facts(&ctx, &id).await {
-        Ok(facts) => facts,
-        Err(error) => return redirect("/peers", refused(error.to_string())),
-    };
-    let amount = match dialog_amount(&fields, scale) {
-        Ok(amount) => amount,
-        Err(message) => return redirect(&back, refused(message)),
-    };
-    let timeout = match withdrawal_timeout(&fields) {
-        Ok(timeout) => timeout,
-        Err(message) => return redirect(&back, refused(message)),
-    };
-    let mut input = json!({
-        "peerId": id,
-        "amount": amount.to_string(),
-        "id": uuid::Uuid::new_v4().to_string(),
-        "idempotencyKey": uuid::Uuid::new_v4().to_string(),
-    });
-    if let Some(seconds) = timeout {
-        input["timeoutSeconds"] = json!(seconds.to_string());
-    }
-    let withdrawn = ctx
-        .call(
-            "mutation($input: CreatePeerLiquidityWithdrawalInput!) { createPeerLiquidityWithdrawal(input: $input) { success } }",
-            json!({ "input": input }),
-        )
-        .await;
-    let success = if timeout == Some(0) {
-        "Withdrew peer liquidity."
-    } else {
-        "Created a two-phase withdrawal: post or void it below."
-    };
-    liquidity_outcome(&back, withdrawn, success)
 }
 
-async fn delete(
-    State(d): State<Dashboard>,
-    visit: Visit,
-    Path(id): Path<String>,
-    Form(fields): Form<Fields>,
-) -> Response {
-    let ctx = match d.enter(visit) {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
-    if let Err(refusal) = ctx.check_form(&fields) {
-        return refusal;
-    }
+async fn delete(Path(id): Path<String>, Submitted { ctx, fields }: Submitted) -> Response {
     let back = format!("/peers/{id}");
     let (_, _, name) = match peer_facts(&ctx, &id).await {
         Ok(facts) => facts,
@@ -860,62 +596,7 @@ async fn delete(
     }
 }
 
-async fn post_withdrawal(
-    State(d): State<Dashboard>,
-    visit: Visit,
-    Path(id): Path<String>,
-    Form(fields): Form<Fields>,
-) -> Response {
-    resolve_withdrawal(d, visit, id, fields, true).await
-}
-
-async fn void_withdrawal(
-    State(d): State<Dashboard>,
-    visit: Visit,
-    Path(id): Path<String>,
-    Form(fields): Form<Fields>,
-) -> Response {
-    resolve_withdrawal(d, visit, id, fields, false).await
-}
-
-async fn resolve_withdrawal(
-    d: Dashboard,
-    visit: Visit,
-    id: String,
-    fields: Fields,
-    post: bool,
-) -> Response {
-    let ctx = match d.enter(visit) {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
-    if let Err(refusal) = ctx.check_form(&fields) {
-        return refusal;
-    }
-    let back = local_path(field(&fields, "back"), "/peers");
-    let (mutation, success) = if post {
-        (
-            "mutation($input: PostLiquidityWithdrawalInput) { postLiquidityWithdrawal(input: $input) { success } }",
-            "Withdrawal posted: the amount has left.",
-        )
-    } else {
-        (
-            "mutation($input: VoidLiquidityWithdrawalInput) { voidLiquidityWithdrawal(input: $input) { success } }",
-            "Withdrawal voided: the amount is back.",
-        )
-    };
-    let input = json!({ "withdrawalId": id, "idempotencyKey": uuid::Uuid::new_v4().to_string() });
-    match ctx.call(mutation, json!({ "input": input })).await {
-        Ok(_) => redirect(&back, done(success)),
-        Err(error) => redirect(&back, refused(error.to_string())),
-    }
-}
-
-async fn by_url_form(State(d): State<Dashboard>, visit: Visit) -> Response {
-    let ctx = match d.enter(visit) {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+async fn by_url_form(ctx: Ctx) -> Response {
     by_url_page(&ctx, &Fields::new(), &Errors::default(), None).await
 }
 
@@ -952,14 +633,7 @@ async fn by_url_page(
     )
 }
 
-async fn by_url(State(d): State<Dashboard>, visit: Visit, Form(fields): Form<Fields>) -> Response {
-    let ctx = match d.enter(visit) {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
-    if let Err(refusal) = ctx.check_form(&fields) {
-        return refusal;
-    }
+async fn by_url(Submitted { ctx, fields }: Submitted) -> Response {
     let mut errors = Errors::default();
     let url = field(&fields, "peerUrl");
     if !url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {

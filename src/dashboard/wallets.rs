@@ -3,7 +3,7 @@
 //! Rafiki's integration suite does through the admin API) and watch its state change.
 
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -14,8 +14,7 @@ use super::api::ApiError;
 use super::forms::{self, Errors, Fields, field};
 use super::layout::{csrf, input, pager};
 use super::peers::{Cursor, asset_select, assets};
-use super::session::Visit;
-use super::{Ctx, Dashboard, done, redirect};
+use super::{Ctx, Dashboard, Submitted, done, redirect};
 
 pub(super) fn routes() -> Router<Dashboard> {
     Router::new()
@@ -55,11 +54,7 @@ fn amount_text(amount: &Value) -> String {
     )
 }
 
-async fn list(State(d): State<Dashboard>, visit: Visit, Query(cursor): Query<Cursor>) -> Response {
-    let ctx = match d.enter(visit) {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+async fn list(ctx: Ctx, Query(cursor): Query<Cursor>) -> Response {
     let data = match ctx.call(WALLETS, cursor.variables()).await {
         Ok(data) => data,
         Err(error) => return ctx.failed("Wallet Addresses", "/wallet-addresses", &error),
@@ -99,11 +94,7 @@ async fn list(State(d): State<Dashboard>, visit: Visit, Query(cursor): Query<Cur
     )
 }
 
-async fn create_form(State(d): State<Dashboard>, visit: Visit) -> Response {
-    let ctx = match d.enter(visit) {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+async fn create_form(ctx: Ctx) -> Response {
     create_page(&ctx, &Fields::new(), &Errors::default(), None).await
 }
 
@@ -137,14 +128,7 @@ async fn create_page(
     )
 }
 
-async fn create(State(d): State<Dashboard>, visit: Visit, Form(fields): Form<Fields>) -> Response {
-    let ctx = match d.enter(visit) {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
-    if let Err(refusal) = ctx.check_form(&fields) {
-        return refusal;
-    }
+async fn create(Submitted { ctx, fields }: Submitted) -> Response {
     let mut errors = Errors::default();
     let name = field(&fields, "name");
     if name.is_empty() {
@@ -197,11 +181,7 @@ const WALLETS_WITH_PAYMENTS: &str = "query($first: Int, $payments: Int) {
   }
 }";
 
-async fn payments(State(d): State<Dashboard>, visit: Visit) -> Response {
-    let ctx = match d.enter(visit) {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+async fn payments(ctx: Ctx) -> Response {
     payments_page(&ctx, &Fields::new(), &Errors::default(), None).await
 }
 
@@ -295,14 +275,7 @@ async fn payments_page(
     )
 }
 
-async fn send(State(d): State<Dashboard>, visit: Visit, Form(fields): Form<Fields>) -> Response {
-    let ctx = match d.enter(visit) {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
-    if let Err(refusal) = ctx.check_form(&fields) {
-        return refusal;
-    }
+async fn send(Submitted { ctx, fields }: Submitted) -> Response {
     let mut errors = Errors::default();
     let from = field(&fields, "from");
     let to = field(&fields, "to");
@@ -437,11 +410,7 @@ async fn read_payment(ctx: &Ctx, id: &str) -> Result<Value, ApiError> {
     }
 }
 
-async fn payment(State(d): State<Dashboard>, visit: Visit, Path(id): Path<String>) -> Response {
-    let ctx = match d.enter(visit) {
-        Ok(ctx) => ctx,
-        Err(response) => return response,
-    };
+async fn payment(ctx: Ctx, Path(id): Path<String>) -> Response {
     let payment = match read_payment(&ctx, &id).await {
         Ok(payment) => payment,
         Err(error) => return ctx.failed("Payment", "/payments", &error),
