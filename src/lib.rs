@@ -10,9 +10,11 @@
 
 pub mod admin;
 pub mod autopeer;
+pub mod clock;
 pub mod config;
 pub mod connector;
 pub mod dashboard;
+pub mod entropy;
 pub mod events;
 pub mod http_server;
 pub mod ilp;

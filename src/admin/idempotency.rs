@@ -3,10 +3,11 @@
 //! failures are not remembered (a retry of a failed mutation runs again), and keys are forgotten
 //! after 24 hours. Since keys are kept that long, a key may be at most [`MAX_KEY_CHARS`] long.
 
+use crate::clock::Instant;
 use std::any::Any;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Rafiki's `GRAPHQL_IDEMPOTENCY_KEY_TTL_MS` default.
 pub const KEY_TTL: Duration = Duration::from_secs(24 * 60 * 60);

@@ -78,7 +78,7 @@ impl AutoPeering {
             .asset(&request.asset_id)
             .ok_or(AutoPeeringError::UnknownAsset)?;
         let settings = self.instance.settings();
-        let our_token = uuid::Uuid::new_v4().to_string();
+        let our_token = crate::entropy::uuid().to_string();
         let body = serde_json::json!({
             "ilpConnectorUrl": self.connector_url.as_str(),
             "staticIlpAddress": settings.ilp_address.as_str(),
@@ -105,7 +105,7 @@ impl AutoPeering {
             .create_or_update_peer(new)
             .map_err(|_| AutoPeeringError::InvalidPeeringRequest)?;
         if let Some(amount) = request.liquidity_to_deposit.filter(|a| *a > 0) {
-            let transfer = uuid::Uuid::new_v4().to_string();
+            let transfer = crate::entropy::uuid().to_string();
             self.instance
                 .deposit_peer_liquidity(&transfer, &peer.id.to_string(), amount)
                 .map_err(|_: LiquidityError| AutoPeeringError::LiquidityError)?;

@@ -29,7 +29,7 @@ pub fn accept(
     let asset = instance
         .asset_by_code_and_scale(&request.asset.code, request.asset.scale)
         .ok_or(AutoPeeringError::UnknownAsset)?;
-    let our_token = uuid::Uuid::new_v4().to_string();
+    let our_token = crate::entropy::uuid().to_string();
     let new = NewPeer {
         static_ilp_address: request.static_ilp_address,
         name: request.name,

@@ -7,9 +7,10 @@
 //! connection against the checkout. On the packets bench that client cost a seventh of a node's
 //! CPU per packet.
 
+use crate::clock::Instant;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};

@@ -2,8 +2,9 @@
 //! Reject, in Rafiki's middleware order (reference/rafiki.md §4.2). The HTTP server, the tests and
 //! the simulator all call [`Connector::handle_prepare`].
 
+use crate::clock::Instant;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use uuid::Uuid;
 

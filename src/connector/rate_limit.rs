@@ -1,8 +1,8 @@
 //! A token bucket per incoming peer (Rafiki's `createIncomingRateLimitMiddleware`).
 
+use crate::clock::Instant;
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Instant;
 
 use uuid::Uuid;
 

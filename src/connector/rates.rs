@@ -8,9 +8,10 @@
 //! `floor(amount * rate * 10^(destination scale - source scale))`. peerlab computes that in exact
 //! decimal arithmetic where Rafiki uses floating point (`0.29 * 100` is 29 here, 28 there).
 
+use crate::clock::Instant;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};

@@ -48,7 +48,7 @@ impl Timestamp {
 
     /// The current wall-clock time, truncated to milliseconds.
     pub fn now() -> Self {
-        Self::from_system_time(SystemTime::now())
+        Self::from_system_time(crate::clock::now())
     }
 
     pub fn from_system_time(at: SystemTime) -> Self {

@@ -1,7 +1,5 @@
 //! Assets: create (or re-activate), update, delete, look up.
 
-use std::time::SystemTime;
-
 use uuid::Uuid;
 
 use super::pagination::{self, Page, PageRequest, PaginationError};
@@ -38,13 +36,13 @@ impl Instance {
         }
         let ledger = LedgerId(state.next_ledger + 1);
         let asset = Asset {
-            id: Uuid::new_v4(),
+            id: crate::entropy::uuid(),
             code: code.to_owned(),
             scale: new.scale,
             ledger,
             withdrawal_threshold: new.withdrawal_threshold,
             liquidity_threshold: new.liquidity_threshold,
-            created_at: SystemTime::now(),
+            created_at: crate::clock::now(),
             settlement_account: AccountId::random(),
             deleted: false,
         };

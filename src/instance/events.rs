@@ -127,10 +127,10 @@ impl EventLog {
     /// Records an event and hands it to subscribers; returns its id.
     pub(super) fn record(&mut self, event_type: EventType, data: Value) -> Uuid {
         let event = WebhookEvent::new(
-            Uuid::new_v4(),
+            crate::entropy::uuid(),
             event_type,
             &data,
-            SystemTime::now(),
+            crate::clock::now(),
             self.next_sequence,
         );
         self.next_sequence += 1;

@@ -257,7 +257,7 @@ impl Instance {
         &self,
         new: NewIncomingPayment,
     ) -> Result<IncomingPayment, IncomingPaymentError> {
-        let now = SystemTime::now();
+        let now = crate::clock::now();
         let expires_at = match new.expires_at {
             None => now + INCOMING_PAYMENT_EXPIRY_MAX,
             Some(at) if at <= now || at > now + INCOMING_PAYMENT_EXPIRY_MAX => {
@@ -293,7 +293,7 @@ impl Instance {
             }
         };
         let payment = IncomingPayment {
-            id: Uuid::new_v4(),
+            id: crate::entropy::uuid(),
             wallet_address_id: wallet.id,
             incoming_amount,
             received_amount: 0,
@@ -336,7 +336,7 @@ impl Instance {
     /// Expires the incoming payments whose time has passed (the node's sweep calls it every
     /// [`EXPIRY_SWEEP_INTERVAL`]); returns how many expired.
     pub fn expire_incoming_payments(&self) -> usize {
-        self.lock().expire_incoming_payments(SystemTime::now())
+        self.lock().expire_incoming_payments(crate::clock::now())
     }
 
     /// The incoming payment `id`, its state brought up to date.
@@ -347,7 +347,7 @@ impl Instance {
 
     pub fn incoming_payment_by_id(&self, id: Uuid) -> Option<IncomingPayment> {
         let mut state = self.lock();
-        state.expire_incoming_payments(SystemTime::now());
+        state.expire_incoming_payments(crate::clock::now());
         state.incoming_payments.by_id.get(&id).cloned()
     }
 
@@ -363,7 +363,7 @@ impl Instance {
     ) -> Result<u64, LiquidityError> {
         let phase = super::liquidity::phase_of(mode)?;
         let mut state = self.lock();
-        state.expire_incoming_payments(SystemTime::now());
+        state.expire_incoming_payments(crate::clock::now());
         let (event_id, amount) = parse_id(id)
             .and_then(|id| state.incoming_payments.by_id.get(&id))
             .and_then(|payment| {
@@ -401,7 +401,7 @@ impl Instance {
         request: &PageRequest,
     ) -> Result<Page<IncomingPayment>, PaginationError> {
         let mut state = self.lock();
-        state.expire_incoming_payments(SystemTime::now());
+        state.expire_incoming_payments(crate::clock::now());
         let payments = &state.incoming_payments;
         let ids = payments
             .by_wallet
@@ -449,7 +449,7 @@ impl Instance {
         amount: u64,
         arrived: u64,
     ) -> Result<IncomingPayment, IncomingPacketRefusal> {
-        let now = SystemTime::now();
+        let now = crate::clock::now();
         let mut guard = self.lock();
         // Split borrows: the payment, the wallet addresses and the ledger are separate fields.
         let state = &mut *guard;

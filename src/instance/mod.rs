@@ -26,7 +26,7 @@ pub mod wallet_addresses;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 use uuid::Uuid;
 
@@ -141,7 +141,7 @@ impl State {
 
 /// The ledger's clock: milliseconds since the Unix epoch.
 fn now() -> LedgerTime {
-    let millis = SystemTime::now()
+    let millis = crate::clock::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0);

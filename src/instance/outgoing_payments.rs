@@ -258,7 +258,7 @@ impl Instance {
                 return Err(OutgoingPaymentError::MetadataTooLarge);
             }
         }
-        let now = SystemTime::now();
+        let now = crate::clock::now();
         let mut guard = self.lock();
         let state = &mut *guard;
         let wallet = parse_id(&new.wallet_address_id)
@@ -402,7 +402,7 @@ impl Instance {
             .deposit(transfer, AccountId(payment.id), debit)
             .map_err(|error| OutgoingPaymentError::Transfer(error.into()))?;
         payment.state = OutgoingPaymentState::Sending;
-        payment.updated_at = SystemTime::now();
+        payment.updated_at = crate::clock::now();
         Ok(payment.clone())
     }
 
@@ -447,7 +447,7 @@ impl Instance {
                 EventType::OutgoingPaymentFailed
             }
         };
-        payment.updated_at = SystemTime::now();
+        payment.updated_at = crate::clock::now();
         let event = state.record_outgoing_payment_event(id, event_type);
         let payment = state.outgoing_payments.by_id.get_mut(&id)?;
         payment.finished_event = event;

@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 use url::Url;
@@ -51,7 +50,7 @@ impl Instance {
         check_tokens_free(&state, &digests, None)?;
 
         let peer = Peer {
-            id: Uuid::new_v4(),
+            id: crate::entropy::uuid(),
             asset_id: asset.id,
             routes: with_static_address(&address, extra_routes),
             static_ilp_address: address,
@@ -62,7 +61,7 @@ impl Instance {
                 endpoint,
                 auth_token: new.outgoing_token,
             },
-            created_at: SystemTime::now(),
+            created_at: crate::clock::now(),
             incoming_token_digests: digests,
             link: LinkCounters::default(),
         };

@@ -176,7 +176,7 @@ impl Quotes {
 impl Instance {
     /// Keeps a quote the payments service made.
     pub fn store_quote(&self, quote: Quote) -> Result<Quote, QuoteStoreError> {
-        let now = SystemTime::now();
+        let now = crate::clock::now();
         let mut state = self.lock();
         let limit = state.settled_limit;
         state.quotes.insert(quote.clone(), now, limit)?;

@@ -1307,3 +1307,26 @@ mod retention {
         f.instance.audit().unwrap();
     }
 }
+
+/// On a thread a deterministic simulation seeded, with its wall clock virtual, an instance makes
+/// the same ids and timestamps every time: what exact replay rests on.
+#[tokio::test(start_paused = true)]
+async fn a_seeded_thread_makes_the_same_ids_and_timestamps() {
+    use std::time::{Duration, UNIX_EPOCH};
+    let epoch = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let run = || {
+        let _seed = crate::entropy::seed_this_thread(42);
+        let _clock = crate::clock::start_virtual_wall_clock(epoch);
+        let instance = instance();
+        let asset = usd(&instance);
+        let peer = instance.create_peer(new_peer(&asset)).unwrap();
+        (asset.id, asset.created_at, peer.id, peer.created_at)
+    };
+    let first = run();
+    assert_eq!(first, run());
+    assert_eq!(
+        first.1, epoch,
+        "time is paused: the wall clock has not moved"
+    );
+    assert_ne!(first.0, usd(&instance()).id, "unseeded, ids differ");
+}

@@ -132,7 +132,7 @@ impl Instance {
         if state.wallet_addresses.by_url.contains_key(&url) {
             return Err(WalletAddressError::DuplicateWalletAddress);
         }
-        let id = Uuid::new_v4();
+        let id = crate::entropy::uuid();
         state
             .accounting
             .create_account(AccountId(id), ledger, AccountKind::WalletAddress)
@@ -144,7 +144,7 @@ impl Instance {
             public_name,
             additional_properties,
             active: true,
-            created_at: SystemTime::now(),
+            created_at: crate::clock::now(),
         });
         let wallets = &mut state.wallet_addresses;
         wallets.by_id.insert(id, wallet.clone());

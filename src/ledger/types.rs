@@ -23,7 +23,7 @@ pub struct AccountId(pub Uuid);
 
 impl AccountId {
     pub fn random() -> Self {
-        Self(Uuid::new_v4())
+        Self(crate::entropy::uuid())
     }
 }
 
@@ -39,7 +39,7 @@ pub struct TransferId(Uuid);
 
 impl TransferId {
     pub fn random() -> Self {
-        Self(Uuid::new_v4())
+        Self(crate::entropy::uuid())
     }
 
     /// Accepts version 4 UUIDs only; anything else is [`LedgerError::InvalidId`].

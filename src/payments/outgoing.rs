@@ -7,7 +7,7 @@
 //! Money is never lost: each packet's amount leaves the payment's account only when fulfilled.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use serde_json::Value;
 use thiserror::Error;
@@ -107,7 +107,7 @@ impl Payments {
         let quote = &payment.quote;
         let left = quote
             .expires_at
-            .duration_since(SystemTime::now())
+            .duration_since(crate::clock::now())
             .unwrap_or(Duration::ZERO);
         if left.is_zero() {
             // Rafiki's `LifecycleError.QuoteExpired`.

@@ -83,7 +83,7 @@ impl Payments {
         let receiver = resolve_receiver(instance, stream, &self.open_payments, &new.receiver)
             .await
             .map_err(|_| QuoteError::InvalidReceiver)?;
-        let now = SystemTime::now();
+        let now = crate::clock::now();
         if !receiver.is_active(now) {
             return Err(QuoteError::InvalidReceiver);
         }
@@ -142,7 +142,7 @@ impl Payments {
         }
         let expires_at = quote_expiry(now, &receiver);
         let quote = Quote {
-            id: Uuid::new_v4(),
+            id: crate::entropy::uuid(),
             wallet_address_id: wallet.id,
             asset_id: wallet.asset_id,
             receiver: receiver.record.id.clone(),

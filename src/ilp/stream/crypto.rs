@@ -110,13 +110,9 @@ pub fn random_condition() -> [u8; 32] {
     random_bytes()
 }
 
-/// Bytes from the operating system's generator.
+/// Random bytes ([`crate::entropy`]: the operating system's, or a simulation's seed).
 pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut bytes = [0u8; N];
-    // Without an OS random generator nothing secret can be made: no nonce, token or secret.
-    // That is an unusable host, not an input error, and carrying on would be unsafe.
-    getrandom::fill(&mut bytes).expect("the operating system's random generator failed");
-    bytes
+    crate::entropy::bytes()
 }
 
 /// The 32-byte secret both ends of a STREAM connection hold (SPSP `shared_secret`). Everything

@@ -28,8 +28,9 @@ pub mod rate;
 #[cfg(test)]
 mod tests;
 
+use crate::clock::Instant;
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use thiserror::Error;
 
@@ -508,7 +509,7 @@ impl<'a, L: PacketLink + Clone + 'static> Payment<'a, L> {
         let until = Instant::now()
             .checked_add(delay)
             .map_or(self.deadline, |until| until.min(self.deadline));
-        tokio::time::sleep_until(until.into()).await;
+        tokio::time::sleep_until(until).await;
         Instant::now() < self.deadline
     }
 

@@ -4,8 +4,8 @@
 //! Whatever stops the payment, the packets already in flight are waited for (each is bounded by
 //! its expiry), so that the report counts every packet that was fulfilled.
 
+use crate::clock::Instant;
 use std::collections::HashMap;
-use std::time::Instant;
 
 use tokio::task::{Id, JoinSet};
 
@@ -82,7 +82,7 @@ impl<L: PacketLink + Clone + 'static> Payment<'_, L> {
                     return Ok(());
                 }
                 if let Some(until) = flow.paused_until {
-                    tokio::time::sleep_until(until.min(self.deadline).into()).await;
+                    tokio::time::sleep_until(until.min(self.deadline)).await;
                     continue;
                 }
                 // Nothing in flight, nothing left to send, and not done: only a delivery whose
@@ -97,7 +97,7 @@ impl<L: PacketLink + Clone + 'static> Payment<'_, L> {
                 // the pause (when more may be sent).
                 Some(until) => tokio::select! {
                     joined = in_flight.join_next_with_id() => joined,
-                    () = tokio::time::sleep_until(until.min(self.deadline).into()) => continue,
+                    () = tokio::time::sleep_until(until.min(self.deadline)) => continue,
                 },
                 None => in_flight.join_next_with_id().await,
             };

@@ -2,7 +2,7 @@
 //! answered F99 by the receiver with what arrived. The largest that arrived with something
 //! gives the rate; an F08 on the way gives the largest packet the path takes.
 
-use std::time::Instant;
+use crate::clock::Instant;
 
 use super::connection::{Answer, AssetDetails, Reaction};
 use super::rate::{Ratio, max_packet_after_f08, source_for_delivery};
