@@ -32,6 +32,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::net::{Connection, Listener};
 use axum::Router;
 use bytes::Bytes;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
@@ -40,7 +41,6 @@ use hyper::server::conn::http1;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use thiserror::Error;
-use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, Sleep};
@@ -81,7 +81,7 @@ impl Default for ServerSettings {
 /// Serves `service` on every connection `listener` accepts, within `settings`, until `shutdown`
 /// turns true; then lets the requests in flight finish and returns once every connection closed.
 pub async fn serve<S, B>(
-    listener: TcpListener,
+    mut listener: Listener,
     settings: ServerSettings,
     shutdown: watch::Receiver<bool>,
     service: S,
@@ -117,9 +117,8 @@ pub async fn serve<S, B>(
         };
         let stream = tokio::select! {
             () = &mut stopped => break,
-            stream = accept(&listener) => stream,
+            stream = accept(&mut listener) => stream,
         };
-        let _ = stream.set_nodelay(true);
         let connection =
             serve_connection(stream, builder.clone(), service.clone(), shutdown.clone());
         connections.spawn(async move {
@@ -135,7 +134,7 @@ pub async fn serve<S, B>(
 /// read timeout (answered `408 Request Timeout`, whatever the handler made of the failed read)
 /// and `Connection: close` on every answer given before the request body was read in full.
 pub async fn serve_router(
-    listener: TcpListener,
+    listener: Listener,
     router: Router,
     settings: ServerSettings,
     shutdown: watch::Receiver<bool>,
@@ -154,10 +153,10 @@ async fn stopped(mut shutdown: watch::Receiver<bool>) {
 
 /// The next connection; on an accept error (out of file descriptors, say) waits instead of
 /// spinning.
-async fn accept(listener: &TcpListener) -> TcpStream {
+async fn accept(listener: &mut Listener) -> Connection {
     loop {
         match listener.accept().await {
-            Ok((stream, _)) => return stream,
+            Ok(stream) => return stream,
             Err(error) => {
                 tracing::warn!(%error, "cannot accept a connection");
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -167,7 +166,7 @@ async fn accept(listener: &TcpListener) -> TcpStream {
 }
 
 async fn serve_connection<S, B>(
-    stream: TcpStream,
+    stream: Connection,
     builder: Arc<http1::Builder>,
     service: S,
     shutdown: watch::Receiver<bool>,

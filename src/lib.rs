@@ -20,6 +20,7 @@ pub mod http_server;
 pub mod ilp;
 pub mod instance;
 pub mod ledger;
+pub mod net;
 pub mod node;
 pub mod openpayments;
 pub mod payments;

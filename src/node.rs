@@ -5,8 +5,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::net::Listener;
 use thiserror::Error;
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use url::Url;
@@ -335,10 +335,10 @@ struct Serving {
 
 /// The listeners each server takes.
 struct Listeners {
-    admin: TcpListener,
-    connector: TcpListener,
-    open_payments: TcpListener,
-    auto_peering: Option<TcpListener>,
+    admin: Listener,
+    connector: Listener,
+    open_payments: Listener,
+    auto_peering: Option<Listener>,
 }
 
 impl Serving {
@@ -376,10 +376,10 @@ impl Serving {
 }
 
 /// Binds `addr` again, retrying for up to a second while the port is still being released.
-async fn rebind(addr: SocketAddr, variable: &'static str) -> Result<TcpListener, StartError> {
+async fn rebind(addr: SocketAddr, variable: &'static str) -> Result<Listener, StartError> {
     let mut tries = 0;
     loop {
-        match TcpListener::bind(addr).await {
+        match crate::net::bind(addr).await {
             Ok(listener) => return Ok(listener),
             Err(error) if error.kind() == std::io::ErrorKind::AddrInUse && tries < 20 => {
                 tries += 1;
@@ -418,9 +418,9 @@ async fn sweep_expired_incoming_payments(
     }
 }
 
-async fn bind(ip: IpAddr, port: u16, variable: &'static str) -> Result<TcpListener, StartError> {
+async fn bind(ip: IpAddr, port: u16, variable: &'static str) -> Result<Listener, StartError> {
     let addr = SocketAddr::new(ip, port);
-    TcpListener::bind(addr)
+    crate::net::bind(addr)
         .await
         .map_err(|source| StartError::Bind {
             variable,
@@ -429,7 +429,7 @@ async fn bind(ip: IpAddr, port: u16, variable: &'static str) -> Result<TcpListen
         })
 }
 
-fn local_addr(listener: &TcpListener, variable: &'static str) -> Result<SocketAddr, StartError> {
+fn local_addr(listener: &Listener, variable: &'static str) -> Result<SocketAddr, StartError> {
     listener.local_addr().map_err(|source| StartError::Bind {
         variable,
         addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),

@@ -10,7 +10,6 @@ use hyper::Request;
 use hyper::header::CONTENT_TYPE;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use peerlab::admin::signature;
 use serde_json::{Value, json};
@@ -140,7 +139,7 @@ pub struct RawResponse {
 #[derive(Debug, Clone)]
 pub struct AdminClient {
     graphql_url: hyper::Uri,
-    http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    http: Client<HttpsConnector<peerlab::net::HttpConnector>, Full<Bytes>>,
     secret: Option<String>,
     /// `ADMIN_API_SIGNATURE_VERSION` of the server; 1 unless told otherwise.
     signature_version: u32,
@@ -160,11 +159,12 @@ impl AdminClient {
         let graphql_url = graphql_url
             .parse()
             .map_err(|_| ClientError::InvalidUrl(graphql_url.to_owned()))?;
+        // Through peerlab's own connections: TCP, or the thread's simulated network.
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config((*tls).clone())
             .https_or_http()
             .enable_http1()
-            .build();
+            .wrap_connector(peerlab::net::HttpConnector::new(Duration::from_secs(10)).under_tls());
         Ok(Self {
             graphql_url,
             // Idle connections are dropped before the 5 s after which peerlab's servers close

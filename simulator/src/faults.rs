@@ -136,7 +136,7 @@ impl LinkProxy {
         // peerlab's own server: header and body read timeouts and a connection cap, as every
         // listener of an instance has.
         let server = tokio::spawn(peerlab::http_server::serve_router(
-            listener,
+            peerlab::net::Listener::Tcp(listener),
             app,
             peerlab::http_server::ServerSettings::default(),
             stopped,

@@ -73,7 +73,12 @@ impl NetworkView {
             header_read_timeout: HEADER_READ_TIMEOUT,
             body_read_timeout: BODY_READ_TIMEOUT,
         };
-        let server = tokio::spawn(serve_router(listener, router, settings, stopped));
+        let server = tokio::spawn(serve_router(
+            peerlab::net::Listener::Tcp(listener),
+            router,
+            settings,
+            stopped,
+        ));
         Ok(Self {
             url: format!("http://{address}/"),
             shutdown,

@@ -13,7 +13,6 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::Request;
 use hyper::header::CONTENT_TYPE;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use url::Url;
 
@@ -46,18 +45,17 @@ pub struct PeerByUrl {
 pub struct AutoPeering {
     instance: Arc<Instance>,
     connector_url: Url,
-    http: Client<HttpConnector, Full<Bytes>>,
+    http: Client<crate::net::HttpConnector, Full<Bytes>>,
 }
 
 impl AutoPeering {
     /// `connector_url` is this instance's `ILP_CONNECTOR_URL`, sent to and by peers.
     pub fn new(instance: Arc<Instance>, connector_url: Url) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(REQUEST_TIMEOUT));
         Self {
             instance,
             connector_url,
-            http: Client::builder(TokioExecutor::new()).build(connector),
+            http: Client::builder(TokioExecutor::new())
+                .build(crate::net::HttpConnector::new(REQUEST_TIMEOUT)),
         }
     }
 

@@ -18,7 +18,6 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
 use hyper::{Request, Uri};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 
 use super::errors::PacketError;
 use crate::ilp::{MAX_PREPARE_LENGTH, Reply};
@@ -252,14 +251,14 @@ fn no_answer(endpoint: &str, error: &hyper::Error) -> PacketError {
 
 /// A new HTTP/1.1 connection, driven by a task of its own until either side closes it.
 async fn connect(target: &Target) -> Result<Connection, ConnectError> {
+    // A TCP stream with Nagle's delay off (packets are small and latency-bound), or a pipe on a
+    // simulated network.
     let stream = tokio::time::timeout(
         CONNECT_TIMEOUT,
-        TcpStream::connect((target.host.as_str(), target.port)),
+        crate::net::connect(&target.host, target.port),
     )
     .await
     .map_err(|_| ConnectError::TimedOut)??;
-    // Packets are small and latency-bound: send each as soon as it is written.
-    stream.set_nodelay(true)?;
     let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(async move {
         if let Err(error) = connection.await {

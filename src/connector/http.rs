@@ -17,7 +17,6 @@ use hyper::body::{Body, Incoming};
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::pipeline::Connector;
@@ -27,7 +26,7 @@ use crate::ilp::{MAX_PREPARE_LENGTH, Prepare};
 /// Serves ILP-over-HTTP on `listener` within `settings` until `shutdown` turns true, then lets
 /// open requests finish.
 pub async fn serve(
-    listener: TcpListener,
+    listener: crate::net::Listener,
     connector: Arc<Connector>,
     settings: ServerSettings,
     shutdown: watch::Receiver<bool>,

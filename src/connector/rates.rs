@@ -21,7 +21,6 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::Deserialize;
 use thiserror::Error;
-use tokio::net::TcpStream;
 
 /// Rafiki's `EXCHANGE_RATES_LIFETIME` default: fetched rates are used this long.
 pub const DEFAULT_RATES_LIFETIME: Duration = Duration::from_secs(15);
@@ -339,7 +338,7 @@ async fn fetch_rates(url: &str, base: &str) -> Result<RateTable, String> {
         .parse()
         .map_err(|error| format!("{url}: {error}"))?;
     let exchange = async {
-        let stream = TcpStream::connect((host.as_str(), port))
+        let stream = crate::net::connect(&host, port)
             .await
             .map_err(|error| format!("cannot connect to {url}: {error}"))?;
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))

@@ -23,7 +23,6 @@ use http_body_util::Full;
 use hyper::Request;
 use hyper::header::CONTENT_TYPE;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -172,7 +171,7 @@ impl Waiting {
     }
 }
 
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
+type HttpClient = Client<crate::net::HttpConnector, Full<Bytes>>;
 
 struct Worker {
     settings: Arc<WebhookSettings>,
@@ -187,7 +186,9 @@ impl Worker {
         Self {
             settings: Arc::new(settings),
             stats,
-            client: Client::builder(TokioExecutor::new()).build_http(),
+            // Each attempt is bounded by the webhook timeout; connecting by this.
+            client: Client::builder(TokioExecutor::new())
+                .build(crate::net::HttpConnector::new(Duration::from_secs(10))),
             waiting: Waiting::default(),
             in_flight: JoinSet::new(),
         }

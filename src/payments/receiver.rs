@@ -10,7 +10,6 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::Request;
 use hyper::header::{ACCEPT, CONTENT_TYPE};
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -134,15 +133,15 @@ fn is_local(instance: &Instance, url: &str) -> bool {
 /// instance: its pool lives on the instance's runtime).
 #[derive(Debug, Clone)]
 pub struct OpenPaymentsClient {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<crate::net::HttpConnector, Full<Bytes>>,
 }
 
 impl Default for OpenPaymentsClient {
     fn default() -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
         Self {
-            client: Client::builder(TokioExecutor::new()).build(connector),
+            client: Client::builder(TokioExecutor::new()).build(crate::net::HttpConnector::new(
+                std::time::Duration::from_secs(10),
+            )),
         }
     }
 }
