@@ -131,6 +131,10 @@ struct RunArgs {
     /// Start no payment after this many seconds (the traffic's counts are then at most).
     #[arg(long)]
     duration: Option<f64>,
+    /// Run on a simulated network with virtual time, every random value drawn from the seed: the
+    /// same topology and seed give the same report, byte for byte (no live network view).
+    #[arg(long, conflicts_with = "view_port")]
+    deterministic: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -339,6 +343,9 @@ async fn run(args: RunArgs) -> ExitCode {
             peerlab_simulator::run::DEFAULT_TOPOLOGY_NAME.to_owned(),
         ),
     };
+    if args.deterministic {
+        return run_deterministic(args, topology, source).await;
+    }
     let network = match Network::from_topology(&topology).await {
         Ok(network) => network,
         Err(error) => {
@@ -393,9 +400,58 @@ async fn run(args: RunArgs) -> ExitCode {
     let _ = display.await;
     view.stop().await;
     network.shutdown().await;
-    print_report(&report);
+    finish(&report, &args)
+}
+
+/// `peerlab run --deterministic`: the run on a simulated network with virtual time, on a thread
+/// of its own, while this one shows its progress.
+async fn run_deterministic(args: RunArgs, topology: Topology, source: String) -> ExitCode {
+    use peerlab_simulator::run::{self, Progress};
+    use std::sync::Arc;
+
+    let duration = match args.duration.map(std::time::Duration::try_from_secs_f64) {
+        None => None,
+        Some(Ok(duration)) => Some(duration),
+        Some(Err(_)) => {
+            eprintln!("peerlab run: --duration must be a number of seconds, 0 or more");
+            return ExitCode::from(2);
+        }
+    };
+    let seed = args.seed.unwrap_or_else(rand::random);
+    say!(
+        "peerlab run: {} instances ({source}), deterministic: a simulated network, virtual time, seed {seed}",
+        topology.instances.len()
+    );
+    let progress = Arc::new(Progress::default());
+    let display = tokio::spawn(show_progress(progress.clone()));
+    let ran = tokio::task::spawn_blocking(move || {
+        run::deterministic(&topology, &source, seed, duration, progress)
+    })
+    .await;
+    display.abort();
+    let _ = display.await;
+    match ran {
+        Ok(Ok(report)) => finish(&report, &args),
+        Ok(Err(error @ peerlab_simulator::NetworkError::Unsupported(_))) => {
+            eprintln!("peerlab run: {error}");
+            ExitCode::from(2)
+        }
+        Ok(Err(error)) => {
+            eprintln!("peerlab run: {error}");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("peerlab run: the deterministic run stopped: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints the report, writes the files asked for, and says how the run went.
+fn finish(report: &peerlab_simulator::report::RunReport, args: &RunArgs) -> ExitCode {
+    print_report(report);
     if let Some(path) = &args.json {
-        let written = serde_json::to_vec_pretty(&report)
+        let written = serde_json::to_vec_pretty(report)
             .map_err(|error| error.to_string())
             .and_then(|json| std::fs::write(path, json).map_err(|error| error.to_string()));
         if let Err(error) = written {
@@ -404,7 +460,7 @@ async fn run(args: RunArgs) -> ExitCode {
         }
     }
     if let Some(path) = &args.html {
-        let page = peerlab_simulator::html_report::render(&report);
+        let page = peerlab_simulator::html_report::render(report);
         if let Err(error) = std::fs::write(path, page) {
             eprintln!("peerlab run: cannot write {}: {error}", path.display());
             return ExitCode::FAILURE;

@@ -26,6 +26,10 @@ pub enum NetworkError {
     TenantId { name: String, tenant_id: String },
     #[error("setting up {what}: {source}")]
     Setup { what: String, source: ClientError },
+    #[error("cannot start a deterministic run's runtime: {0}")]
+    Runtime(String),
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 /// One running instance and a client for its admin API.

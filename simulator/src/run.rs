@@ -13,7 +13,10 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock: virtual in a deterministic run, the system's otherwise.
+use peerlab::clock::Instant;
 
 use hdrhistogram::Histogram;
 use peerlab::connector::{PacketCounts, PacketStatsSnapshot};
@@ -307,6 +310,55 @@ pub async fn run_for(
     }
 }
 
+/// Where a deterministic run's wall clock starts (2027-01-15): a fixed epoch, so that
+/// timestamps repeat.
+pub const DETERMINISTIC_EPOCH_SECONDS: u64 = 1_800_000_000;
+
+/// Runs `topology` deterministically: on a thread of its own, on a simulated network (in-memory
+/// pipes, no socket), with tokio's clock paused (time is virtual: it jumps to the next timer when
+/// nothing else can run) and every random value and wall-clock reading drawn from `seed`. The
+/// same topology and seed give the same report, byte for byte, run after run. `progress` is
+/// updated as the run goes, for a display on another thread.
+pub fn deterministic(
+    topology: &Topology,
+    name: &str,
+    seed: u64,
+    duration: Option<Duration>,
+    progress: Arc<Progress>,
+) -> Result<RunReport, crate::NetworkError> {
+    if !topology.faults.is_empty() || !topology.random_faults.is_empty() {
+        // The faults' proxies are real sockets, which a simulated network does not reach.
+        return Err(crate::NetworkError::Unsupported(
+            "faults are not simulated in a deterministic run yet: run it without --deterministic"
+                .into(),
+        ));
+    }
+    let (topology, name) = (topology.clone(), name.to_owned());
+    let worker = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .map_err(|error| crate::NetworkError::Runtime(error.to_string()))?;
+        runtime.block_on(async move {
+            let _network =
+                peerlab::net::install_on_this_thread(peerlab::net::SimulatedNetwork::new());
+            let _entropy = peerlab::entropy::seed_this_thread(seed);
+            let _clock = peerlab::clock::start_virtual_wall_clock(
+                std::time::UNIX_EPOCH + Duration::from_secs(DETERMINISTIC_EPOCH_SECONDS),
+            );
+            let network = crate::Network::from_topology(&topology).await?;
+            let mut report = run_for(&network, &topology, &name, seed, duration, progress).await;
+            network.shutdown().await;
+            report.replay.push_str(" --deterministic");
+            Ok(report)
+        })
+    });
+    worker
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
 /// The command that repeats a run's schedule.
 fn replay_command(topology: &str, seed: u64, duration: Option<Duration>) -> String {
     let mut command = String::from("peerlab run");
@@ -591,7 +643,7 @@ impl Plan {
             mutate(
                 &self.admin,
                 "mutation($input: DepositOutgoingPaymentLiquidityInput!) { depositOutgoingPaymentLiquidity(input: $input) { success } }",
-                json!({ "outgoingPaymentId": quote, "idempotencyKey": uuid::Uuid::new_v4().to_string() }),
+                json!({ "outgoingPaymentId": quote, "idempotencyKey": peerlab::entropy::uuid().to_string() }),
             )
             .await?;
         }
@@ -650,7 +702,7 @@ impl Plan {
             mutate(
                 &self.admin,
                 "mutation($input: CreateOutgoingPaymentWithdrawalInput!) { createOutgoingPaymentWithdrawal(input: $input) { success } }",
-                json!({ "outgoingPaymentId": payment, "idempotencyKey": uuid::Uuid::new_v4().to_string(), "timeoutSeconds": 0 }),
+                json!({ "outgoingPaymentId": payment, "idempotencyKey": peerlab::entropy::uuid().to_string(), "timeoutSeconds": 0 }),
             )
             .await?;
         }
@@ -659,7 +711,7 @@ impl Plan {
             mutate(
                 &self.receiver_admin,
                 "mutation($input: CreateIncomingPaymentWithdrawalInput!) { createIncomingPaymentWithdrawal(input: $input) { success } }",
-                json!({ "incomingPaymentId": id, "idempotencyKey": uuid::Uuid::new_v4().to_string(), "timeoutSeconds": 0 }),
+                json!({ "incomingPaymentId": id, "idempotencyKey": peerlab::entropy::uuid().to_string(), "timeoutSeconds": 0 }),
             )
             .await?;
         }

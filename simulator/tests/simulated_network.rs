@@ -54,3 +54,93 @@ fn a_line_of_instances_runs_on_a_simulated_network() {
         line.shutdown().await;
     });
 }
+
+/// The default pair's deterministic run: its JSON report.
+fn deterministic_report(seed: u64) -> String {
+    let report = peerlab_simulator::run::deterministic(
+        &peerlab_simulator::Topology::default_pair(),
+        "default pair",
+        seed,
+        None,
+        std::sync::Arc::default(),
+    )
+    .expect("the run starts");
+    serde_json::to_string_pretty(&report).expect("a report")
+}
+
+#[test]
+fn a_seed_replays_the_same_report() {
+    let first = deterministic_report(5);
+    let again = deterministic_report(5);
+    if first != again {
+        let line = first
+            .lines()
+            .zip(again.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(0);
+        panic!(
+            "the reports differ from line {line}:\n{}\n---\n{}",
+            first
+                .lines()
+                .skip(line)
+                .take(8)
+                .collect::<Vec<_>>()
+                .join("\n"),
+            again
+                .lines()
+                .skip(line)
+                .take(8)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    let report: serde_json::Value = serde_json::from_str(&first).expect("JSON");
+    assert_eq!(report["replay"], "peerlab run --seed 5 --deterministic");
+    assert_ne!(first, deterministic_report(6), "another seed, another run");
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report["payments"]).unwrap_or_default()
+    );
+    assert!(
+        report["payments"]["completed"]
+            .as_u64()
+            .is_some_and(|n| n > 0),
+        "{first}"
+    );
+}
+
+/// Every shipped topology without faults runs deterministically with its invariants holding (each
+/// once, in one process: a run's network goes when it ends); one with faults is refused, not run
+/// half-simulated.
+#[test]
+fn shipped_topologies_run_deterministically() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/topologies");
+    let mut ran = 0;
+    for entry in std::fs::read_dir(dir).expect("the shipped topologies") {
+        let path = entry.expect("an entry").path();
+        let topology = peerlab_simulator::Topology::load(&path).expect("a valid topology");
+        let name = path.display().to_string();
+        let outcome = peerlab_simulator::run::deterministic(
+            &topology,
+            &name,
+            3,
+            None,
+            std::sync::Arc::default(),
+        );
+        if topology.faults.is_empty() && topology.random_faults.is_empty() {
+            let report = outcome.unwrap_or_else(|error| panic!("{name}: {error}"));
+            assert!(report.passed(), "{name}: {report:?}");
+            assert_eq!(report.payments.failed, 0, "{name}: {:?}", report.payments);
+            ran += 1;
+        } else {
+            assert!(
+                matches!(
+                    outcome,
+                    Err(peerlab_simulator::NetworkError::Unsupported(_))
+                ),
+                "{name}"
+            );
+        }
+    }
+    assert!(ran >= 7, "{ran} topologies ran");
+}
