@@ -36,6 +36,11 @@ const ASSET_LIQUIDITY: u64 = 100_000_000;
 const PEERING_LIQUIDITY: u64 = 10_000_000;
 const ASSET_CODE: &str = "USD";
 const ASSET_SCALE: u8 = 2;
+/// The most peerings a generated payment crosses. Each connector a packet passes takes a second
+/// off its expiry (Rafiki's `minExpirationWindow`) and STREAM packets live 30 s, so a path of
+/// about 29 hops refuses every packet (R02); 20 leaves the rest for the time the hops take on a
+/// loaded machine.
+pub const MAX_PAYMENT_HOPS: usize = 20;
 /// The path of every generated wallet address under its instance's Open Payments URL.
 const WALLET_ADDRESS: &str = "wallet";
 
@@ -151,9 +156,9 @@ pub enum GenerateError {
 }
 
 /// The topology `spec` describes: its instances, one USD asset, the shape's peerings with
-/// enough liquidity for the payments, `routing = "auto"`, and payments both ways between the two
-/// instances farthest apart (and, in networks of four or more, between two more drawn by the
-/// seed).
+/// enough liquidity for the payments, `routing = "auto"`, and payments both ways between two
+/// instances as far apart as a payment can go (and, in networks of four or more, between two more
+/// drawn by the seed).
 pub fn generate(spec: &GenerateSpec) -> Result<Topology, GenerateError> {
     let edges = peerings_of(spec)?;
     let size = spec.size;
@@ -357,35 +362,41 @@ fn scale_free_peerings(
     edges
 }
 
-/// Who pays whom: the two ends of a longest shortest path found by two breadth-first searches
-/// (most hops), then, in networks of four or more, two other instances drawn by the seed.
+/// Who pays whom: from one end of a longest shortest path (found by breadth-first search from
+/// the first instance) to the instance farthest from it within `MAX_PAYMENT_HOPS`, then, in
+/// networks of four or more, from an instance the seed draws to another drawn among those within
+/// `MAX_PAYMENT_HOPS` of it.
 fn traffic_pairs(
     size: usize,
     edges: &[(usize, usize)],
     rng: &mut ChaCha8Rng,
 ) -> Vec<(usize, usize)> {
     let neighbours = adjacency(size, edges);
-    let far_end = |from: usize| {
+    // The farthest from `from` within `limit` hops; ties go to the highest index, so the choice
+    // does not depend on the order of the search.
+    let farthest = |from: usize, limit: usize| {
         let hops = hops_from(&neighbours, from);
-        // The highest index among the farthest, so the choice does not depend on search order.
         (0..size)
-            .filter(|&index| hops[index].is_some())
+            .filter(|&index| hops[index].is_some_and(|h| h <= limit))
             .max_by_key(|&index| (hops[index], index))
             .unwrap_or(from)
     };
-    let first = far_end(0);
-    let second = far_end(first);
+    let first = farthest(0, usize::MAX);
+    let second = farthest(first, MAX_PAYMENT_HOPS);
     let mut pairs = vec![(first, second)];
     if size >= 4 {
-        let others: Vec<usize> = (0..size)
-            .filter(|&index| index != first && index != second)
+        let taken = |index: usize| index == first || index == second;
+        let others: Vec<usize> = (0..size).filter(|&index| !taken(index)).collect();
+        let payer = others[below(others.len(), rng)];
+        let hops = hops_from(&neighbours, payer);
+        let payees: Vec<usize> = (0..size)
+            .filter(|&index| index != payer && !taken(index))
+            .filter(|&index| hops[index].is_some_and(|h| h <= MAX_PAYMENT_HOPS))
             .collect();
-        let a = others[below(others.len(), rng)];
-        let mut b = others[below(others.len(), rng)];
-        while b == a {
-            b = others[below(others.len(), rng)];
+        // Only in a tiny network can every instance near the payer be taken already.
+        if !payees.is_empty() {
+            pairs.push((payer, payees[below(payees.len(), rng)]));
         }
-        pairs.push((a, b));
     }
     pairs
 }
@@ -666,6 +677,45 @@ mod tests {
         });
         assert_eq!(one.traffic.len(), 1);
         assert_eq!(one.wallet_addresses.len(), 2);
+    }
+
+    #[test]
+    fn payments_cross_no_more_peerings_than_a_packet_can() {
+        for spec in [
+            spec(Shape::Line, 200),
+            spec(Shape::Random, 500),
+            spec(Shape::ScaleFree, 500),
+            GenerateSpec {
+                branching: Some(3),
+                ..spec(Shape::Tree, 3_000)
+            },
+        ] {
+            let topology = checked(&spec);
+            let neighbours = adjacency(spec.size, &edges_of(&topology));
+            let index = |endpoint: &str| {
+                let (name, _) = TrafficSpec::split(endpoint).unwrap();
+                name[1..].parse::<usize>().unwrap()
+            };
+            let apart: Vec<usize> = topology
+                .traffic
+                .iter()
+                .map(|traffic| {
+                    hops_from(&neighbours, index(&traffic.from))[index(&traffic.to)].unwrap()
+                })
+                .collect();
+            assert_eq!(apart.len(), 4, "{spec:?}");
+            assert!(
+                apart
+                    .iter()
+                    .all(|&hops| (1..=MAX_PAYMENT_HOPS).contains(&hops)),
+                "{spec:?}: {apart:?}"
+            );
+            if spec.shape == Shape::Line {
+                // From the last instance as far as a payment goes.
+                assert_eq!(topology.traffic[0].from, "n199/wallet");
+                assert_eq!(topology.traffic[0].to, "n179/wallet");
+            }
+        }
     }
 
     #[test]

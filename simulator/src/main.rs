@@ -54,7 +54,7 @@ enum Command {
     Test(TestArgs),
     /// Write a topology file for a large network of a shape (line, star, tree, random,
     /// scale-free) and size, with one USD asset, liquidity, `routing = "auto"` and payments
-    /// between the instances farthest apart: `peerlab run` runs it as it is.
+    /// between instances far apart: `peerlab run` runs it as it is.
     Generate(GenerateArgs),
     /// Print the catalogue of the steps `peerlab test` understands: each step's text, its
     /// parameters and an example, by topic.
@@ -130,8 +130,8 @@ struct GenerateArgs {
     /// seed and parameters give the same file.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// How many payments the traffic makes in all, both ways between the two instances farthest
-    /// apart and (from 4 instances) between two more the seed draws.
+    /// How many payments the traffic makes in all, both ways between two instances as far apart
+    /// as a payment goes (20 peerings) and (from 4 instances) between two more the seed draws.
     #[arg(long, default_value_t = peerlab_simulator::generate::DEFAULT_PAYMENTS)]
     payments: u64,
     /// Write the topology to this file instead of printing it.

@@ -25,19 +25,15 @@ fn temp(name: &str) -> PathBuf {
 /// over four directions: two go from the first end to the other, so liquidity moves on every
 /// peering of their path (equal payments both ways would leave it where it was).
 fn generated_network_runs(shape: &str, extra: &[&str]) {
-    let file = temp(&format!("{shape}.toml"));
-    let json = temp(&format!("{shape}.json"));
+    generated_network_of_runs(shape, 12, extra);
+}
+
+fn generated_network_of_runs(shape: &str, size: usize, extra: &[&str]) {
+    let file = temp(&format!("{shape}-{size}.toml"));
+    let json = temp(&format!("{shape}-{size}.json"));
     let output = peerlab()
-        .args([
-            "generate",
-            shape,
-            "--size",
-            "12",
-            "--payments",
-            "5",
-            "--seed",
-            "3",
-        ])
+        .args(["generate", shape, "--payments", "5", "--seed", "3"])
+        .args(["--size", &size.to_string()])
         .args(extra)
         .arg("-o")
         .arg(&file)
@@ -63,7 +59,11 @@ fn generated_network_runs(shape: &str, extra: &[&str]) {
     );
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let _ = std::fs::remove_file(&json);
-    assert_eq!(report["instances"].as_array().unwrap().len(), 12, "{shape}");
+    assert_eq!(
+        report["instances"].as_array().unwrap().len(),
+        size,
+        "{shape}"
+    );
     assert_eq!(report["payments"]["planned"], 5, "{shape}: {said}");
     assert_eq!(report["payments"]["completed"], 5, "{shape}: {said}");
     assert_eq!(report["payments"]["delivered"], 5 * 100, "{shape}: {said}");
@@ -92,6 +92,13 @@ fn generated_network_runs(shape: &str, extra: &[&str]) {
 #[test]
 fn a_generated_line_runs() {
     generated_network_runs("line", &[]);
+}
+
+/// Longer than a packet can cross (about 29 hops of a second each off its 30 s): the payments go
+/// as far as they can, 20 peerings, and complete.
+#[test]
+fn a_generated_line_longer_than_a_packet_goes_runs() {
+    generated_network_of_runs("line", 40, &[]);
 }
 
 #[test]
