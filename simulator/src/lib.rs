@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod faults;
+pub mod generate;
 pub mod harness;
 pub mod html_report;
 pub mod network;

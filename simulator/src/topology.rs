@@ -5,40 +5,40 @@ use std::path::Path;
 
 use peerlab::admin::dialect::DialectSetting;
 use peerlab::ilp::Address;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// The default topology, shipped in the binary.
 pub const DEFAULT_TOPOLOGY: &str = include_str!("../../fixtures/topologies/pair.toml");
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Topology {
     /// How instances reach those they are not peered with (default `manual`).
     #[serde(default)]
     pub routing: Routing,
     pub instances: Vec<InstanceSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub assets: Vec<AssetSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub peerings: Vec<PeeringSpec>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub wallet_addresses: Vec<WalletAddressSpec>,
     /// What `peerlab run` does once the network is up.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub traffic: Vec<TrafficSpec>,
     /// What `peerlab run` breaks while its traffic runs.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<FaultSpec>,
     /// Faults `peerlab run` draws at random (by its seed) while its traffic runs.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub random_faults: Vec<RandomFaultSpec>,
 }
 
 /// Faults at random: on average `rate` a second from the traffic's start until `until` seconds,
 /// each of a kind drawn from `kinds`, on a peering drawn from the topology's (either direction),
 /// lasting `for` seconds. The run's seed draws them, so `--seed` repeats them.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RandomFaultSpec {
     pub kinds: Vec<FaultKind>,
@@ -51,10 +51,10 @@ pub struct RandomFaultSpec {
     #[serde(default = "ten")]
     pub until: f64,
     /// For `latency` faults (default 50).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<u64>,
     /// For `drop` faults (default 0.1).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub share: Option<f64>,
 }
 
@@ -62,17 +62,50 @@ fn ten() -> f64 {
     10.0
 }
 
+// What `to_toml` leaves out: each field's default, which `parse` puts back.
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+fn is_zero(value: &u16) -> bool {
+    *value == 0
+}
+
+fn names_nothing(between: &[String; 2]) -> bool {
+    between.iter().all(String::is_empty)
+}
+
+fn is_manual(method: &PeeringMethod) -> bool {
+    *method == PeeringMethod::Manual
+}
+
+fn is_auto_dialect(dialect: &DialectSetting) -> bool {
+    *dialect == DialectSetting::Auto
+}
+
+/// `DialectSetting` lives in the connector crate, which only reads it: written as it is read.
+fn serialize_dialect<S: serde::Serializer>(
+    dialect: &DialectSetting,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(match dialect {
+        DialectSetting::Auto => "auto",
+        DialectSetting::Seed => "seed",
+        DialectSetting::V2 => "v2",
+    })
+}
+
 /// One fault on the link from `between[0]` to `between[1]` (two peered instances), from `at`
 /// seconds after the traffic starts, for `for` seconds.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
     pub kind: FaultKind,
     /// The link, for every kind but `restart`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "names_nothing")]
     pub between: [String; 2],
     /// `restart`: the instance that stops and starts again.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
     /// Seconds after the traffic starts.
     pub at: f64,
@@ -80,15 +113,15 @@ pub struct FaultSpec {
     #[serde(rename = "for")]
     pub lasts: f64,
     /// `latency`: milliseconds added to each packet's trip.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<u64>,
     /// `drop`: the share of packets lost, 0 to 1.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub share: Option<f64>,
 }
 
 /// What a fault does to its link.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultKind {
     /// Packets take `latency_ms` longer.
@@ -113,7 +146,7 @@ pub enum FaultKind {
 /// Payments from one wallet address to another, each made as an operator makes it through the
 /// paying instance's admin API: receiver, quote, outgoing payment, funding (unless the instance
 /// runs the mock operator, which funds it), then waiting for it to end.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TrafficSpec {
     /// The paying wallet address, as `instance/address` (`cloud-nine-wallet/alice`).
@@ -124,14 +157,14 @@ pub struct TrafficSpec {
     /// a number, or `[min, max]` for amounts drawn from that range (by the run's seed).
     pub amount: AmountSpec,
     /// How many payments. Without it, payments keep starting until `duration` is over.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
     /// Seconds after the traffic starts when this entry starts no more payments.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
     /// Payments started a second, at most (payment n starts no earlier than n / rate seconds
     /// in); unset: each starts as soon as one of `concurrency` is free.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<f64>,
     /// How many are under way at once (default 1).
     #[serde(default = "one")]
@@ -143,7 +176,7 @@ fn one() -> usize {
 }
 
 /// A traffic entry's payment amount: fixed, or drawn from an inclusive range.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(untagged)]
 pub enum AmountSpec {
     Fixed(u64),
@@ -185,7 +218,7 @@ impl TrafficSpec {
 }
 
 /// A wallet address an instance creates (after the assets).
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct WalletAddressSpec {
     /// The instance's name.
@@ -194,57 +227,61 @@ pub struct WalletAddressSpec {
     pub asset: String,
     /// The path under the instance's Open Payments URL (`alice`), or a full URL under it.
     pub address: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_name: Option<String>,
     /// The account holder's balance at the operator, in the asset's smallest unit: the mock
     /// operator (which the instance must run) funds this wallet address's payments from it,
     /// refusing those it cannot cover, and credits it with what the wallet address receives.
     /// Unset: the operator funds whatever it sends.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub balance: Option<u64>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct InstanceSpec {
     pub name: String,
     pub ilp_address: String,
     /// When set, this instance's admin API requires signed requests.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_secret: Option<String>,
     /// `OPERATOR_TENANT_ID`: when set (a UUID), this instance's admin API requires the
     /// `tenant-id` header to name it; the harness's client sends it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator_tenant_id: Option<String>,
     /// Packets per second this instance accepts from each peer (unset: no limit).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub packet_rate_limit_per_second: Option<u32>,
     /// Serve auto-peering requests (`ENABLE_AUTO_PEERING`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub enable_auto_peering: bool,
     /// `MOCK_OPERATOR`: fund outgoing payments as they are created, top up liquidity on
     /// `*.liquidity_low`, as Rafiki's local environment does.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub mock_operator: bool,
     /// `AUTO_PEERING_SERVER_PORT`; 0 (the default) picks a free port.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub auto_peering_server_port: u16,
     /// `ILP_CONNECTOR_URL`, when peers must be told something other than the bound address.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ilp_connector_url: Option<String>,
     /// Exchange rates for packets this instance forwards across assets, in Rafiki's format.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rates: Option<RatesSpec>,
     /// `EXCHANGE_RATES_URL`: fetch rates as Rafiki does (`GET <url>?base=<code>`) instead.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exchange_rates_url: Option<String>,
     /// `ADMIN_API_DIALECT`: `auto` (the default), `seed` or `v2`.
-    #[serde(default)]
+    #[serde(
+        default,
+        serialize_with = "serialize_dialect",
+        skip_serializing_if = "is_auto_dialect"
+    )]
     pub admin_api_dialect: DialectSetting,
 }
 
 /// Rates in Rafiki's format: one unit of `base` is worth `rates[code]` units of `code`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RatesSpec {
     pub base: String,
@@ -263,7 +300,7 @@ impl InstanceSpec {
 }
 
 /// An asset every instance creates.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct AssetSpec {
     pub code: String,
@@ -274,7 +311,7 @@ pub struct AssetSpec {
 }
 
 /// How instances reach instances they are not peered with.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Routing {
     /// Each peer routes its own address and the `routes` its side lists, nothing more: what an
@@ -289,7 +326,7 @@ pub enum Routing {
 }
 
 /// Two instances peered both ways in one asset: each creates a peer for the other.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct PeeringSpec {
     pub between: [String; 2],
@@ -300,26 +337,26 @@ pub struct PeeringSpec {
     /// `between[1]`'s auto-peering URL, and `between[1]`, which must enable auto-peering,
     /// accepts it as Rafiki does: its own tokens, the sender's liquidity grant of
     /// `Number.MAX_SAFE_INTEGER`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_manual")]
     pub by: PeeringMethod,
     /// The liquidity each side grants the other (`initialLiquidity`), unless its side says.
     #[serde(default)]
     pub liquidity: u64,
     /// Both peers' `maxPacketAmount`, unless a side says.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_packet_amount: Option<u64>,
     /// Both peers' `liquidityThreshold` (a `peer.liquidity_low` event when the liquidity granted
     /// falls to it), unless a side says.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub liquidity_threshold: Option<u64>,
     /// Per instance of `between`, what its peer for the other instance says beyond (or instead
     /// of) the shared settings above: `[peerings.sides.cloud-nine-wallet]`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sides: BTreeMap<String, PeerSideSpec>,
 }
 
 /// How a peering is made.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum PeeringMethod {
     #[default]
@@ -338,25 +375,25 @@ impl PeeringMethod {
 
 /// One side of a peering: the settings of the peer that this instance creates for the other one
 /// (Rafiki's `createPeer` on this instance).
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct PeerSideSpec {
     /// Address prefixes this instance sends to the other one besides the other's own address
     /// (the peer's `routes`, as in Rafiki's seeds).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<String>,
     /// The token this instance presents on the packets it sends to the other one (its peer's
     /// outgoing `authToken`, the other's incoming token). Unset: a fresh random one.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
     /// The liquidity this instance grants the other, instead of the peering's `liquidity`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub liquidity: Option<u64>,
     /// This instance's `maxPacketAmount` for the other, instead of the peering's.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_packet_amount: Option<u64>,
     /// This instance's `liquidityThreshold` for the other, instead of the peering's.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub liquidity_threshold: Option<u64>,
 }
 
@@ -400,6 +437,9 @@ pub enum TopologyError {
     Syntax(#[from] toml::de::Error),
     #[error("invalid topology: {0}")]
     Invalid(String),
+    /// A value TOML cannot hold (an integer above `i64::MAX`, say).
+    #[error("cannot write the topology as TOML: {0}")]
+    Write(#[from] toml::ser::Error),
 }
 
 impl Topology {
@@ -425,6 +465,12 @@ impl Topology {
             })
         })?;
         Ok(topology)
+    }
+
+    /// The topology as a file `parse` reads back into an equal topology; fields left to their
+    /// defaults are left out.
+    pub fn to_toml(&self) -> Result<String, TopologyError> {
+        Ok(toml::to_string(self)?)
     }
 
     fn validate(&self) -> Result<(), Located> {
@@ -884,6 +930,46 @@ fn line_of(text: &str, path: &[Step]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_shipped_topology_reads_back_as_it_was_written() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/topologies");
+        let mut files = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|extension| extension != "toml") {
+                continue;
+            }
+            let topology = Topology::load(&path).unwrap();
+            let written = topology.to_toml().unwrap();
+            let read = Topology::parse(&written)
+                .unwrap_or_else(|error| panic!("{}: {error}\n{written}", path.display()));
+            assert_eq!(read, topology, "{}", path.display());
+            files += 1;
+        }
+        // chaos.toml (faults, a restart), auto-peering.toml, cross-currency.toml (rates) and the
+        // rest: every optional part is written.
+        assert!(files >= 9, "{files} files");
+    }
+
+    #[test]
+    fn to_toml_leaves_defaults_out_and_refuses_what_toml_cannot_hold() {
+        let mut topology = Topology::default_pair();
+        let written = topology.to_toml().unwrap();
+        for default in ["admin_api_dialect", "enable_auto_peering", "by =", "faults"] {
+            assert!(!written.contains(default), "{default}: {written}");
+        }
+        topology.instances[0].admin_api_dialect = DialectSetting::V2;
+        assert!(
+            topology
+                .to_toml()
+                .unwrap()
+                .contains("admin_api_dialect = \"v2\"")
+        );
+        // TOML integers are signed 64-bit.
+        topology.assets[0].liquidity = u64::MAX;
+        assert!(matches!(topology.to_toml(), Err(TopologyError::Write(_))));
+    }
 
     #[test]
     fn the_default_topology_is_a_usd_pair() {
