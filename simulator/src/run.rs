@@ -111,9 +111,11 @@ pub async fn run_for(
     let proxies = faults::prepare(network, topology, &scheduled).await;
     let started = Instant::now();
     let stop_starting = duration.and_then(|duration| started.checked_add(duration));
-    let injections = futures_util::future::join_all(scheduled.iter().map(|fault| {
-        faults::Injection::of(network, topology, fault, &proxies).run(started.into())
-    }));
+    let injections = futures_util::future::join_all(
+        scheduled
+            .iter()
+            .map(|fault| faults::Injection::of(network, topology, fault, &proxies).run(started)),
+    );
     let tally = Arc::new(Mutex::new(Tally::new()));
     // Payments each traffic entry started: what an entry without a count planned.
     let mut started_counts = Vec::new();
@@ -178,7 +180,7 @@ pub async fn run_for(
                         break;
                     }
                     if let Some(due) = due {
-                        tokio::time::sleep_until(due.into()).await;
+                        tokio::time::sleep_until(due).await;
                     }
                     started_count.fetch_add(1, Ordering::Relaxed);
                     let payment_started = Instant::now();
