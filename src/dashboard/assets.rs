@@ -11,10 +11,9 @@ use serde_json::{Value, json};
 
 use super::api::ApiError;
 use super::forms::{self, Errors, Fields, field};
-use super::layout::{csrf, input, pager, read_only};
+use super::layout::{csrf, input, read_only};
 use super::liquidity::{self, Account, liquidity_dialog, pending_section, pending_withdrawals};
-use super::peers::Cursor;
-use super::{Ctx, Dashboard, Submitted, done, redirect, refused};
+use super::{Ctx, Cursor, Dashboard, ListPage, Submitted, done, redirect, refused};
 
 pub(super) fn routes() -> Router<Dashboard> {
     Router::new()
@@ -43,44 +42,28 @@ fn text(value: &Value) -> String {
 }
 
 async fn list(ctx: Ctx, Query(cursor): Query<Cursor>) -> Response {
-    let data = match ctx.call(ASSETS, cursor.variables()).await {
-        Ok(data) => data,
-        Err(error) => return ctx.failed("Assets", "/assets", &error),
+    let page = ListPage {
+        title: "Assets",
+        path: "/assets",
+        button: ("/assets/create", "Add asset"),
+        columns: &["ID", "Code", "Scale", "Withdrawal threshold"],
+        empty: "No assets found.",
     };
-    let connection = &data["assets"];
-    let edges = connection["edges"].as_array().cloned().unwrap_or_default();
-    ctx.render(
-        "Assets",
-        "/assets",
+    ctx.list_page(page, ASSETS, "assets", &cursor, |asset| {
+        let id = asset["id"].as_str().unwrap_or_default();
         html! {
-            div style="display:flex;justify-content:space-between;align-items:center" {
-                h1 { "Assets" }
-                a.button href="/assets/create" { "Add asset" }
+            tr.link data-href={ "/assets/" (id) } {
+                td.mono { a href={ "/assets/" (id) } { (id) } }
+                td { (asset["code"].as_str().unwrap_or_default()) }
+                td { (text(&asset["scale"])) }
+                td { @match text(&asset["withdrawalThreshold"]) {
+                    t if t.is_empty() => { span.muted { "No withdrawal threshold" } },
+                    t => { (t) },
+                } }
             }
-            table {
-                thead { tr { th { "ID" } th { "Code" } th { "Scale" } th { "Withdrawal threshold" } } }
-                tbody {
-                    @if edges.is_empty() {
-                        tr { td colspan="4" style="text-align:center" { "No assets found." } }
-                    }
-                    @for edge in &edges {
-                        @let asset = &edge["node"];
-                        @let id = asset["id"].as_str().unwrap_or_default();
-                        tr.link data-href={ "/assets/" (id) } {
-                            td.mono { a href={ "/assets/" (id) } { (id) } }
-                            td { (asset["code"].as_str().unwrap_or_default()) }
-                            td { (text(&asset["scale"])) }
-                            td { @match text(&asset["withdrawalThreshold"]) {
-                                t if t.is_empty() => { span.muted { "No withdrawal threshold" } },
-                                t => { (t) },
-                            } }
-                        }
-                    }
-                }
-            }
-            (pager("/assets", &connection["pageInfo"]))
-        },
-    )
+        }
+    })
+    .await
 }
 
 async fn create_form(ctx: Ctx) -> Response {

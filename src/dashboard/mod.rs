@@ -216,6 +216,76 @@ impl FromRequest<Dashboard> for Submitted {
     }
 }
 
+/// Rafiki's lists show this many rows a page.
+pub(crate) const PAGE_SIZE: u32 = 20;
+
+/// A list page's position: `?after=` or `?before=` a cursor, as Rafiki's lists page.
+#[derive(Debug, serde::Deserialize, Default)]
+pub(crate) struct Cursor {
+    pub after: Option<String>,
+    pub before: Option<String>,
+}
+
+impl Cursor {
+    /// The page's variables: the page before `before`, or the page after `after`.
+    pub fn variables(&self) -> Value {
+        match (&self.before, &self.after) {
+            (Some(before), _) => json!({ "last": PAGE_SIZE, "before": before }),
+            (None, after) => json!({ "first": PAGE_SIZE, "after": after }),
+        }
+    }
+}
+
+/// One of Rafiki's list pages: its title and sidebar entry, the button beside the title, the
+/// columns, and what it says when the list is empty.
+pub(crate) struct ListPage {
+    pub title: &'static str,
+    pub path: &'static str,
+    pub button: (&'static str, &'static str),
+    pub columns: &'static [&'static str],
+    pub empty: &'static str,
+}
+
+impl Ctx {
+    /// Reads a page of the connection `field` with `query` and shows it as `page` says, a row
+    /// per node drawn by `row`, with Previous / Next.
+    async fn list_page(
+        &self,
+        page: ListPage,
+        query: &str,
+        field: &str,
+        cursor: &Cursor,
+        row: impl Fn(&Value) -> Markup,
+    ) -> Response {
+        let data = match self.call(query, cursor.variables()).await {
+            Ok(data) => data,
+            Err(error) => return self.failed(page.title, page.path, &error),
+        };
+        let connection = &data[field];
+        let edges = connection["edges"].as_array().cloned().unwrap_or_default();
+        self.render(
+            page.title,
+            page.path,
+            html! {
+                div style="display:flex;justify-content:space-between;align-items:center" {
+                    h1 { (page.title) }
+                    a.button href=(page.button.0) { (page.button.1) }
+                }
+                table {
+                    thead { tr { @for column in page.columns { th { (column) } } } }
+                    tbody {
+                        @if edges.is_empty() {
+                            tr { td colspan=(page.columns.len()) style="text-align:center" { (page.empty) } }
+                        }
+                        @for edge in &edges { (row(&edge["node"])) }
+                    }
+                }
+                (layout::pager(page.path, &connection["pageInfo"]))
+            },
+        )
+    }
+}
+
 /// A 303 to `to`, leaving `flash` for the page it leads to.
 fn redirect(to: &str, flash: Option<Flash>) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();

@@ -7,14 +7,13 @@ use axum::extract::{Path, Query};
 use axum::response::Response;
 use axum::routing::{get, post};
 use maud::{Markup, html};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::api::ApiError;
 use super::forms::{self, Errors, Fields, field};
-use super::layout::{csrf, input, pager, read_only};
+use super::layout::{csrf, input, read_only};
 use super::liquidity::{self, Account, liquidity_dialog, pending_section, pending_withdrawals};
-use super::{Ctx, Dashboard, Submitted, done, redirect, refused};
+use super::{Ctx, Cursor, Dashboard, ListPage, Submitted, done, redirect, refused};
 
 pub(super) fn routes() -> Router<Dashboard> {
     Router::new()
@@ -29,26 +28,8 @@ pub(super) fn routes() -> Router<Dashboard> {
         .route("/peers/{id}/delete", post(delete))
 }
 
-/// Rafiki's lists show this many rows a page.
-pub(super) const PAGE_SIZE: u32 = 20;
 /// The assets offered in a select: a sandbox has a handful.
 const MAX_ASSETS_OFFERED: u32 = 100;
-
-#[derive(Debug, Deserialize, Default)]
-pub(super) struct Cursor {
-    pub after: Option<String>,
-    pub before: Option<String>,
-}
-
-impl Cursor {
-    /// The page's variables: the page before `before`, or the page after `after`.
-    pub fn variables(&self) -> Value {
-        match (&self.before, &self.after) {
-            (Some(before), _) => json!({ "last": PAGE_SIZE, "before": before }),
-            (None, after) => json!({ "first": PAGE_SIZE, "after": after }),
-        }
-    }
-}
 
 const PEERS: &str = "query($first: Int, $after: String, $last: Int, $before: String) {
   peers(first: $first, after: $after, last: $last, before: $before) {
@@ -58,49 +39,33 @@ const PEERS: &str = "query($first: Int, $after: String, $last: Int, $before: Str
 }";
 
 async fn list(ctx: Ctx, Query(cursor): Query<Cursor>) -> Response {
-    let data = match ctx.call(PEERS, cursor.variables()).await {
-        Ok(data) => data,
-        Err(error) => return ctx.failed("Peers", "/peers", &error),
+    let page = ListPage {
+        title: "Peers",
+        path: "/peers",
+        button: ("/peers/create", "Create peer"),
+        columns: &["Name", "ILP Address", "Asset", "Outgoing HTTP Endpoint"],
+        empty: "No peers found.",
     };
-    let connection = &data["peers"];
-    let edges = connection["edges"].as_array().cloned().unwrap_or_default();
-    ctx.render(
-        "Peers",
-        "/peers",
+    ctx.list_page(page, PEERS, "peers", &cursor, |peer| {
+        let id = peer["id"].as_str().unwrap_or_default();
         html! {
-            div style="display:flex;justify-content:space-between;align-items:center" {
-                h1 { "Peers" }
-                a.button href="/peers/create" { "Create peer" }
-            }
-            table {
-                thead { tr { th { "Name" } th { "ILP Address" } th { "Asset" } th { "Outgoing HTTP Endpoint" } } }
-                tbody {
-                    @if edges.is_empty() {
-                        tr { td colspan="4" style="text-align:center" { "No peers found." } }
-                    }
-                    @for edge in &edges {
-                        @let peer = &edge["node"];
-                        @let id = peer["id"].as_str().unwrap_or_default();
-                        tr.link data-href={ "/peers/" (id) } {
-                            td {
-                                a href={ "/peers/" (id) } {
-                                    @match peer["name"].as_str().filter(|n| !n.is_empty()) {
-                                        Some(name) => { (name) },
-                                        None => { span.muted { "No peer name" } },
-                                    }
-                                }
-                                div.muted.mono { "(ID: " (id) ")" }
-                            }
-                            td.mono { (peer["staticIlpAddress"].as_str().unwrap_or_default()) }
-                            td { (asset_label(&peer["asset"])) }
-                            td.mono { (peer["http"]["outgoing"]["endpoint"].as_str().unwrap_or_default()) }
+            tr.link data-href={ "/peers/" (id) } {
+                td {
+                    a href={ "/peers/" (id) } {
+                        @match peer["name"].as_str().filter(|n| !n.is_empty()) {
+                            Some(name) => { (name) },
+                            None => { span.muted { "No peer name" } },
                         }
                     }
+                    div.muted.mono { "(ID: " (id) ")" }
                 }
+                td.mono { (peer["staticIlpAddress"].as_str().unwrap_or_default()) }
+                td { (asset_label(&peer["asset"])) }
+                td.mono { (peer["http"]["outgoing"]["endpoint"].as_str().unwrap_or_default()) }
             }
-            (pager("/peers", &connection["pageInfo"]))
-        },
-    )
+        }
+    })
+    .await
 }
 
 /// "USD (Scale: 2)", as Rafiki's list shows an asset.

@@ -12,9 +12,9 @@ use serde_json::{Value, json};
 
 use super::api::ApiError;
 use super::forms::{self, Errors, Fields, field};
-use super::layout::{csrf, input, pager};
-use super::peers::{Cursor, asset_select, assets};
-use super::{Ctx, Dashboard, Submitted, done, redirect};
+use super::layout::{csrf, input};
+use super::peers::{asset_select, assets};
+use super::{Ctx, Cursor, Dashboard, ListPage, Submitted, done, redirect};
 
 pub(super) fn routes() -> Router<Dashboard> {
     Router::new()
@@ -55,43 +55,40 @@ fn amount_text(amount: &Value) -> String {
 }
 
 async fn list(ctx: Ctx, Query(cursor): Query<Cursor>) -> Response {
-    let data = match ctx.call(WALLETS, cursor.variables()).await {
-        Ok(data) => data,
-        Err(error) => return ctx.failed("Wallet Addresses", "/wallet-addresses", &error),
+    let page = ListPage {
+        title: "Wallet Addresses",
+        path: "/wallet-addresses",
+        button: ("/wallet-addresses/create", "Create wallet address"),
+        columns: &[
+            "Wallet address",
+            "Public name",
+            "Asset",
+            "Status",
+            "Balance",
+        ],
+        empty: "No wallet addresses found.",
     };
-    let connection = &data["walletAddresses"];
-    let edges = connection["edges"].as_array().cloned().unwrap_or_default();
-    ctx.render(
-        "Wallet Addresses",
-        "/wallet-addresses",
+    ctx.list_page(page, WALLETS, "walletAddresses", &cursor, |wallet| {
+        let scale = wallet["asset"]["scale"]
+            .as_u64()
+            .and_then(|s| u8::try_from(s).ok())
+            .unwrap_or(0);
+        let balance = wallet["liquidity"]
+            .as_str()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        let status = wallet["status"].as_str().unwrap_or_default();
         html! {
-            div style="display:flex;justify-content:space-between;align-items:center" {
-                h1 { "Wallet Addresses" }
-                a.button href="/wallet-addresses/create" { "Create wallet address" }
+            tr {
+                td.mono { (wallet["address"].as_str().unwrap_or_default()) }
+                td { (wallet["publicName"].as_str().unwrap_or_default()) }
+                td { (super::peers::asset_label(&wallet["asset"])) }
+                td { span class={ "badge " (status) } { (status) } }
+                td { (forms::format_amount(balance, scale)) " " (wallet["asset"]["code"].as_str().unwrap_or_default()) }
             }
-            table {
-                thead { tr { th { "Wallet address" } th { "Public name" } th { "Asset" } th { "Status" } th { "Balance" } } }
-                tbody {
-                    @if edges.is_empty() {
-                        tr { td colspan="5" style="text-align:center" { "No wallet addresses found." } }
-                    }
-                    @for edge in &edges {
-                        @let wallet = &edge["node"];
-                        @let scale = wallet["asset"]["scale"].as_u64().and_then(|s| u8::try_from(s).ok()).unwrap_or(0);
-                        @let balance = wallet["liquidity"].as_str().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-                        tr {
-                            td.mono { (wallet["address"].as_str().unwrap_or_default()) }
-                            td { (wallet["publicName"].as_str().unwrap_or_default()) }
-                            td { (super::peers::asset_label(&wallet["asset"])) }
-                            td { span class={ "badge " (wallet["status"].as_str().unwrap_or_default()) } { (wallet["status"].as_str().unwrap_or_default()) } }
-                            td { (forms::format_amount(balance, scale)) " " (wallet["asset"]["code"].as_str().unwrap_or_default()) }
-                        }
-                    }
-                }
-            }
-            (pager("/wallet-addresses", &connection["pageInfo"]))
-        },
-    )
+        }
+    })
+    .await
 }
 
 async fn create_form(ctx: Ctx) -> Response {
