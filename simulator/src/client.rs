@@ -2,7 +2,7 @@
 //! HTTPS, signed when a secret is set.
 
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -93,26 +93,6 @@ fn client_config(roots: rustls::RootCertStore) -> rustls::ClientConfig {
         .expect("TLS 1.2 and 1.3 with ring")
         .with_root_certificates(roots)
         .with_no_client_auth()
-}
-
-/// The timestamp to sign a request with: now, in milliseconds, but always later than the last one
-/// this process signed with. Two requests with the same body signed in the same millisecond would
-/// carry the same signature, and Rafiki refuses a signature it has seen ("signature was already
-/// used").
-pub fn signing_timestamp_ms() -> u64 {
-    static LAST: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    let previous = LAST
-        .fetch_update(
-            std::sync::atomic::Ordering::SeqCst,
-            std::sync::atomic::Ordering::SeqCst,
-            |last| Some(now.max(last + 1)),
-        )
-        .unwrap_or(now);
-    now.max(previous + 1)
 }
 
 /// An error and its causes, `outer: inner: innermost`: hyper's own message ("client error
@@ -299,7 +279,7 @@ impl AdminClient {
             signature_header = signature::sign_with_version(
                 secret,
                 self.signature_version,
-                signing_timestamp_ms(),
+                signature::unique_timestamp_ms(),
                 &body,
             );
             headers.push(("signature", signature_header.as_str()));

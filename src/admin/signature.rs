@@ -49,6 +49,24 @@ fn mac(secret: &str) -> HmacSha256 {
     HmacSha256::new_from_slice(secret.as_bytes()).unwrap_or_else(|_| unreachable!())
 }
 
+/// The timestamp to sign a request with: now, in milliseconds, but always later than the last one
+/// this process signed with. Two requests with the same body signed in the same millisecond would
+/// carry the same signature, and Rafiki (like peerlab) refuses a signature it has seen.
+pub fn unique_timestamp_ms() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    let previous = LAST
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+            Some(now.max(last.saturating_add(1)))
+        })
+        .unwrap_or(now);
+    now.max(previous.saturating_add(1))
+}
+
 /// The `signature` header value for `body` with version 1, as Rafiki's clients compute it.
 pub fn sign(secret: &str, timestamp_ms: u64, body: &serde_json::Value) -> String {
     sign_with_version(secret, DEFAULT_VERSION, timestamp_ms, body)

@@ -2,9 +2,6 @@
 //! the same pipeline as any client's request (tenant, signature, guard), signed with the
 //! credentials the operator entered when the instance requires them.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use axum::body::{Bytes, to_bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
@@ -33,22 +30,6 @@ pub enum ApiError {
     Failed(String),
 }
 
-/// A timestamp later than the last one used: two calls with the same body in one millisecond
-/// must not carry the same signature, which the API refuses as a replay.
-fn signing_timestamp_ms() -> u64 {
-    static LAST: AtomicU64 = AtomicU64::new(0);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0);
-    let previous = LAST
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
-            Some(now.max(last.saturating_add(1)))
-        })
-        .unwrap_or(now);
-    now.max(previous.saturating_add(1))
-}
-
 /// Runs `query` with `variables` as the operator with `credentials`; returns `data`.
 ///
 /// Mutations select `success`, so a refusal comes back as today's GraphQL error, or, on an
@@ -75,7 +56,7 @@ pub async fn call(
         let signed = signature::sign_with_version(
             secret,
             service.signature_version(),
-            signing_timestamp_ms(),
+            signature::unique_timestamp_ms(),
             &body,
         );
         if let Ok(value) = HeaderValue::from_str(&signed) {

@@ -261,7 +261,7 @@ impl Instance {
             signature::sign_with_version(
                 secret,
                 self.signature_version,
-                crate::client::signing_timestamp_ms(),
+                signature::unique_timestamp_ms(),
                 body,
             )
         })
