@@ -362,7 +362,7 @@ impl AdminClient {
         self.mutate(
             "depositAssetLiquidity",
             "mutation Deposit($input: DepositAssetLiquidityInput!) { depositAssetLiquidity(input: $input) { code success message } }",
-            json!({ "input": { "assetId": asset_id, "amount": amount.to_string(), "id": uuid::Uuid::new_v4().to_string() } }),
+            json!({ "input": { "assetId": asset_id, "amount": amount.to_string(), "id": peerlab::entropy::uuid().to_string() } }),
         )
         .await
         .map(drop)

@@ -19,10 +19,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use peerlab::instance::{HttpUpdate, PeerUpdate, WithdrawalMode};
-use tokio::net::TcpListener;
+use peerlab::net::HttpConnector;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -34,6 +33,8 @@ use crate::topology::{FaultKind, FaultSpec, Topology};
 const MAX_REPLY_BYTES: usize = 64 * 1024;
 /// How long a forwarded request may take (the longest an ILP packet is held).
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(35);
+/// How long connecting to the connector behind a proxy may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What a link does to the requests it carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,15 +118,17 @@ struct ProxyState {
 }
 
 impl LinkProxy {
-    /// A proxy on a free loopback port forwarding to `target` (a connector URL).
+    /// A proxy on a free loopback port forwarding to `target` (a connector URL): on the
+    /// thread's simulated network in a deterministic run, over TCP otherwise.
     pub async fn start(target: &str) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let listener = peerlab::net::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let addr = listener.local_addr()?;
         let link = Arc::new(LinkState::default());
         let state = ProxyState {
             target: target.into(),
             link: link.clone(),
-            client: Client::builder(TokioExecutor::new()).build_http(),
+            client: Client::builder(TokioExecutor::new())
+                .build(HttpConnector::new(CONNECT_TIMEOUT)),
         };
         // The 64 KiB limit covers any ILP packet (32 KiB of data at most) with room to spare.
         let app = Router::new()
@@ -136,7 +139,7 @@ impl LinkProxy {
         // peerlab's own server: header and body read timeouts and a connection cap, as every
         // listener of an instance has.
         let server = tokio::spawn(peerlab::http_server::serve_router(
-            peerlab::net::Listener::Tcp(listener),
+            listener,
             app,
             peerlab::http_server::ServerSettings::default(),
             stopped,
@@ -538,7 +541,7 @@ impl<'a> Injection<'a> {
                 if amount > 0 {
                     instance
                         .create_peer_withdrawal(
-                            &uuid::Uuid::new_v4().to_string(),
+                            &peerlab::entropy::uuid().to_string(),
                             &peer.id.to_string(),
                             amount,
                             WithdrawalMode::SinglePhase,
@@ -552,7 +555,7 @@ impl<'a> Injection<'a> {
                     }
                     instance
                         .deposit_peer_liquidity(
-                            &uuid::Uuid::new_v4().to_string(),
+                            &peerlab::entropy::uuid().to_string(),
                             &peer.id.to_string(),
                             amount,
                         )

@@ -522,10 +522,6 @@ async fn run_deterministic(args: RunArgs, topology: Topology, source: String) ->
     let _ = display.await;
     match ran {
         Ok(Ok(report)) => finish(&report, &args),
-        Ok(Err(error @ peerlab_simulator::NetworkError::Unsupported(_))) => {
-            eprintln!("peerlab run: {error}");
-            ExitCode::from(2)
-        }
         Ok(Err(error)) => {
             eprintln!("peerlab run: {error}");
             ExitCode::FAILURE

@@ -28,8 +28,6 @@ pub enum NetworkError {
     Setup { what: String, source: ClientError },
     #[error("cannot start a deterministic run's runtime: {0}")]
     Runtime(String),
-    #[error("{0}")]
-    Unsupported(String),
 }
 
 /// One running instance and a client for its admin API.
@@ -278,10 +276,20 @@ impl Network {
         let second = self.instance(b).ok_or_else(|| missing(b))?;
         let [first_side, second_side] = sides;
         let a_to_b = first_side.token.clone().unwrap_or_else(|| {
-            format!("{}-to-{}-{}", first.name, second.name, uuid::Uuid::new_v4())
+            format!(
+                "{}-to-{}-{}",
+                first.name,
+                second.name,
+                peerlab::entropy::uuid()
+            )
         });
         let b_to_a = second_side.token.clone().unwrap_or_else(|| {
-            format!("{}-to-{}-{}", second.name, first.name, uuid::Uuid::new_v4())
+            format!(
+                "{}-to-{}-{}",
+                second.name,
+                first.name,
+                peerlab::entropy::uuid()
+            )
         });
         for (from, to, incoming, outgoing, side) in [
             (first, second, &b_to_a, &a_to_b, first_side),

@@ -143,8 +143,8 @@ async fn receive(State(state): State<ReceiverState>, body: Bytes) -> impl IntoRe
 /// condition.
 pub fn paying_prepare(destination: &Address, amount: u64, expires_in: Duration) -> Prepare {
     let mut preimage = [0u8; 32];
-    preimage[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
-    preimage[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    preimage[..16].copy_from_slice(peerlab::entropy::uuid().as_bytes());
+    preimage[16..].copy_from_slice(peerlab::entropy::uuid().as_bytes());
     Prepare::new(
         destination.clone(),
         amount,

@@ -328,13 +328,6 @@ pub fn deterministic(
     duration: Option<Duration>,
     progress: Arc<Progress>,
 ) -> Result<RunReport, crate::NetworkError> {
-    if !topology.faults.is_empty() || !topology.random_faults.is_empty() {
-        // The faults' proxies are real sockets, which a simulated network does not reach.
-        return Err(crate::NetworkError::Unsupported(
-            "faults are not simulated in a deterministic run yet: run it without --deterministic"
-                .into(),
-        ));
-    }
     let (topology, name) = (topology.clone(), name.to_owned());
     let worker = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()

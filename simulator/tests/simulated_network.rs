@@ -57,9 +57,18 @@ fn a_line_of_instances_runs_on_a_simulated_network() {
 
 /// The default pair's deterministic run: its JSON report.
 fn deterministic_report(seed: u64) -> String {
-    let report = peerlab_simulator::run::deterministic(
+    report_of(
         &peerlab_simulator::Topology::default_pair(),
         "default pair",
+        seed,
+    )
+}
+
+/// A deterministic run's JSON report.
+fn report_of(topology: &peerlab_simulator::Topology, name: &str, seed: u64) -> String {
+    let report = peerlab_simulator::run::deterministic(
+        topology,
+        name,
         seed,
         None,
         std::sync::Arc::default(),
@@ -68,10 +77,8 @@ fn deterministic_report(seed: u64) -> String {
     serde_json::to_string_pretty(&report).expect("a report")
 }
 
-#[test]
-fn a_seed_replays_the_same_report() {
-    let first = deterministic_report(5);
-    let again = deterministic_report(5);
+/// Panics showing where two reports part, if they do.
+fn assert_identical(first: &str, again: &str) {
     if first != again {
         let line = first
             .lines()
@@ -94,6 +101,12 @@ fn a_seed_replays_the_same_report() {
                 .join("\n")
         );
     }
+}
+
+#[test]
+fn a_seed_replays_the_same_report() {
+    let first = deterministic_report(5);
+    assert_identical(&first, &deterministic_report(5));
     let report: serde_json::Value = serde_json::from_str(&first).expect("JSON");
     assert_eq!(report["replay"], "peerlab run --seed 5 --deterministic");
     assert_ne!(first, deterministic_report(6), "another seed, another run");
@@ -109,9 +122,39 @@ fn a_seed_replays_the_same_report() {
     );
 }
 
-/// Every shipped topology without faults runs deterministically with its invariants holding (each
-/// once, in one process: a run's network goes when it ends); one with faults is refused, not run
-/// half-simulated.
+/// The chaos topology (latency, a partition, HTTP 500s, garbage, a wrong token, drained
+/// liquidity and a crash, all while payments flow both ways) replays byte for byte with its
+/// seed; another seed draws other amounts.
+#[test]
+fn a_chaos_run_replays_byte_for_byte() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/topologies/chaos.toml"
+    );
+    let topology = peerlab_simulator::Topology::load(std::path::Path::new(path)).expect("chaos");
+    let first = report_of(&topology, "chaos", 11);
+    assert_identical(&first, &report_of(&topology, "chaos", 11));
+    let report: serde_json::Value = serde_json::from_str(&first).expect("JSON");
+    assert_eq!(
+        report["faults"].as_array().map(Vec::len),
+        Some(topology.faults.len())
+    );
+    assert!(
+        report["invariants"]
+            .as_array()
+            .is_some_and(|all| all.iter().all(|invariant| invariant["held"] == true)),
+        "{first}"
+    );
+    assert_ne!(
+        first,
+        report_of(&topology, "chaos", 12),
+        "another seed, another run"
+    );
+}
+
+/// Every shipped topology runs deterministically with its invariants holding, faults and all
+/// (each once, in one process: a run's network goes when it ends); those without faults
+/// complete every payment.
 #[test]
 fn shipped_topologies_run_deterministically() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/topologies");
@@ -120,27 +163,26 @@ fn shipped_topologies_run_deterministically() {
         let path = entry.expect("an entry").path();
         let topology = peerlab_simulator::Topology::load(&path).expect("a valid topology");
         let name = path.display().to_string();
-        let outcome = peerlab_simulator::run::deterministic(
+        let report = peerlab_simulator::run::deterministic(
             &topology,
             &name,
             3,
             None,
             std::sync::Arc::default(),
-        );
+        )
+        .unwrap_or_else(|error| panic!("{name}: {error}"));
+        assert!(report.passed(), "{name}: {report:?}");
         if topology.faults.is_empty() && topology.random_faults.is_empty() {
-            let report = outcome.unwrap_or_else(|error| panic!("{name}: {error}"));
-            assert!(report.passed(), "{name}: {report:?}");
             assert_eq!(report.payments.failed, 0, "{name}: {:?}", report.payments);
-            ran += 1;
         } else {
+            assert!(!report.faults.is_empty(), "{name}: no fault was injected");
             assert!(
-                matches!(
-                    outcome,
-                    Err(peerlab_simulator::NetworkError::Unsupported(_))
-                ),
-                "{name}"
+                report.faults.iter().all(|fault| fault.error.is_none()),
+                "{name}: {:?}",
+                report.faults
             );
         }
+        ran += 1;
     }
-    assert!(ran >= 7, "{ran} topologies ran");
+    assert!(ran >= 9, "{ran} topologies ran");
 }
