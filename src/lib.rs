@@ -24,5 +24,6 @@ pub mod net;
 pub mod node;
 pub mod openpayments;
 pub mod payments;
+pub mod planted;
 pub mod stream;
 pub mod text;

@@ -14,8 +14,7 @@ use crate::topology::{
 
 /// The fewest instances a generated network has: one peering needs two.
 pub const MIN_SIZE: usize = 2;
-/// The most: names and routes stay manageable, and `routing = "auto"` computes a route from
-/// every instance to every other.
+/// The most: names stay manageable, and each instance costs memory (see the README's figures).
 pub const MAX_SIZE: usize = 100_000;
 /// The highest average degree asked for: each peering is two peers with their own accounts on
 /// two instances, so degree times size is what a network costs.
@@ -156,7 +155,7 @@ pub enum GenerateError {
 }
 
 /// The topology `spec` describes: its instances, one USD asset, the shape's peerings with
-/// enough liquidity for the payments, `routing = "auto"`, and payments both ways between two
+/// enough liquidity for the payments, `routing = "receivers"`, and payments both ways between two
 /// instances as far apart as a payment can go (and, in networks of four or more, between two more
 /// drawn by the seed).
 pub fn generate(spec: &GenerateSpec) -> Result<Topology, GenerateError> {
@@ -204,7 +203,7 @@ pub fn generate(spec: &GenerateSpec) -> Result<Topology, GenerateError> {
         .collect();
 
     Ok(Topology {
-        routing: Routing::Auto,
+        routing: Routing::Receivers,
         instances: names
             .iter()
             .map(|name| InstanceSpec::new(name, format!("test.{name}")))

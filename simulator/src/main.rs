@@ -172,6 +172,15 @@ struct RunArgs {
     /// same topology and seed give the same report, byte for byte (no live network view).
     #[arg(long, conflicts_with = "view_port")]
     deterministic: bool,
+    /// Try up to N seeds deterministically (from --seed, or a random one, counting up) and stop
+    /// at the first whose run breaks an invariant, printing its report, seed and replay command.
+    /// Implies --deterministic.
+    #[arg(long, value_name = "N", conflicts_with = "view_port")]
+    until_failure: Option<u64>,
+    /// Plants a bug on purpose (test-only: `drop-void` forgets now and then to void a rejected
+    /// packet's reservation), to show that --until-failure finds it. Deterministic runs only.
+    #[arg(long, hide = true, value_parser = ["drop-void"])]
+    planted_bug: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -433,8 +442,15 @@ async fn run(args: RunArgs) -> ExitCode {
             peerlab_simulator::run::DEFAULT_TOPOLOGY_NAME.to_owned(),
         ),
     };
+    if let Some(tries) = args.until_failure {
+        return run_until_failure(args, topology, source, tries).await;
+    }
     if args.deterministic {
         return run_deterministic(args, topology, source).await;
+    }
+    if args.planted_bug.is_some() {
+        eprintln!("peerlab run: --planted-bug needs --deterministic or --until-failure");
+        return ExitCode::from(2);
     }
     let network = match Network::from_topology(&topology).await {
         Ok(network) => network,
@@ -493,35 +509,57 @@ async fn run(args: RunArgs) -> ExitCode {
     finish(&report, &args)
 }
 
+/// `--duration` as a duration; `Err` (already said) when it is none.
+fn run_duration(args: &RunArgs) -> Result<Option<std::time::Duration>, ExitCode> {
+    match args.duration.map(std::time::Duration::try_from_secs_f64) {
+        None => Ok(None),
+        Some(Ok(duration)) => Ok(Some(duration)),
+        Some(Err(_)) => {
+            eprintln!("peerlab run: --duration must be a number of seconds, 0 or more");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+fn deterministic_options(args: &RunArgs) -> peerlab_simulator::run::DeterministicOptions {
+    peerlab_simulator::run::DeterministicOptions {
+        planted_bug: args
+            .planted_bug
+            .as_ref()
+            .map(|_| peerlab::planted::PlantedBug::DropVoid),
+    }
+}
+
 /// `peerlab run --deterministic`: the run on a simulated network with virtual time, on a thread
 /// of its own, while this one shows its progress.
 async fn run_deterministic(args: RunArgs, topology: Topology, source: String) -> ExitCode {
     use peerlab_simulator::run::{self, Progress};
     use std::sync::Arc;
 
-    let duration = match args.duration.map(std::time::Duration::try_from_secs_f64) {
-        None => None,
-        Some(Ok(duration)) => Some(duration),
-        Some(Err(_)) => {
-            eprintln!("peerlab run: --duration must be a number of seconds, 0 or more");
-            return ExitCode::from(2);
-        }
+    let duration = match run_duration(&args) {
+        Ok(duration) => duration,
+        Err(code) => return code,
     };
     let seed = args.seed.unwrap_or_else(rand::random);
+    let instances = topology.instances.len();
     say!(
-        "peerlab run: {} instances ({source}), deterministic: a simulated network, virtual time, seed {seed}",
-        topology.instances.len()
+        "peerlab run: {instances} instances ({source}), deterministic: a simulated network, virtual time, seed {seed}"
     );
     let progress = Arc::new(Progress::default());
     let display = tokio::spawn(show_progress(progress.clone()));
+    let options = deterministic_options(&args);
     let ran = tokio::task::spawn_blocking(move || {
-        run::deterministic(&topology, &source, seed, duration, progress)
+        run::deterministic_run(&topology, &source, seed, duration, progress, options)
     })
     .await;
     display.abort();
     let _ = display.await;
     match ran {
-        Ok(Ok(report)) => finish(&report, &args),
+        Ok(Ok(run)) => {
+            let code = finish(&run.report, &args);
+            say_cost(&run, instances);
+            code
+        }
         Ok(Err(error)) => {
             eprintln!("peerlab run: {error}");
             ExitCode::FAILURE
@@ -531,6 +569,98 @@ async fn run_deterministic(args: RunArgs, topology: Topology, source: String) ->
             ExitCode::FAILURE
         }
     }
+}
+
+/// What a deterministic run cost this machine: not part of the report, which must not depend
+/// on the machine.
+fn say_cost(run: &peerlab_simulator::run::DeterministicRun, instances: usize) {
+    let wall = run.took.as_secs_f64().max(1e-6);
+    let memory = run
+        .memory_per_instance
+        .map(|bytes| format!(", {} KiB of memory each", bytes / 1024))
+        .unwrap_or_default();
+    say!(
+        "cost: {instances} instances built and peered in {:.2} s{memory}; {:.2} virtual s in {:.2} s of wall time ({:.1} virtual s per wall s)",
+        run.built_in.as_secs_f64(),
+        run.report.duration_seconds,
+        wall,
+        run.report.duration_seconds / wall
+    );
+}
+
+/// `peerlab run --until-failure N`: deterministic runs of seeds counting up until one breaks an
+/// invariant (its report is printed, its seed and replay command named, exit 1) or N have passed
+/// (exit 0).
+async fn run_until_failure(
+    args: RunArgs,
+    topology: Topology,
+    source: String,
+    tries: u64,
+) -> ExitCode {
+    use peerlab_simulator::run;
+    use std::sync::Arc;
+
+    let duration = match run_duration(&args) {
+        Ok(duration) => duration,
+        Err(code) => return code,
+    };
+    if tries == 0 {
+        eprintln!("peerlab run: --until-failure needs at least 1 seed to try");
+        return ExitCode::from(2);
+    }
+    let first = args.seed.unwrap_or_else(rand::random);
+    say!(
+        "peerlab run: up to {tries} seeds from {first} ({source}, {} instances), deterministic, until an invariant breaks",
+        topology.instances.len()
+    );
+    let options = deterministic_options(&args);
+    let topology = Arc::new(topology);
+    for n in 0..tries {
+        let seed = first.wrapping_add(n);
+        let (topology, source) = (topology.clone(), source.clone());
+        let ran = tokio::task::spawn_blocking(move || {
+            run::deterministic_run(&topology, &source, seed, duration, Arc::default(), options)
+        })
+        .await;
+        let run = match ran {
+            Ok(Ok(run)) => run,
+            Ok(Err(error)) => {
+                eprintln!("peerlab run: seed {seed}: {error}");
+                return ExitCode::FAILURE;
+            }
+            Err(error) => {
+                eprintln!("peerlab run: seed {seed}: the run stopped: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let report = &run.report;
+        if !report.passed() {
+            let broken: Vec<&str> = report
+                .invariants
+                .iter()
+                .filter(|invariant| !invariant.held)
+                .map(|invariant| invariant.name.as_str())
+                .collect();
+            let _ = finish(report, &args);
+            say!(
+                "seed {seed} breaks an invariant ({} tried): {}",
+                n + 1,
+                broken.join("; ")
+            );
+            say!("failing seed: {seed}");
+            say!("replay: {}", report.replay);
+            return ExitCode::FAILURE;
+        }
+        say!(
+            "seed {seed}: invariants hold ({} of {} payments completed, {:.2} virtual s in {:.2} s)",
+            report.payments.completed,
+            report.payments.planned,
+            report.duration_seconds,
+            run.took.as_secs_f64()
+        );
+    }
+    say!("{tries} seeds from {first}: every invariant held");
+    ExitCode::SUCCESS
 }
 
 /// Prints the report, writes the files asked for, and says how the run went.

@@ -166,7 +166,7 @@ impl Network {
         }
         let auto_routes = match topology.routing {
             Routing::Manual => vec![[Vec::new(), Vec::new()]; topology.peerings.len()],
-            Routing::Auto => auto_routes(topology),
+            Routing::Auto | Routing::Receivers => auto_routes(topology),
         };
         for (peering, auto) in topology.peerings.iter().zip(auto_routes) {
             let [a, b] = &peering.between;
@@ -512,12 +512,17 @@ impl Network {
     }
 }
 
-/// `routing = "auto"`: for each peering, the routes each side gets so that every instance reaches
-/// every other. From each instance, a breadth-first search over the peerings (in the order they
-/// are listed, so ties go to the peering listed first) finds the first hop towards every
-/// instance it is not peered with; that instance's address is routed to the first hop on every
-/// peering between the two, so a packet keeps its own asset where it can. An instance whose
-/// sides already list a destination's address keeps the routes listed for it.
+/// `routing = "auto"` and `"receivers"`: for each peering, the routes each side gets so that
+/// every instance reaches every destination (every other instance, or under `receivers` those
+/// holding a wallet address). The first hop from an instance towards a destination is its first
+/// neighbour, in the order the peerings are listed, on a shortest path (fewest peerings); that
+/// destination's address is routed to the first hop on every peering between the two, so a
+/// packet keeps its own asset where it can. An instance whose sides already list a destination's
+/// address keeps the routes listed for it.
+///
+/// One breadth-first search per destination (its distance to every instance) rather than one
+/// per source: O(destinations x peerings), which is what lets `receivers` route a network of
+/// 10,000 instances towards its few receivers.
 fn auto_routes(topology: &Topology) -> Vec<[Vec<String>; 2]> {
     let index: HashMap<&str, usize> = topology
         .instances
@@ -550,35 +555,59 @@ fn auto_routes(topology: &Topology) -> Vec<[Vec<String>; 2]> {
             }
         }
     }
-    let mut routes = vec![[Vec::new(), Vec::new()]; topology.peerings.len()];
-    for source in 0..count {
-        // Destination -> the neighbour of `source` a shortest path to it starts with.
-        let mut first_hop: Vec<Option<usize>> = vec![None; count];
-        let mut queue = std::collections::VecDeque::new();
-        for &neighbour in &neighbours[source] {
-            first_hop[neighbour] = Some(neighbour);
-            queue.push_back(neighbour);
+    let destinations: Vec<usize> = match topology.routing {
+        Routing::Receivers => {
+            let mut holders: Vec<usize> = topology
+                .wallet_addresses
+                .iter()
+                .filter_map(|wallet| index.get(wallet.instance.as_str()).copied())
+                .collect();
+            holders.sort_unstable();
+            holders.dedup();
+            holders
         }
+        _ => (0..count).collect(),
+    };
+    // (source, destination, first hop), in source then destination order: the order the routes
+    // are listed in.
+    let mut hops = Vec::new();
+    let mut distance: Vec<Option<u32>> = vec![None; count];
+    let mut queue = std::collections::VecDeque::new();
+    for &destination in &destinations {
+        distance.iter_mut().for_each(|d| *d = None);
+        distance[destination] = Some(0);
+        queue.push_back(destination);
         while let Some(at) = queue.pop_front() {
+            let next_distance = distance[at].map(|d| d + 1);
             for &next in &neighbours[at] {
-                if next != source && first_hop[next].is_none() {
-                    first_hop[next] = first_hop[at];
+                if distance[next].is_none() {
+                    distance[next] = next_distance;
                     queue.push_back(next);
                 }
             }
         }
-        for (destination, hop) in first_hop.iter().enumerate() {
-            let Some(hop) = *hop else { continue };
-            if hop == destination {
-                continue; // a neighbour: its own address is routed already
+        for source in 0..count {
+            let Some(far) = distance[source].filter(|&d| d >= 2) else {
+                continue; // itself, a neighbour (its own address is routed already), or unreachable
+            };
+            let first_hop = neighbours[source]
+                .iter()
+                .copied()
+                .find(|&neighbour| distance[neighbour] == Some(far - 1));
+            if let Some(hop) = first_hop {
+                hops.push((source, destination, hop));
             }
-            let address = &topology.instances[destination].ilp_address;
-            if listed[source].contains(address.as_str()) {
-                continue; // the file routes it: the operator's choice stands
-            }
-            for &(p, side) in peerings_to.get(&(source, hop)).into_iter().flatten() {
-                routes[p][side].push(address.clone());
-            }
+        }
+    }
+    hops.sort_unstable();
+    let mut routes = vec![[Vec::new(), Vec::new()]; topology.peerings.len()];
+    for (source, destination, hop) in hops {
+        let address = &topology.instances[destination].ilp_address;
+        if listed[source].contains(address.as_str()) {
+            continue; // the file routes it: the operator's choice stands
+        }
+        for &(p, side) in peerings_to.get(&(source, hop)).into_iter().flatten() {
+            routes[p][side].push(address.clone());
         }
     }
     routes
@@ -732,6 +761,24 @@ mod tests {
         let routes_of = auto_routes(&topology(&text));
         assert_eq!(routes_of[0], [routes(&[]), routes(&["d"])]);
         assert_eq!(routes_of[2], [routes(&[]), routes(&["b"])]);
+    }
+
+    #[test]
+    fn receivers_routing_routes_only_towards_wallet_holders() {
+        let text = "routing = \"receivers\"\n".to_owned()
+            + &instances(&["a", "b", "c", "d"])
+            + &peering("a", "b", "USD")
+            + &peering("c", "b", "USD")
+            + &peering("c", "d", "USD")
+            + "[[wallet_addresses]]\ninstance = \"d\"\nasset = \"USD\"\naddress = \"bob\"\n";
+        assert_eq!(
+            auto_routes(&topology(&text)),
+            vec![
+                [routes(&["d"]), routes(&[])],
+                [routes(&[]), routes(&["d"])],
+                [routes(&[]), routes(&[])],
+            ]
+        );
     }
 
     #[test]

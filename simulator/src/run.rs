@@ -328,8 +328,52 @@ pub fn deterministic(
     duration: Option<Duration>,
     progress: Arc<Progress>,
 ) -> Result<RunReport, crate::NetworkError> {
+    deterministic_run(
+        topology,
+        name,
+        seed,
+        duration,
+        progress,
+        DeterministicOptions::default(),
+    )
+    .map(|run| run.report)
+}
+
+/// What a deterministic run may do besides its topology.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DeterministicOptions {
+    /// A bug planted on purpose (`peerlab run --planted-bug`), to show that a seed search finds
+    /// it and its seed replays it.
+    pub planted_bug: Option<peerlab::planted::PlantedBug>,
+}
+
+/// A deterministic run's report, and what it cost this machine (which, unlike the report,
+/// depends on the machine).
+#[derive(Debug)]
+pub struct DeterministicRun {
+    pub report: RunReport,
+    /// Wall time to start the instances and peer them as the topology says.
+    pub built_in: std::time::Duration,
+    /// Wall time of the whole run, building included.
+    pub took: std::time::Duration,
+    /// What the process grew by while building the network, per instance (from the resident set
+    /// size; `None` where the system does not tell it).
+    pub memory_per_instance: Option<u64>,
+}
+
+/// [`deterministic`] with options, and its cost.
+pub fn deterministic_run(
+    topology: &Topology,
+    name: &str,
+    seed: u64,
+    duration: Option<Duration>,
+    progress: Arc<Progress>,
+    options: DeterministicOptions,
+) -> Result<DeterministicRun, crate::NetworkError> {
     let (topology, name) = (topology.clone(), name.to_owned());
     let worker = std::thread::spawn(move || {
+        // Wall time, for the cost: the run itself only reads tokio's (virtual) clock.
+        let started = std::time::Instant::now();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .start_paused(true)
@@ -342,16 +386,49 @@ pub fn deterministic(
             let _clock = peerlab::clock::start_virtual_wall_clock(
                 std::time::UNIX_EPOCH + Duration::from_secs(DETERMINISTIC_EPOCH_SECONDS),
             );
+            let _bug = options
+                .planted_bug
+                .map(peerlab::planted::plant_on_this_thread);
+            let resident_before = resident_bytes();
             let network = crate::Network::from_topology(&topology).await?;
+            let built_in = started.elapsed();
+            let memory_per_instance =
+                resident_before
+                    .zip(resident_bytes())
+                    .map(|(before, after)| {
+                        after.saturating_sub(before) / (topology.instances.len().max(1) as u64)
+                    });
             let mut report = run_for(&network, &topology, &name, seed, duration, progress).await;
             network.shutdown().await;
             report.replay.push_str(" --deterministic");
-            Ok(report)
+            if options.planted_bug.is_some() {
+                report.replay.push_str(" --planted-bug drop-void");
+            }
+            Ok(DeterministicRun {
+                report,
+                built_in,
+                took: started.elapsed(),
+                memory_per_instance,
+            })
         })
     });
     worker
         .join()
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// This process's resident set size, where the system tells it (Linux's /proc).
+pub fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+    let kibibytes: u64 = line
+        .trim_start_matches("VmRSS:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    kibibytes.checked_mul(1024)
 }
 
 /// The command that repeats a run's schedule.

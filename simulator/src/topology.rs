@@ -323,6 +323,10 @@ pub enum Routing {
     /// listed first), in every asset it peers with that first hop. A destination whose address
     /// an instance's sides list in `routes` keeps those routes.
     Auto,
+    /// As `auto`, towards the instances holding a wallet address only (payments' only
+    /// destinations): routes grow with instances x receivers rather than instances squared, which
+    /// is what a network of thousands needs.
+    Receivers,
 }
 
 /// Two instances peered both ways in one asset: each creates a peer for the other.
