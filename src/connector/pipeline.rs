@@ -211,7 +211,7 @@ impl Connector {
         // The forwarded expiry is known before the liquidity is reserved, so that the pending
         // transfer lasts the whole hold; a packet with too little time is still refused R02 only
         // after the balance check, in Rafiki's order (balance before reduce-expiry).
-        let now = Timestamp::now();
+        let now = Timestamp::now_on(self.instance.clock());
         let expiry = self.forwarded_expiry(&prepare, now);
         let hold = expiry
             .as_ref()
@@ -320,14 +320,15 @@ impl Connector {
         if !opened.accepts(arrived) {
             return refuse();
         }
-        if prepare.expires_at() < Timestamp::now() {
+        let now = Timestamp::now_on(self.instance.clock());
+        if prepare.expires_at() < now {
             return Err(PacketError::AlreadyExpired {
                 source_expiry: prepare.expires_at(),
-                now: Timestamp::now(),
+                now,
             });
         }
         // A rate probe is never fulfilled, whatever its condition: nothing was reserved for it.
-        if from.unfulfillable || !self.receiver.first_fulfillment(prepare) {
+        if from.unfulfillable || !self.receiver.first_fulfillment(prepare, now) {
             return refuse();
         }
         let fulfill = opened
@@ -419,7 +420,7 @@ impl Connector {
                 .ok_or_else(|| PacketError::Internal(format!("no asset {id}")))
         };
         let (source, destination) = (asset(from)?, asset(to)?);
-        let left = deadline.duration_since(Timestamp::now());
+        let left = deadline.duration_since(Timestamp::now_on(self.instance.clock()));
         let conversion = self.rates.convert(
             amount,
             AssetUnit {
