@@ -9,6 +9,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use super::client::OutgoingClient;
+use super::dedup::{Deduplicator, Seen};
 use super::errors::PacketError;
 use super::rate_limit::RateLimiter;
 use super::rates::{AssetUnit, ConversionError, ExchangeRates, RateSource};
@@ -83,6 +84,8 @@ pub struct Connector {
     rates: ExchangeRates,
     receiver: StreamReceiver,
     stats: PacketStats,
+    /// Prepares from peers seen and their replies, so a copy is answered, not processed again.
+    dedup: Deduplicator,
 }
 
 /// Where a packet goes after route lookup.
@@ -132,6 +135,7 @@ impl Connector {
             client: OutgoingClient::default(),
             settings,
             stats: PacketStats::default(),
+            dedup: Deduplicator::default(),
         }
     }
 
@@ -173,7 +177,35 @@ impl Connector {
     }
 
     /// [`Connector::handle_prepare`] for any source: a peer, or a local account paying out.
+    ///
+    /// A Prepare a peer sent before (the same packet again: a link duplicating it, or the peer
+    /// retrying because the reply was lost) gets the first copy's reply, waiting for it while the
+    /// first is under way, and is processed once. A local account's packets come from this
+    /// instance's own sender, which never sends one twice, so they skip that bookkeeping.
     pub async fn handle_prepare_from(&self, from: PacketSource<'_>, prepare: Prepare) -> Reply {
+        if from.local {
+            return self.handle_once(from, prepare).await;
+        }
+        loop {
+            let now = Timestamp::now_on(self.instance.clock());
+            match self.dedup.begin(from.id, &prepare, now) {
+                Seen::First(first) => {
+                    let reply = self.handle_once(from, prepare).await;
+                    first.finish(&reply);
+                    return reply;
+                }
+                Seen::Duplicate(duplicate) => {
+                    if let Some(reply) = duplicate.reply().await {
+                        return reply;
+                    }
+                    // The first copy was abandoned unanswered: this one is processed instead.
+                }
+            }
+        }
+    }
+
+    /// Processes a Prepare and counts its outcome.
+    async fn handle_once(&self, from: PacketSource<'_>, prepare: Prepare) -> Reply {
         let started = Instant::now();
         let amount = prepare.amount();
         let reply = match self.process(from, prepare).await {
