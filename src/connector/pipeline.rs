@@ -565,12 +565,14 @@ impl Connector {
     ) -> Result<Reply, PacketError> {
         prepare.set_expires_at(expiry);
         prepare.set_amount(amount);
-        let send = self.client.send(
+        let hold = expiry.duration_since(now);
+        let send = self.client.send_prepare(
             &next.outgoing.endpoint,
             &next.outgoing.auth_token,
-            prepare.encode(),
+            &prepare,
+            Instant::now() + hold,
         );
-        let reply = tokio::time::timeout(expiry.duration_since(now), send)
+        let reply = tokio::time::timeout(hold, send)
             .await
             .map_err(|_| PacketError::TimedOut)??;
         if let Reply::Fulfill(fulfill) = &reply
