@@ -282,11 +282,8 @@ async fn forward(State(state): State<ProxyState>, headers: HeaderMap, body: Byte
     let outcome = match second {
         Some(second) => {
             link.duplicated.fetch_add(1, Ordering::Relaxed);
-            let (first, _second) = futures_util::future::join(
-                exchange(&state, first),
-                exchange(&state, second),
-            )
-            .await;
+            let (first, _second) =
+                futures_util::future::join(exchange(&state, first), exchange(&state, second)).await;
             first
         }
         None => exchange(&state, first).await,

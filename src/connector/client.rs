@@ -536,9 +536,16 @@ mod tests {
         let client = OutgoingClient::default();
         let started = Instant::now();
         let reply = client
-            .send_prepare(&format!("http://127.0.0.1:{port}/"), "t", &prepare(), until())
+            .send_prepare(
+                &format!("http://127.0.0.1:{port}/"),
+                "t",
+                &prepare(),
+                until(),
+            )
             .await;
-        assert!(matches!(reply, Err(PacketError::NextHop(detail)) if detail.contains("cannot connect")));
+        assert!(
+            matches!(reply, Err(PacketError::NextHop(detail)) if detail.contains("cannot connect"))
+        );
         assert!(started.elapsed() < FIRST_RESEND_BACKOFF * 5);
     }
 

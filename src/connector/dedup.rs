@@ -113,7 +113,10 @@ impl Deduplicator {
     /// Prepares remembered now (tests).
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.shards.iter().map(|shard| lock(shard).entries.len()).sum()
+        self.shards
+            .iter()
+            .map(|shard| lock(shard).entries.len())
+            .sum()
     }
 }
 
@@ -170,8 +173,7 @@ impl Duplicate {
     /// The first copy's reply, waited for while it is processed; `None` if the first copy was
     /// abandoned without one (then this copy should be processed afresh).
     pub async fn reply(mut self) -> Option<Reply> {
-        let result = self.reply.wait_for(Option::is_some).await.ok()?.clone();
-        result
+        self.reply.wait_for(Option::is_some).await.ok()?.clone()
     }
 }
 
@@ -297,12 +299,13 @@ mod tests {
         assert!(dedup.len() <= SHARDS * 2, "{}", dedup.len());
         // The latest expiring are kept; the soonest are gone.
         let last = prepare(199, now.saturating_add(Duration::from_secs(200)));
+        assert!(matches!(dedup.begin(peer, &last, now), Seen::Duplicate(_)));
         assert!(matches!(
-            dedup.begin(peer, &last, now),
-            Seen::Duplicate(_)
-        ));
-        assert!(matches!(
-            dedup.begin(peer, &prepare(0, now.saturating_add(Duration::from_secs(1))), now),
+            dedup.begin(
+                peer,
+                &prepare(0, now.saturating_add(Duration::from_secs(1))),
+                now
+            ),
             Seen::First(_)
         ));
         // Once past every expiry, all are forgotten as new ones arrive.

@@ -166,11 +166,7 @@ impl StreamReceiver {
             .fulfilled
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        fulfilled.record(
-            *prepare.execution_condition(),
-            prepare.expires_at(),
-            now,
-        )
+        fulfilled.record(*prepare.execution_condition(), prepare.expires_at(), now)
     }
 
     /// A fresh receiving address under `own_address` for `target`, and its shared secret.

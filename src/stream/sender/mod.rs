@@ -414,7 +414,8 @@ async fn ask_ildcp<L: PacketLink>(
     link: &L,
     options: &PaymentOptions,
 ) -> Result<IldcpResponse, PaymentError> {
-    let request = ildcp_request(Timestamp::now_on(&options.clock).saturating_add(options.packet_lifetime));
+    let request =
+        ildcp_request(Timestamp::now_on(&options.clock).saturating_add(options.packet_lifetime));
     let reply = exchange(link, request, &options.clock)
         .await
         .map_err(|error| PaymentError::Link {

@@ -85,7 +85,10 @@ fn cuts_replies(w: &mut PeeringWorld, from: String, to: String) {
 
 #[then(expr = "the link from {string} to {string} delivered packets twice")]
 fn delivered_twice(w: &mut PeeringWorld, from: String, to: String) {
-    let duplicated = link(w, &from, &to).state().duplicated.load(Ordering::Relaxed);
+    let duplicated = link(w, &from, &to)
+        .state()
+        .duplicated
+        .load(Ordering::Relaxed);
     assert!(duplicated > 0, "no packet was delivered twice");
 }
 
