@@ -1109,6 +1109,55 @@ mod tests {
         }
     }
 
+    #[test]
+    fn delivery_faults_need_their_settings() {
+        let peered = "[[peerings]]\nbetween = [\"a\", \"b\"]\nasset = \"USD\"\n";
+        let cases = [
+            (
+                "[[faults]]\nkind = \"clock_skew\"\ninstance = \"a\"\nat = 0\nfor = 1",
+                "clock_skew needs skew_ms",
+            ),
+            (
+                "[[faults]]\nkind = \"clock_skew\"\nskew_ms = 5\nat = 0\nfor = 1",
+                "clock_skew needs instance",
+            ),
+            (
+                "[[faults]]\nkind = \"clock_skew\"\ninstance = \"z\"\nskew_ms = 5\nat = 0\nfor = 1",
+                "no instance \"z\"",
+            ),
+            (
+                "[[faults]]\nkind = \"reorder\"\nbetween = [\"a\", \"b\"]\nat = 0\nfor = 1",
+                "reorder needs latency_ms",
+            ),
+            (
+                "[[faults]]\nkind = \"duplicate\"\nbetween = [\"a\", \"b\"]\nat = 0\nfor = 1\nshare = 2",
+                "share must be from 0 to 1",
+            ),
+            (
+                "[[faults]]\nkind = \"cut_reply\"\nbetween = [\"a\", \"b\"]\nat = 0\nfor = 1\nskew_ms = 5",
+                "only clock_skew takes skew_ms",
+            ),
+        ];
+        for (fault, expected) in cases {
+            let message = Topology::parse(&three(&format!("{peered}{fault}")))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                message.contains(expected),
+                "{message:?} should mention {expected:?}"
+            );
+        }
+        let fine = Topology::parse(&three(&format!(
+            "{peered}[[faults]]\nkind = \"clock_skew\"\ninstance = \"a\"\nskew_ms = -3000\nat = 0\nfor = 1\n\
+             [[faults]]\nkind = \"cut_reply\"\nbetween = [\"b\", \"a\"]\nat = 0\nfor = 1\n\
+             [[faults]]\nkind = \"duplicate\"\nbetween = [\"a\", \"b\"]\nat = 0\nfor = 1\nshare = 0.5\n\
+             [[faults]]\nkind = \"reorder\"\nbetween = [\"a\", \"b\"]\nat = 0\nfor = 1\nlatency_ms = 20"
+        )))
+        .expect("valid delivery faults");
+        assert_eq!(fine.faults[0].skew_ms, Some(-3000));
+        assert_eq!(fine.faults[0].kind, FaultKind::ClockSkew);
+    }
+
     /// Three instances `a`, `b`, `c` in USD, then `extra`.
     fn three(extra: &str) -> String {
         format!(
