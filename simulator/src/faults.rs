@@ -721,6 +721,41 @@ mod tests {
         link.set_drop_share(0.0);
         assert!(!(0..100).any(|_| link.drops_next()));
     }
+
+    #[test]
+    fn reorder_delays_stay_within_their_bound_and_repeat_with_the_seed() {
+        let link = LinkState::default();
+        assert_eq!(link.reorder_delay(), Duration::ZERO);
+        link.set_reorder(Duration::from_millis(30));
+        let draw = || {
+            let _seed = peerlab::entropy::seed_this_thread(4);
+            (0..50).map(|_| link.reorder_delay()).collect::<Vec<_>>()
+        };
+        let first = draw();
+        assert_eq!(first, draw());
+        assert!(
+            first
+                .iter()
+                .all(|delay| *delay <= Duration::from_millis(30))
+        );
+        assert!(first.iter().any(|delay| *delay != first[0]), "{first:?}");
+        link.set_normal();
+        assert_eq!(link.reorder_delay(), Duration::ZERO);
+    }
+
+    #[test]
+    fn duplicates_and_cut_replies_take_their_share_and_stop_when_normal() {
+        let link = LinkState::default();
+        link.set_duplicate_share(0.5);
+        link.set_cut_reply_share(1.0);
+        assert_eq!(
+            (0..100).filter(|_| link.duplicates.picks_next()).count(),
+            50
+        );
+        assert!((0..100).all(|_| link.cuts.picks_next()));
+        link.set_normal();
+        assert!(!(0..100).any(|_| link.duplicates.picks_next() || link.cuts.picks_next()));
+    }
 }
 
 #[cfg(test)]
