@@ -6,7 +6,9 @@
 //! Nothing else in the connector reads `SystemTime::now` or `std::time::Instant` outside tests.
 
 use std::cell::Cell;
-use std::time::SystemTime;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, SystemTime};
 
 pub use tokio::time::Instant;
 
@@ -20,6 +22,48 @@ pub fn now() -> SystemTime {
     match VIRTUAL.with(Cell::get) {
         Some((epoch, started)) => epoch + started.elapsed(),
         None => SystemTime::now(),
+    }
+}
+
+/// One instance's wall clock: [`now`] shifted by a skew (0 unless a fault skews it), so that
+/// instances of one process can disagree about the time as machines do. Cloning shares the skew:
+/// the instance, its connector and the payments it sends all read the one clock. Reading it is a
+/// relaxed atomic load on top of [`now`].
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    skew_ms: Arc<AtomicI64>,
+}
+
+/// Two handles are equal when they are the same clock (options holding one compare by it).
+impl PartialEq for Clock {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.skew_ms, &other.skew_ms)
+    }
+}
+
+impl Eq for Clock {}
+
+impl Clock {
+    /// The wall-clock time now, as this instance sees it.
+    pub fn now(&self) -> SystemTime {
+        let skew_ms = self.skew_ms.load(Ordering::Relaxed);
+        let real = now();
+        let shifted = if skew_ms >= 0 {
+            real.checked_add(Duration::from_millis(skew_ms.unsigned_abs()))
+        } else {
+            real.checked_sub(Duration::from_millis(skew_ms.unsigned_abs()))
+        };
+        // A skew past what SystemTime holds cannot be configured meaningfully: keep real time.
+        shifted.unwrap_or(real)
+    }
+
+    /// Makes this clock run `skew_ms` ahead of real time (behind when negative).
+    pub fn set_skew_ms(&self, skew_ms: i64) {
+        self.skew_ms.store(skew_ms, Ordering::Relaxed);
+    }
+
+    pub fn skew_ms(&self) -> i64 {
+        self.skew_ms.load(Ordering::Relaxed)
     }
 }
 
@@ -58,5 +102,22 @@ mod tests {
         }
         assert!(now() > epoch - Duration::from_secs(1_000_000_000));
         assert!(now().duration_since(UNIX_EPOCH).is_ok());
+    }
+
+    #[test]
+    fn a_clock_runs_ahead_or_behind_by_its_skew_and_clones_share_it() {
+        let epoch = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let _virtual = start_virtual_wall_clock(epoch);
+        let clock = Clock::default();
+        let shared = clock.clone();
+        let unskewed = clock.now();
+        assert!(unskewed >= epoch && unskewed < epoch + Duration::from_secs(5));
+        shared.set_skew_ms(90_000);
+        assert!(clock.now() >= epoch + Duration::from_secs(90));
+        shared.set_skew_ms(-90_000);
+        assert!(clock.now() < epoch - Duration::from_secs(85));
+        assert_eq!(clock.skew_ms(), -90_000);
+        // Another instance's clock is its own.
+        assert!(Clock::default().now() >= epoch);
     }
 }

@@ -475,15 +475,16 @@ async fn each_instance_counts_packets_per_incoming_peer() {
         .send(&paying_prepare(&s.receiver_address(), 250, SOON))
         .await;
     assert!(matches!(paid, Reply::Fulfill(_)), "{paid:?}");
-    let unpayable = Prepare::new(
-        s.receiver_address(),
-        10,
-        Timestamp::now().saturating_add(SOON),
-        [1; 32],
-        vec![],
-    )
-    .unwrap();
-    for _ in 0..2 {
+    // Two different packets (the same one twice would be a copy, answered without counting).
+    for condition in [[1; 32], [2; 32]] {
+        let unpayable = Prepare::new(
+            s.receiver_address(),
+            10,
+            Timestamp::now().saturating_add(SOON),
+            condition,
+            vec![],
+        )
+        .unwrap();
         reject(s.send(&unpayable).await);
     }
     // Every hop counts the packet against the peer it came from, whatever hop rejected it.
@@ -528,6 +529,31 @@ async fn each_instance_counts_packets_per_incoming_peer() {
             .iter()
             .all(|link| link.peer_id != from_a.id)
     );
+    s.assert_settled();
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_prepare_sent_again_by_a_peer_is_answered_with_its_first_reply_and_paid_once() {
+    let s = setup(&["a", "b"], 10_000, None).await;
+    let prepare = paying_prepare(&s.receiver_address(), 700, SOON);
+    // Two copies at once (the second waits for the first's reply), then a third after it: one
+    // reply for all, and the money moves once on every hop, whatever the receiver would do.
+    let (first, second) = tokio::join!(s.send(&prepare), s.send(&prepare));
+    let third = s.send(&prepare).await;
+    assert!(matches!(first, Reply::Fulfill(_)), "{first:?}");
+    assert_eq!(second, first);
+    assert_eq!(third, first);
+    assert_eq!(s.receiver.amount_received(), 700);
+    assert_eq!(s.liquidity("a", "test.client").await, 9_300);
+    assert_eq!(s.liquidity("a", "test.b").await, 1_000_700);
+    assert_eq!(s.liquidity("b", "test.a").await, 999_300);
+    // Another packet for the same amount and destination is another packet.
+    let other = s
+        .send(&paying_prepare(&s.receiver_address(), 700, SOON))
+        .await;
+    assert!(matches!(other, Reply::Fulfill(_)), "{other:?}");
+    assert_eq!(s.receiver.amount_received(), 1_400);
     s.assert_settled();
     s.shutdown().await;
 }

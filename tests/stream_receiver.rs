@@ -295,8 +295,17 @@ async fn a_replayed_packet_is_refused_and_credited_once() {
     let s = setup().await;
     let (to, secret) = s.spsp().await;
     let packet = fulfillable(&to, &secret, 100, &money(1, 100, vec![]));
-    assert!(matches!(s.send(&packet).await, Reply::Fulfill(_)));
-    let reject = reject_of(s.send(&packet).await);
+    let first = s.send(&packet).await;
+    assert!(matches!(first, Reply::Fulfill(_)));
+    // The very same Prepare again from the same peer is a copy (a duplicated or retried
+    // request): the connector answers it with the first reply, crediting nothing more.
+    assert_eq!(s.send(&packet).await, first);
+    s.assert_paid(100).await;
+    // A replay of the fulfilled packet that is not a copy (another expiry) reaches the
+    // receiver, which refuses it.
+    let mut replay = packet.clone();
+    replay.set_expires_at(packet.expires_at().saturating_add(Duration::from_secs(1)));
+    let reject = reject_of(s.send(&replay).await);
     assert_eq!(reject.code(), ErrorCode::F99ApplicationError);
     s.assert_paid(100).await;
     s.network.shutdown().await;

@@ -56,12 +56,44 @@ pub enum LinkMode {
 pub struct LinkState {
     mode: AtomicU8,
     latency_ms: AtomicU64,
-    /// Requests dropped per million (answered 503 without forwarding).
-    drop_per_million: AtomicU32,
-    /// For drawing which requests to drop: a counter-based spread, reproducible.
-    seen: AtomicU64,
+    /// The most a request is held while requests are reordered (each a random time up to it).
+    reorder_ms: AtomicU64,
+    /// Requests dropped (answered 503 without forwarding).
+    drops: Share,
+    /// Requests delivered twice.
+    duplicates: Share,
+    /// Requests whose reply is cut off.
+    cuts: Share,
     pub forwarded: AtomicU64,
     pub refused: AtomicU64,
+    /// Requests delivered a second time.
+    pub duplicated: AtomicU64,
+    /// Replies cut off after the other side processed the request.
+    pub cut: AtomicU64,
+}
+
+/// A share of requests, picked by a counter so that they are spread evenly and reproducibly: a
+/// share of 0.1 is every tenth.
+#[derive(Debug, Default)]
+struct Share {
+    per_million: AtomicU32,
+    seen: AtomicU64,
+}
+
+impl Share {
+    fn set(&self, share: f64) {
+        let per_million = (share.clamp(0.0, 1.0) * 1_000_000.0).round() as u32;
+        self.per_million.store(per_million, Ordering::Relaxed);
+    }
+
+    fn picks_next(&self) -> bool {
+        let per_million = u64::from(self.per_million.load(Ordering::Relaxed));
+        if per_million == 0 {
+            return false;
+        }
+        let n = self.seen.fetch_add(1, Ordering::Relaxed);
+        (n * per_million) / 1_000_000 != ((n + 1) * per_million) / 1_000_000
+    }
 }
 
 impl LinkState {
@@ -76,8 +108,34 @@ impl LinkState {
 
     /// Drops `share` (0 to 1) of requests.
     pub fn set_drop_share(&self, share: f64) {
-        let per_million = (share.clamp(0.0, 1.0) * 1_000_000.0).round() as u32;
-        self.drop_per_million.store(per_million, Ordering::Relaxed);
+        self.drops.set(share);
+    }
+
+    /// Holds each request a random time from 0 to `most` (zero: none), so they overtake each
+    /// other.
+    pub fn set_reorder(&self, most: Duration) {
+        let ms = u64::try_from(most.as_millis()).unwrap_or(u64::MAX);
+        self.reorder_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Delivers `share` (0 to 1) of requests twice.
+    pub fn set_duplicate_share(&self, share: f64) {
+        self.duplicates.set(share);
+    }
+
+    /// Cuts the reply of `share` (0 to 1) of requests.
+    pub fn set_cut_reply_share(&self, share: f64) {
+        self.cuts.set(share);
+    }
+
+    /// Back to forwarding every request as it comes.
+    pub fn set_normal(&self) {
+        self.set_mode(LinkMode::Normal);
+        self.set_latency(Duration::ZERO);
+        self.set_reorder(Duration::ZERO);
+        self.set_drop_share(0.0);
+        self.set_duplicate_share(0.0);
+        self.set_cut_reply_share(0.0);
     }
 
     fn mode(&self) -> LinkMode {
@@ -92,12 +150,19 @@ impl LinkState {
     /// Whether this request is one of the dropped share: requests are spread evenly, so a share
     /// of 0.1 drops every tenth.
     fn drops_next(&self) -> bool {
-        let per_million = u64::from(self.drop_per_million.load(Ordering::Relaxed));
-        if per_million == 0 {
-            return false;
+        self.drops.picks_next()
+    }
+
+    /// How long to hold this request: a random time up to the reorder bound, drawn from
+    /// `peerlab::entropy` (the run's seed in a deterministic run).
+    fn reorder_delay(&self) -> Duration {
+        let most = self.reorder_ms.load(Ordering::Relaxed);
+        if most == 0 {
+            return Duration::ZERO;
         }
-        let n = self.seen.fetch_add(1, Ordering::Relaxed);
-        (n * per_million) / 1_000_000 != ((n + 1) * per_million) / 1_000_000
+        let drawn = u64::from_le_bytes(peerlab::entropy::bytes());
+        // The bias of a modulo over 64 random bits is far below anything a test could see.
+        Duration::from_millis(drawn % (most + 1))
     }
 }
 
@@ -175,6 +240,10 @@ async fn forward(State(state): State<ProxyState>, headers: HeaderMap, body: Byte
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
+    let reorder = link.reorder_delay();
+    if !reorder.is_zero() {
+        tokio::time::sleep(reorder).await;
+    }
     let refuse = |status: StatusCode| {
         link.refused.fetch_add(1, Ordering::Relaxed);
         status.into_response()
@@ -191,15 +260,69 @@ async fn forward(State(state): State<ProxyState>, headers: HeaderMap, body: Byte
     if link.drops_next() {
         return refuse(StatusCode::SERVICE_UNAVAILABLE);
     }
-    let mut request = hyper::Request::post(state.target.as_ref());
-    for name in [hyper::header::AUTHORIZATION, hyper::header::CONTENT_TYPE] {
-        if let Some(value) = headers.get(&name) {
-            request = request.header(name, value);
+    let duplicate = link.duplicates.picks_next();
+    let cut = link.cuts.picks_next();
+    let request = || {
+        let mut request = hyper::Request::post(state.target.as_ref());
+        for name in [hyper::header::AUTHORIZATION, hyper::header::CONTENT_TYPE] {
+            if let Some(value) = headers.get(&name) {
+                request = request.header(name, value);
+            }
         }
-    }
-    let Ok(request) = request.body(Full::new(body)) else {
+        request.body(Full::new(body.clone())).ok()
+    };
+    let Some(first) = request() else {
         return refuse(StatusCode::BAD_GATEWAY);
     };
+    // A duplicated request's two copies go at once, on two connections, as a network that
+    // duplicates a packet delivers them close together: the receiver sees the second while the
+    // first is still being processed, the harder case for it (a copy after the first's reply
+    // is answered from what the first left, the easier one). The sender gets the first's reply.
+    let second = duplicate.then(request).flatten();
+    let outcome = match second {
+        Some(second) => {
+            link.duplicated.fetch_add(1, Ordering::Relaxed);
+            let (first, _second) =
+                futures_util::future::join(exchange(&state, first), exchange(&state, second)).await;
+            first
+        }
+        None => exchange(&state, first).await,
+    };
+    match outcome {
+        Some((status, content_type, body)) => {
+            link.forwarded.fetch_add(1, Ordering::Relaxed);
+            if cut {
+                link.cut.fetch_add(1, Ordering::Relaxed);
+                return cut_reply(status);
+            }
+            let mut response = (status, body).into_response();
+            if let Some(content_type) = content_type {
+                response
+                    .headers_mut()
+                    .insert(hyper::header::CONTENT_TYPE, content_type);
+            }
+            response
+        }
+        None => refuse(StatusCode::BAD_GATEWAY),
+    }
+}
+
+/// A reply whose body breaks off before any of it is sent: the server aborts the connection, so
+/// the sender sees a broken exchange (not an HTTP status) after the receiver processed the
+/// request.
+fn cut_reply(status: StatusCode) -> Response {
+    let broken = futures_util::stream::once(async {
+        Err::<Bytes, _>(std::io::Error::other("the link cut the reply"))
+    });
+    (status, axum::body::Body::from_stream(broken)).into_response()
+}
+
+/// Forwards one request to the connector behind the proxy: its status, content type and body,
+/// or `None` when no whole answer came in time.
+async fn exchange(
+    state: &ProxyState,
+    request: hyper::Request<Full<Bytes>>,
+) -> Option<(StatusCode, Option<axum::http::HeaderValue>, Bytes)> {
     let exchange = async {
         let response = state.client.request(request).await.ok()?;
         let status = response.status();
@@ -211,19 +334,10 @@ async fn forward(State(state): State<ProxyState>, headers: HeaderMap, body: Byte
             .to_bytes();
         Some((status, content_type, body))
     };
-    match tokio::time::timeout(FORWARD_TIMEOUT, exchange).await {
-        Ok(Some((status, content_type, body))) => {
-            link.forwarded.fetch_add(1, Ordering::Relaxed);
-            let mut response = (status, body).into_response();
-            if let Some(content_type) = content_type {
-                response
-                    .headers_mut()
-                    .insert(hyper::header::CONTENT_TYPE, content_type);
-            }
-            response
-        }
-        _ => refuse(StatusCode::BAD_GATEWAY),
-    }
+    tokio::time::timeout(FORWARD_TIMEOUT, exchange)
+        .await
+        .ok()
+        .flatten()
 }
 
 /// The proxies a run's link faults need, by link (`from`, `to`), each already in front of `to`'s
@@ -239,6 +353,9 @@ fn on_link(kind: FaultKind) -> bool {
             | FaultKind::Partition
             | FaultKind::ServerError
             | FaultKind::Garbage
+            | FaultKind::Reorder
+            | FaultKind::Duplicate
+            | FaultKind::CutReply
     )
 }
 
@@ -316,7 +433,12 @@ pub fn schedule(topology: &Topology, seed: u64) -> Vec<FaultSpec> {
             if rng.random::<bool>() {
                 between.reverse();
             }
-            let instance = (kind == FaultKind::Restart).then(|| between[0].clone());
+            let instance = kind.on_instance().then(|| between[0].clone());
+            // Duplicates and cut replies hit every packet unless told otherwise; drops a tenth.
+            let share = match kind {
+                FaultKind::Duplicate | FaultKind::CutReply => random.share.unwrap_or(1.0),
+                _ => random.share.unwrap_or(0.1),
+            };
             faults.push(FaultSpec {
                 kind,
                 between,
@@ -324,7 +446,8 @@ pub fn schedule(topology: &Topology, seed: u64) -> Vec<FaultSpec> {
                 at,
                 lasts: random.lasts,
                 latency_ms: Some(random.latency_ms.unwrap_or(50)),
-                share: Some(random.share.unwrap_or(0.1)),
+                share: Some(share),
+                skew_ms: (kind == FaultKind::ClockSkew).then(|| random.skew_ms.unwrap_or(2_000)),
             });
         }
     }
@@ -376,6 +499,8 @@ pub struct Injection<'a> {
 
 enum Action<'a> {
     Restart(&'a peerlab::node::Node),
+    /// The instance's clock, to skew.
+    Skew(peerlab::clock::Clock),
     Link(Arc<LinkState>),
     Token {
         instance: Arc<peerlab::instance::Instance>,
@@ -400,6 +525,12 @@ impl<'a> Injection<'a> {
                 .as_deref()
                 .and_then(|name| network.instance(name))
                 .map(|instance| Action::Restart(instance.node()))
+                .ok_or_else(|| "no such instance".to_owned())
+        } else if spec.kind == FaultKind::ClockSkew {
+            spec.instance
+                .as_deref()
+                .and_then(|name| network.instance(name))
+                .map(|instance| Action::Skew(instance.node().instance().clock().clone()))
                 .ok_or_else(|| "no such instance".to_owned())
         } else if on_link(spec.kind) {
             proxies
@@ -489,13 +620,24 @@ impl<'a> Injection<'a> {
                     FaultKind::Drop => link.set_drop_share(spec.share.unwrap_or(0.0)),
                     FaultKind::Partition => link.set_mode(LinkMode::Partition),
                     FaultKind::ServerError => link.set_mode(LinkMode::ServerError),
+                    FaultKind::Reorder => {
+                        link.set_reorder(Duration::from_millis(spec.latency_ms.unwrap_or(0)));
+                    }
+                    FaultKind::Duplicate => link.set_duplicate_share(spec.share.unwrap_or(1.0)),
+                    FaultKind::CutReply => link.set_cut_reply_share(spec.share.unwrap_or(1.0)),
                     _ => link.set_mode(LinkMode::Garbage),
                 }
                 let link = link.clone();
                 Ok(Box::new(move || {
-                    link.set_mode(LinkMode::Normal);
-                    link.set_latency(Duration::ZERO);
-                    link.set_drop_share(0.0);
+                    link.set_normal();
+                    Ok(())
+                }))
+            }
+            Action::Skew(clock) => {
+                clock.set_skew_ms(spec.skew_ms.unwrap_or(0));
+                let clock = clock.clone();
+                Ok(Box::new(move || {
+                    clock.set_skew_ms(0);
                     Ok(())
                 }))
             }
@@ -578,6 +720,41 @@ mod tests {
         assert_eq!(dropped, 100);
         link.set_drop_share(0.0);
         assert!(!(0..100).any(|_| link.drops_next()));
+    }
+
+    #[test]
+    fn reorder_delays_stay_within_their_bound_and_repeat_with_the_seed() {
+        let link = LinkState::default();
+        assert_eq!(link.reorder_delay(), Duration::ZERO);
+        link.set_reorder(Duration::from_millis(30));
+        let draw = || {
+            let _seed = peerlab::entropy::seed_this_thread(4);
+            (0..50).map(|_| link.reorder_delay()).collect::<Vec<_>>()
+        };
+        let first = draw();
+        assert_eq!(first, draw());
+        assert!(
+            first
+                .iter()
+                .all(|delay| *delay <= Duration::from_millis(30))
+        );
+        assert!(first.iter().any(|delay| *delay != first[0]), "{first:?}");
+        link.set_normal();
+        assert_eq!(link.reorder_delay(), Duration::ZERO);
+    }
+
+    #[test]
+    fn duplicates_and_cut_replies_take_their_share_and_stop_when_normal() {
+        let link = LinkState::default();
+        link.set_duplicate_share(0.5);
+        link.set_cut_reply_share(1.0);
+        assert_eq!(
+            (0..100).filter(|_| link.duplicates.picks_next()).count(),
+            50
+        );
+        assert!((0..100).all(|_| link.cuts.picks_next()));
+        link.set_normal();
+        assert!(!(0..100).any(|_| link.duplicates.picks_next() || link.cuts.picks_next()));
     }
 }
 

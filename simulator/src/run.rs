@@ -210,7 +210,13 @@ pub async fn run_for(
     };
     injected.sort_by(|a, b| a.from_seconds.total_cmp(&b.from_seconds));
     faults::shutdown(proxies).await;
-    let invariants = check_invariants(network, &tally.lock().await.payments).await;
+    let invariants = check_invariants(
+        network,
+        topology,
+        &tally.lock().await.payments,
+        &peerings_before,
+    )
+    .await;
     let peerings_after = peering_liquidity(network, topology);
     let wallets_after = wallet_balances(network, topology);
     let instances_after = instance_liquidity(network);
@@ -887,7 +893,12 @@ pub fn peering_liquidity(network: &Network, topology: &Topology) -> Vec<PeeringL
 }
 
 /// The invariants that must hold once the traffic has ended.
-async fn check_invariants(network: &Network, payments: &PaymentTotals) -> Vec<Invariant> {
+async fn check_invariants(
+    network: &Network,
+    topology: &Topology,
+    payments: &PaymentTotals,
+    peerings_before: &[PeeringLiquidity],
+) -> Vec<Invariant> {
     // Packets' transfers end as their replies come; give the last ones a moment.
     let settle_until = Instant::now() + SETTLE;
     while Instant::now() < settle_until
@@ -910,6 +921,29 @@ async fn check_invariants(network: &Network, payments: &PaymentTotals) -> Vec<In
             pending.push(format!("{}: {count} pending", instance.name()));
         }
     }
+    // What one side of a peering paid the other, the other received: a packet moves X from
+    // what the receiver grants the sender to what the sender grants the receiver, so their sum
+    // stays as it was (a drained grant is deposited back). Two sides that disagree about a
+    // packet (one posted what the other voided) change it.
+    let disagreements = peering_liquidity(network, topology)
+        .iter()
+        .zip(peerings_before)
+        .filter_map(|(after, before)| {
+            let sum = |grants: [u64; 2]| u128::from(grants[0]) + u128::from(grants[1]);
+            (sum(after.before) != sum(before.before)).then(|| {
+                format!(
+                    "{} and {} in {}: grants {} + {} before, {} + {} after",
+                    before.between[0],
+                    before.between[1],
+                    before.asset,
+                    before.before[0],
+                    before.before[1],
+                    after.before[0],
+                    after.before[1]
+                )
+            })
+        })
+        .collect();
     let invariant = |name: &str, problems: Vec<String>| Invariant {
         name: name.to_owned(),
         held: problems.is_empty(),
@@ -921,6 +955,10 @@ async fn check_invariants(network: &Network, payments: &PaymentTotals) -> Vec<In
             audits,
         ),
         invariant("every pending transfer has ended", pending),
+        invariant(
+            "both sides of every peering agree: what one paid the other, the other received",
+            disagreements,
+        ),
         invariant(
             "no payment is left SENDING",
             if payments.unfinished > 0 {

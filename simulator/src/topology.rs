@@ -53,9 +53,14 @@ pub struct RandomFaultSpec {
     /// For `latency` faults (default 50).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<u64>,
-    /// For `drop` faults (default 0.1).
+    /// For `drop` faults (default 0.1); `duplicate` and `cut_reply` faults default to every
+    /// packet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub share: Option<f64>,
+    /// For `clock_skew` faults (default 2000): how far ahead (negative: behind) the instance's
+    /// clock runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skew_ms: Option<i64>,
 }
 
 fn ten() -> f64 {
@@ -101,10 +106,11 @@ fn serialize_dialect<S: serde::Serializer>(
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
     pub kind: FaultKind,
-    /// The link, for every kind but `restart`.
+    /// The link, for every kind but `restart` and `clock_skew`.
     #[serde(default, skip_serializing_if = "names_nothing")]
     pub between: [String; 2],
-    /// `restart`: the instance that stops and starts again.
+    /// `restart`: the instance that stops and starts again; `clock_skew`: the instance whose
+    /// clock is off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
     /// Seconds after the traffic starts.
@@ -112,12 +118,17 @@ pub struct FaultSpec {
     /// How long it lasts, in seconds; then it is undone.
     #[serde(rename = "for")]
     pub lasts: f64,
-    /// `latency`: milliseconds added to each packet's trip.
+    /// `latency`: milliseconds added to each packet's trip; `reorder`: the most a packet is
+    /// held (each a random time from 0 to this).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<u64>,
-    /// `drop`: the share of packets lost, 0 to 1.
+    /// `drop`: the share of packets lost, 0 to 1; `duplicate`: the share delivered twice;
+    /// `cut_reply`: the share whose reply is cut off (default for those two: every packet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub share: Option<f64>,
+    /// `clock_skew`: milliseconds the instance's wall clock runs ahead (negative: behind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skew_ms: Option<i64>,
 }
 
 /// What a fault does to its link.
@@ -141,6 +152,26 @@ pub enum FaultKind {
     /// `instance` stops serving at once (every connection dropped, as a crash), then serves again
     /// with its state after `for` seconds.
     Restart,
+    /// Each packet is held a random time from 0 to `latency_ms` (drawn from the run's seed in a
+    /// deterministic run), so later packets overtake earlier ones.
+    Reorder,
+    /// Each packet (or a `share` of them, spread evenly) reaches the other side twice, both
+    /// copies at once; the sender gets the first copy's reply. The receiver must process it once.
+    Duplicate,
+    /// The other side processes each packet (or a `share` of them), then the connection to the
+    /// sender breaks before the reply reaches it. The sender sends it again; both sides must end
+    /// agreeing on what was paid.
+    CutReply,
+    /// `instance`'s wall clock runs `skew_ms` ahead (negative: behind) while the fault lasts:
+    /// the expiries it sets and checks move with it.
+    ClockSkew,
+}
+
+impl FaultKind {
+    /// Whether the fault is on one instance (`instance`) rather than a link (`between`).
+    pub fn on_instance(self) -> bool {
+        matches!(self, Self::Restart | Self::ClockSkew)
+    }
 }
 
 /// Payments from one wallet address to another, each made as an operator makes it through the
@@ -676,11 +707,19 @@ impl Topology {
                 && fault.lasts > 0.0
                 && fault.lasts.is_finite();
             let times = "`at` must be 0 or more and `for` more than 0 seconds";
-            if fault.kind == FaultKind::Restart {
+            if fault.kind.on_instance() {
+                let kind = if fault.kind == FaultKind::Restart {
+                    "restart"
+                } else {
+                    "clock_skew"
+                };
                 match &fault.instance {
                     Some(name) if names.contains(name.as_str()) => {}
                     Some(name) => return fault_error("instance", format!("no instance {name:?}")),
-                    None => return fault_error("kind", "restart needs instance".into()),
+                    None => return fault_error("kind", format!("{kind} needs instance")),
+                }
+                if fault.kind == FaultKind::ClockSkew && fault.skew_ms.is_none() {
+                    return fault_error("kind", "clock_skew needs skew_ms".into());
                 }
                 if !times_valid {
                     return fault_error("at", times.into());
@@ -690,8 +729,11 @@ impl Topology {
             if fault.instance.is_some() {
                 return fault_error(
                     "instance",
-                    "only restart takes instance; the others take between".into(),
+                    "only restart and clock_skew take instance; the others take between".into(),
                 );
+            }
+            if fault.skew_ms.is_some() {
+                return fault_error("skew_ms", "only clock_skew takes skew_ms".into());
             }
             let [from, to] = &fault.between;
             let peered = self.peerings.iter().any(|peering| {
@@ -707,6 +749,16 @@ impl Topology {
             match fault.kind {
                 FaultKind::Latency if fault.latency_ms.is_none() => {
                     return fault_error("kind", "latency needs latency_ms".into());
+                }
+                FaultKind::Reorder if fault.latency_ms.is_none() => {
+                    return fault_error("kind", "reorder needs latency_ms".into());
+                }
+                FaultKind::Duplicate | FaultKind::CutReply
+                    if fault
+                        .share
+                        .is_some_and(|share| !(0.0..=1.0).contains(&share)) =>
+                {
+                    return fault_error("share", "share must be from 0 to 1".into());
                 }
                 FaultKind::Drop
                     if !fault
@@ -1059,6 +1111,55 @@ mod tests {
                 "{message:?} should mention {expected:?}"
             );
         }
+    }
+
+    #[test]
+    fn delivery_faults_need_their_settings() {
+        let peered = "[[peerings]]\nbetween = [\"a\", \"b\"]\nasset = \"USD\"\n";
+        let cases = [
+            (
+                "[[faults]]\nkind = \"clock_skew\"\ninstance = \"a\"\nat = 0\nfor = 1",
+                "clock_skew needs skew_ms",
+            ),
+            (
+                "[[faults]]\nkind = \"clock_skew\"\nskew_ms = 5\nat = 0\nfor = 1",
+                "clock_skew needs instance",
+            ),
+            (
+                "[[faults]]\nkind = \"clock_skew\"\ninstance = \"z\"\nskew_ms = 5\nat = 0\nfor = 1",
+                "no instance \"z\"",
+            ),
+            (
+                "[[faults]]\nkind = \"reorder\"\nbetween = [\"a\", \"b\"]\nat = 0\nfor = 1",
+                "reorder needs latency_ms",
+            ),
+            (
+                "[[faults]]\nkind = \"duplicate\"\nbetween = [\"a\", \"b\"]\nat = 0\nfor = 1\nshare = 2",
+                "share must be from 0 to 1",
+            ),
+            (
+                "[[faults]]\nkind = \"cut_reply\"\nbetween = [\"a\", \"b\"]\nat = 0\nfor = 1\nskew_ms = 5",
+                "only clock_skew takes skew_ms",
+            ),
+        ];
+        for (fault, expected) in cases {
+            let message = Topology::parse(&three(&format!("{peered}{fault}")))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                message.contains(expected),
+                "{message:?} should mention {expected:?}"
+            );
+        }
+        let fine = Topology::parse(&three(&format!(
+            "{peered}[[faults]]\nkind = \"clock_skew\"\ninstance = \"a\"\nskew_ms = -3000\nat = 0\nfor = 1\n\
+             [[faults]]\nkind = \"cut_reply\"\nbetween = [\"b\", \"a\"]\nat = 0\nfor = 1\n\
+             [[faults]]\nkind = \"duplicate\"\nbetween = [\"a\", \"b\"]\nat = 0\nfor = 1\nshare = 0.5\n\
+             [[faults]]\nkind = \"reorder\"\nbetween = [\"a\", \"b\"]\nat = 0\nfor = 1\nlatency_ms = 20"
+        )))
+        .expect("valid delivery faults");
+        assert_eq!(fine.faults[0].skew_ms, Some(-3000));
+        assert_eq!(fine.faults[0].kind, FaultKind::ClockSkew);
     }
 
     /// Three instances `a`, `b`, `c` in USD, then `extra`.

@@ -135,6 +135,7 @@ async fn every_shipped_topology_runs_its_traffic_and_passes_its_invariants() {
         "auto-peering",
         "rafiki-localenv",
         "chaos",
+        "delivery-faults",
     ] {
         assert!(
             names.contains(&expected),

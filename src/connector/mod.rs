@@ -2,6 +2,7 @@
 //! instance state, in [`crate::instance::routing`]).
 
 pub mod client;
+pub mod dedup;
 pub mod errors;
 pub mod http;
 pub mod pipeline;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use super::client::OutgoingClient;
+use super::dedup::{Deduplicator, Seen};
 use super::errors::PacketError;
 use super::rate_limit::RateLimiter;
 use super::rates::{AssetUnit, ConversionError, ExchangeRates, RateSource};
@@ -83,6 +84,8 @@ pub struct Connector {
     rates: ExchangeRates,
     receiver: StreamReceiver,
     stats: PacketStats,
+    /// Prepares from peers seen and their replies, so a copy is answered, not processed again.
+    dedup: Deduplicator,
 }
 
 /// Where a packet goes after route lookup.
@@ -137,6 +140,7 @@ impl Connector {
             client: OutgoingClient::default(),
             settings,
             stats: PacketStats::default(),
+            dedup: Deduplicator::default(),
         }
     }
 
@@ -178,7 +182,35 @@ impl Connector {
     }
 
     /// [`Connector::handle_prepare`] for any source: a peer, or a local account paying out.
+    ///
+    /// A Prepare a peer sent before (the same packet again: a link duplicating it, or the peer
+    /// retrying because the reply was lost) gets the first copy's reply, waiting for it while the
+    /// first is under way, and is processed once. A local account's packets come from this
+    /// instance's own sender, which never sends one twice, so they skip that bookkeeping.
     pub async fn handle_prepare_from(&self, from: PacketSource<'_>, prepare: Prepare) -> Reply {
+        if from.local {
+            return self.handle_once(from, prepare).await;
+        }
+        loop {
+            let now = Timestamp::now_on(self.instance.clock());
+            match self.dedup.begin(from.id, &prepare, now) {
+                Seen::First(first) => {
+                    let reply = self.handle_once(from, prepare).await;
+                    first.finish(&reply);
+                    return reply;
+                }
+                Seen::Duplicate(duplicate) => {
+                    if let Some(reply) = duplicate.reply().await {
+                        return reply;
+                    }
+                    // The first copy was abandoned unanswered: this one is processed instead.
+                }
+            }
+        }
+    }
+
+    /// Processes a Prepare and counts its outcome.
+    async fn handle_once(&self, from: PacketSource<'_>, prepare: Prepare) -> Reply {
         let started = Instant::now();
         let amount = prepare.amount();
         let reply = match self.process(from, prepare).await {
@@ -216,7 +248,7 @@ impl Connector {
         // The forwarded expiry is known before the liquidity is reserved, so that the pending
         // transfer lasts the whole hold; a packet with too little time is still refused R02 only
         // after the balance check, in Rafiki's order (balance before reduce-expiry).
-        let now = Timestamp::now();
+        let now = Timestamp::now_on(self.instance.clock());
         let expiry = self.forwarded_expiry(&prepare, now);
         let hold = expiry
             .as_ref()
@@ -325,14 +357,15 @@ impl Connector {
         if !opened.accepts(arrived) {
             return refuse();
         }
-        if prepare.expires_at() < Timestamp::now() {
+        let now = Timestamp::now_on(self.instance.clock());
+        if prepare.expires_at() < now {
             return Err(PacketError::AlreadyExpired {
                 source_expiry: prepare.expires_at(),
-                now: Timestamp::now(),
+                now,
             });
         }
         // A rate probe is never fulfilled, whatever its condition: nothing was reserved for it.
-        if from.unfulfillable || !self.receiver.first_fulfillment(prepare) {
+        if from.unfulfillable || !self.receiver.first_fulfillment(prepare, now) {
             return refuse();
         }
         let fulfill = opened
@@ -424,7 +457,7 @@ impl Connector {
                 .ok_or_else(|| PacketError::Internal(format!("no asset {id}")))
         };
         let (source, destination) = (asset(from)?, asset(to)?);
-        let left = deadline.duration_since(Timestamp::now());
+        let left = deadline.duration_since(Timestamp::now_on(self.instance.clock()));
         let conversion = self.rates.convert(
             amount,
             AssetUnit {
@@ -537,12 +570,14 @@ impl Connector {
     ) -> Result<Reply, PacketError> {
         prepare.set_expires_at(expiry);
         prepare.set_amount(amount);
-        let send = self.client.send(
+        let hold = expiry.duration_since(now);
+        let send = self.client.send_prepare(
             &next.outgoing.endpoint,
             &next.outgoing.auth_token,
-            prepare.encode(),
+            &prepare,
+            Instant::now() + hold,
         );
-        let reply = tokio::time::timeout(expiry.duration_since(now), send)
+        let reply = tokio::time::timeout(hold, send)
             .await
             .map_err(|_| PacketError::TimedOut)??;
         if let Reply::Fulfill(fulfill) = &reply

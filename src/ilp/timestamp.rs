@@ -51,6 +51,11 @@ impl Timestamp {
         Self::from_system_time(crate::clock::now())
     }
 
+    /// The current time on one instance's clock (skewed when a fault skews it).
+    pub fn now_on(clock: &crate::clock::Clock) -> Self {
+        Self::from_system_time(clock.now())
+    }
+
     pub fn from_system_time(at: SystemTime) -> Self {
         let millis = match at.duration_since(UNIX_EPOCH) {
             Ok(after) => i64::try_from(after.as_millis()).unwrap_or(i64::MAX),

@@ -73,6 +73,9 @@ pub struct InstanceSettings {
 pub struct Instance {
     settings: InstanceSettings,
     state: Mutex<State>,
+    /// This instance's wall clock, which its packet path and the payments it sends read (a
+    /// clock-skew fault shifts it).
+    clock: crate::clock::Clock,
 }
 
 #[derive(Debug, Default)]
@@ -153,6 +156,7 @@ impl Instance {
         Self {
             settings,
             state: Mutex::new(State::default()),
+            clock: crate::clock::Clock::default(),
         }
     }
 
@@ -166,11 +170,18 @@ impl Instance {
                 settled_limit: retention::SettledLimit(settled_retention),
                 ..State::default()
             }),
+            clock: crate::clock::Clock::default(),
         }
     }
 
     pub fn settings(&self) -> &InstanceSettings {
         &self.settings
+    }
+
+    /// The wall clock of this instance: its packet path's expiry decisions, its STREAM receiver
+    /// and the STREAM sender of its outgoing payments read it.
+    pub fn clock(&self) -> &crate::clock::Clock {
+        &self.clock
     }
 
     /// The state, with the ledger's clock brought up to date. A poisoned lock means a panic while

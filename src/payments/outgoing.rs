@@ -152,6 +152,7 @@ impl Payments {
         let options = PaymentOptions {
             slippage: self.slippage,
             timeout: left,
+            clock: self.instance().clock().clone(),
             ..PaymentOptions::default()
         };
         match pay_probed(&link, &destination, amount, &path, &options).await {

@@ -121,6 +121,7 @@ impl Payments {
         let options = PaymentOptions {
             slippage: self.slippage,
             timeout: PROBE_TIMEOUT,
+            clock: self.instance().clock().clone(),
             ..PaymentOptions::default()
         };
         let path = probe_path(&link, &destination, amount, &options)

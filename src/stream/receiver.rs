@@ -159,17 +159,14 @@ impl StreamReceiver {
     }
 
     /// Records that the packet with `condition` is being fulfilled; false for a replay of one
-    /// fulfilled before (refused with F99, nothing credited).
-    pub fn first_fulfillment(&self, prepare: &Prepare) -> bool {
+    /// fulfilled before (refused with F99, nothing credited). `now` is the receiving instance's
+    /// clock: a fulfilled packet is remembered until it expires by that clock.
+    pub fn first_fulfillment(&self, prepare: &Prepare, now: Timestamp) -> bool {
         let mut fulfilled = self
             .fulfilled
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        fulfilled.record(
-            *prepare.execution_condition(),
-            prepare.expires_at(),
-            Timestamp::now(),
-        )
+        fulfilled.record(*prepare.execution_condition(), prepare.expires_at(), now)
     }
 
     /// A fresh receiving address under `own_address` for `target`, and its shared secret.

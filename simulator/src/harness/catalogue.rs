@@ -460,6 +460,38 @@ const EXAMPLES: &[(&str, &str)] = &[
         r#"the link from "cloud" to "happy" heals after 0.2 seconds"#,
     ),
     (
+        r#"the link from {string} to {string} reorders packets, holding each up to {int} ms"#,
+        r#"the link from "cloud" to "happy" reorders packets, holding each up to 40 ms"#,
+    ),
+    (
+        r#"the link from {string} to {string} delivers every packet twice"#,
+        r#"the link from "cloud" to "happy" delivers every packet twice"#,
+    ),
+    (
+        r#"the link from {string} to {string} cuts every reply"#,
+        r#"the link from "cloud" to "happy" cuts every reply"#,
+    ),
+    (
+        r#"the link from {string} to {string} delivered packets twice"#,
+        r#"the link from "cloud" to "happy" delivered packets twice"#,
+    ),
+    (
+        r#"the link from {string} to {string} cut replies"#,
+        r#"the link from "cloud" to "happy" cut replies"#,
+    ),
+    (
+        r#"{string} takes packets of at most {int} from {string}"#,
+        r#""happy" takes packets of at most 50 from "cloud""#,
+    ),
+    (
+        r#"the clock of {string} runs {int} ms ahead"#,
+        r#"the clock of "happy" runs 5000 ms ahead"#,
+    ),
+    (
+        r#"the clock of {string} runs {int} ms behind"#,
+        r#"the clock of "happy" runs 5000 ms behind"#,
+    ),
+    (
         r#"{string} presents a wrong token to {string}"#,
         r#""cloud" presents a wrong token to "happy""#,
     ),

@@ -86,6 +86,8 @@ pub struct Connection {
     source: Address,
     packet_lifetime: Duration,
     last_sequence: u64,
+    /// The sending instance's clock, from which expiries are reckoned.
+    clock: crate::clock::Clock,
 }
 
 impl Connection {
@@ -97,7 +99,14 @@ impl Connection {
             source,
             packet_lifetime,
             last_sequence: 0,
+            clock: crate::clock::Clock::default(),
         }
+    }
+
+    /// The same connection with packets' expiries reckoned on `clock` (the sending instance's).
+    pub fn with_clock(mut self, clock: crate::clock::Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The same connection's packets after `last_sequence` (e.g. a payment after its rate
@@ -141,7 +150,7 @@ impl Connection {
         } else {
             random_condition()
         };
-        let expires_at = Timestamp::now().saturating_add(self.packet_lifetime);
+        let expires_at = Timestamp::now_on(&self.clock).saturating_add(self.packet_lifetime);
         let prepare = Prepare::new(
             self.destination.clone(),
             amount,

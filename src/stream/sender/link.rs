@@ -56,8 +56,14 @@ impl HttpLink {
 
 impl PacketLink for HttpLink {
     async fn send(&self, prepare: Prepare) -> Result<Reply, LinkError> {
+        // A lost reply is asked for again until the packet expires (the caller's wait ends
+        // there too).
+        let retry_until = crate::clock::Instant::now()
+            + prepare
+                .expires_at()
+                .duration_since(crate::ilp::Timestamp::now());
         self.client
-            .send(&self.endpoint, &self.token, prepare.encode())
+            .send_prepare(&self.endpoint, &self.token, &prepare, retry_until)
             .await
             // The client's error keeps the detail (refused, status, unreadable reply) for the
             // log; the sender only needs to know the link failed.

@@ -83,6 +83,9 @@ pub struct PaymentOptions {
     pub min_backoff: Duration,
     /// ...up to this (default 3 s).
     pub max_backoff: Duration,
+    /// The sending instance's wall clock, from which packets' expiries are reckoned (default: an
+    /// unskewed clock).
+    pub clock: crate::clock::Clock,
 }
 
 impl Default for PaymentOptions {
@@ -95,6 +98,7 @@ impl Default for PaymentOptions {
             max_retries: 10,
             min_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(3),
+            clock: crate::clock::Clock::default(),
         }
     }
 }
@@ -364,6 +368,7 @@ where
             path.source_address.clone(),
             options.packet_lifetime,
         )
+        .with_clock(options.clock.clone())
         .continuing(path.last_sequence),
         options,
         deadline,
@@ -409,8 +414,9 @@ async fn ask_ildcp<L: PacketLink>(
     link: &L,
     options: &PaymentOptions,
 ) -> Result<IldcpResponse, PaymentError> {
-    let request = ildcp_request(Timestamp::now().saturating_add(options.packet_lifetime));
-    let reply = exchange(link, request)
+    let request =
+        ildcp_request(Timestamp::now_on(&options.clock).saturating_add(options.packet_lifetime));
+    let reply = exchange(link, request, &options.clock)
         .await
         .map_err(|error| PaymentError::Link {
             error,
@@ -434,10 +440,11 @@ async fn ask_ildcp<L: PacketLink>(
 async fn exchange<L: PacketLink>(
     link: &L,
     prepare: crate::ilp::Prepare,
+    clock: &crate::clock::Clock,
 ) -> Result<Reply, LinkError> {
     let wait = prepare
         .expires_at()
-        .duration_since(Timestamp::now())
+        .duration_since(Timestamp::now_on(clock))
         .saturating_add(REPLY_GRACE);
     tokio::time::timeout(wait, link.send(prepare))
         .await
@@ -466,7 +473,8 @@ impl<'a, L: PacketLink + Clone + 'static> Payment<'a, L> {
                 receiving,
                 ildcp.client_address().clone(),
                 options.packet_lifetime,
-            ),
+            )
+            .with_clock(options.clock.clone()),
             options,
             deadline,
             backoff: Backoff::new(options.min_backoff, options.max_backoff),

@@ -142,7 +142,8 @@ impl<L: PacketLink + Clone + 'static> Payment<'_, L> {
                 return flow.stop(overflow.into());
             }
             let link = self.link.clone();
-            let task = in_flight.spawn(async move { exchange(&link, prepare).await });
+            let clock = self.options.clock.clone();
+            let task = in_flight.spawn(async move { exchange(&link, prepare, &clock).await });
             packets.insert(task.id(), sent);
         }
     }

@@ -62,7 +62,9 @@ impl<L: PacketLink + Clone + 'static> Payment<'_, L> {
                     .probe(size, ask_for_asset)
                     .map_err(|error| Stop::Protocol(error.to_string()))?;
                 self.report.probe_packets += 1;
-                let reply = exchange(self.link, prepare).await.map_err(Stop::Link)?;
+                let reply = exchange(self.link, prepare, &self.options.clock)
+                    .await
+                    .map_err(Stop::Link)?;
                 let (reject, reaction) = match self.connection.read(sequence, &reply, None) {
                     Answer::Rejected { reject, reaction } => (reject, reaction),
                     Answer::Fulfilled(_) | Answer::WrongFulfillment => {

@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
+use std::sync::atomic::Ordering;
+
 use crate::faults::{LinkMode, LinkProxy};
-use cucumber::{given, when};
+use cucumber::{given, then, when};
 
 use crate::harness::world::PeeringWorld;
 
@@ -61,9 +63,72 @@ fn slowed(w: &mut PeeringWorld, from: String, to: String, ms: u64) {
 #[when(expr = "the link from {string} to {string} heals after {float} seconds")]
 async fn heals(w: &mut PeeringWorld, from: String, to: String, seconds: f64) {
     tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
-    let state = link(w, &from, &to).state();
-    state.set_mode(LinkMode::Normal);
-    state.set_latency(Duration::ZERO);
+    link(w, &from, &to).state().set_normal();
+}
+
+#[when(expr = "the link from {string} to {string} reorders packets, holding each up to {int} ms")]
+fn reorders(w: &mut PeeringWorld, from: String, to: String, ms: u64) {
+    link(w, &from, &to)
+        .state()
+        .set_reorder(Duration::from_millis(ms));
+}
+
+#[when(expr = "the link from {string} to {string} delivers every packet twice")]
+fn duplicates(w: &mut PeeringWorld, from: String, to: String) {
+    link(w, &from, &to).state().set_duplicate_share(1.0);
+}
+
+#[when(expr = "the link from {string} to {string} cuts every reply")]
+fn cuts_replies(w: &mut PeeringWorld, from: String, to: String) {
+    link(w, &from, &to).state().set_cut_reply_share(1.0);
+}
+
+#[then(expr = "the link from {string} to {string} delivered packets twice")]
+fn delivered_twice(w: &mut PeeringWorld, from: String, to: String) {
+    let duplicated = link(w, &from, &to)
+        .state()
+        .duplicated
+        .load(Ordering::Relaxed);
+    assert!(duplicated > 0, "no packet was delivered twice");
+}
+
+#[then(expr = "the link from {string} to {string} cut replies")]
+fn replies_cut(w: &mut PeeringWorld, from: String, to: String) {
+    let cut = link(w, &from, &to).state().cut.load(Ordering::Relaxed);
+    assert!(cut > 0, "no reply was cut");
+}
+
+#[given(expr = "{string} takes packets of at most {int} from {string}")]
+fn max_packet(w: &mut PeeringWorld, holder: String, most: u64, other: String) {
+    let peer = peer(w, &holder, &other);
+    w.embedded(&holder)
+        .node()
+        .instance()
+        .update_peer(peerlab::instance::PeerUpdate {
+            id: peer.id.to_string(),
+            max_packet_amount: Some(most),
+            ..peerlab::instance::PeerUpdate::default()
+        })
+        .expect("peer updated");
+}
+
+/// Skews `name`'s wall clock by `skew_ms` (negative: behind), as a `clock_skew` fault does.
+fn skew(w: &PeeringWorld, name: &str, skew_ms: i64) {
+    w.embedded(name)
+        .node()
+        .instance()
+        .clock()
+        .set_skew_ms(skew_ms);
+}
+
+#[when(expr = "the clock of {string} runs {int} ms ahead")]
+fn clock_ahead(w: &mut PeeringWorld, name: String, ms: i64) {
+    skew(w, &name, ms);
+}
+
+#[when(expr = "the clock of {string} runs {int} ms behind")]
+fn clock_behind(w: &mut PeeringWorld, name: String, ms: i64) {
+    skew(w, &name, -ms);
 }
 
 #[when(expr = "{string} presents a wrong token to {string}")]

@@ -1,0 +1,322 @@
+//! Duplicate Prepares: the same Prepare arriving again from the same peer (a link that delivers a
+//! request twice, or a sender retrying after its connection broke before the reply came back) is
+//! answered with the first one's reply and processed once. Without this a retried Prepare whose
+//! first copy was fulfilled would be refused as a STREAM replay, and the sender would void what
+//! the receiver posted: the two sides of the peering would disagree.
+//!
+//! A Prepare is known by the peer it came from and the SHA-256 of its fields (amount, expiry,
+//! condition, destination and data, each of variable length preceded by its length). That is the
+//! encoded Prepare's content without encoding it again (no allocation), so it is exactly as safe
+//! as hashing the encoding: two Prepares share a key only if they are the same packet. The
+//! condition alone would not do: a sender may reuse a condition for different packets (another
+//! amount or expiry), and those must each be processed.
+//!
+//! Entries live until their Prepare expires (a copy arriving later is refused for its expiry
+//! anyway). Each shard keeps its keys in a min-heap by expiry, so expired entries are dropped a
+//! few at a time as new ones come in, never by scanning the map under the lock. The cache is
+//! bounded: when a shard is full, the entry closest to its expiry is forgotten first.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::ilp::{Prepare, Reply, Timestamp};
+
+/// Independent locks, so that packets from different peers rarely wait on each other.
+const SHARDS: usize = 16;
+/// Prepares remembered per connector: a peer sending 4,000 packets a second with Rafiki's 30 s
+/// lifetime keeps 120,000 in flight; this covers twice that. Memory grows with traffic, not
+/// history: an idle instance holds none.
+pub const CAPACITY: usize = 262_144;
+
+type Key = (Uuid, [u8; 32]);
+type ReplyCell = watch::Receiver<Option<Reply>>;
+
+#[derive(Debug)]
+pub struct Deduplicator {
+    shards: Vec<Mutex<Shard>>,
+    per_shard: usize,
+}
+
+#[derive(Debug, Default)]
+struct Shard {
+    entries: HashMap<Key, Entry>,
+    /// Every key of `entries` (and, briefly, keys of abandoned entries) by its expiry.
+    by_expiry: BinaryHeap<Reverse<(Timestamp, Key)>>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    /// The reply, once the first copy has one.
+    reply: ReplyCell,
+}
+
+/// What a Prepare is to the cache.
+pub enum Seen<'a> {
+    /// The first copy: process it, then [`First::finish`] with its reply.
+    First(First<'a>),
+    /// A copy of one being processed or processed already: its reply comes from
+    /// [`Duplicate::reply`].
+    Duplicate(Duplicate),
+}
+
+/// The first copy of a Prepare, being processed. Dropped unfinished (its request abandoned), it is
+/// forgotten, and a copy waiting on it processes the Prepare itself.
+pub struct First<'a> {
+    shard: &'a Mutex<Shard>,
+    key: Key,
+    reply: Option<watch::Sender<Option<Reply>>>,
+}
+
+pub struct Duplicate {
+    reply: ReplyCell,
+}
+
+impl Deduplicator {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            per_shard: capacity.div_ceil(SHARDS).max(1),
+        }
+    }
+
+    /// Registers `prepare` from `peer`, or finds it registered. `now` is the instance's clock.
+    pub fn begin(&self, peer: Uuid, prepare: &Prepare, now: Timestamp) -> Seen<'_> {
+        let key = (peer, fingerprint(prepare));
+        let shard_mutex = &self.shards[usize::from(key.1[0]) % SHARDS];
+        let mut shard = lock(shard_mutex);
+        // Expired ones first, so that an expired Prepare arriving again is processed (and
+        // refused for its expiry) rather than answered from the cache.
+        shard.forget_expired(now);
+        if let Some(entry) = shard.entries.get(&key) {
+            return Seen::Duplicate(Duplicate {
+                reply: entry.reply.clone(),
+            });
+        }
+        while shard.by_expiry.len() >= self.per_shard {
+            shard.forget_soonest();
+        }
+        let (sender, receiver) = watch::channel(None);
+        shard.entries.insert(key, Entry { reply: receiver });
+        shard.by_expiry.push(Reverse((prepare.expires_at(), key)));
+        Seen::First(First {
+            shard: shard_mutex,
+            key,
+            reply: Some(sender),
+        })
+    }
+
+    /// Prepares remembered now (tests).
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| lock(shard).entries.len())
+            .sum()
+    }
+}
+
+impl Default for Deduplicator {
+    fn default() -> Self {
+        Self::new(CAPACITY)
+    }
+}
+
+impl Shard {
+    fn forget_expired(&mut self, now: Timestamp) {
+        while let Some(Reverse((expiry, _))) = self.by_expiry.peek()
+            && *expiry < now
+        {
+            self.forget_soonest();
+        }
+    }
+
+    fn forget_soonest(&mut self) {
+        if let Some(Reverse((_, key))) = self.by_expiry.pop() {
+            self.entries.remove(&key);
+        }
+    }
+}
+
+impl First<'_> {
+    /// Hands the reply to every copy waiting and every copy to come.
+    pub fn finish(mut self, reply: &Reply) {
+        if let Some(sender) = self.reply.take() {
+            sender.send_replace(Some(reply.clone()));
+        }
+    }
+}
+
+impl Drop for First<'_> {
+    fn drop(&mut self) {
+        // Abandoned before its reply: forget it (unless it was forgotten and registered again
+        // since), so the next copy is processed rather than waiting for nothing. Its heap entry
+        // is dropped when its expiry comes.
+        if let Some(sender) = self.reply.take() {
+            let mut shard = lock(self.shard);
+            if shard
+                .entries
+                .get(&self.key)
+                .is_some_and(|entry| entry.reply.same_channel(&sender.subscribe()))
+            {
+                shard.entries.remove(&self.key);
+            }
+        }
+    }
+}
+
+impl Duplicate {
+    /// The first copy's reply, waited for while it is processed; `None` if the first copy was
+    /// abandoned without one (then this copy should be processed afresh).
+    pub async fn reply(mut self) -> Option<Reply> {
+        self.reply.wait_for(Option::is_some).await.ok()?.clone()
+    }
+}
+
+/// The SHA-256 of a Prepare's fields, each variable-length one preceded by its length, so that
+/// different Prepares never give the same input.
+fn fingerprint(prepare: &Prepare) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    hash.update(prepare.amount().to_be_bytes());
+    hash.update(prepare.expires_at().unix_millis().to_be_bytes());
+    hash.update(prepare.execution_condition());
+    let destination = prepare.destination().as_str().as_bytes();
+    hash.update((destination.len() as u64).to_be_bytes());
+    hash.update(destination);
+    hash.update((prepare.data().len() as u64).to_be_bytes());
+    hash.update(prepare.data());
+    hash.finalize().into()
+}
+
+fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
+    // A panicking holder leaves at worst an entry without its heap twin or the reverse; both are
+    // dropped in time.
+    shard
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ilp::{Address, Fulfill};
+    use bytes::Bytes;
+    use std::time::Duration;
+
+    fn prepare(amount: u64, expires_at: Timestamp) -> Prepare {
+        Prepare::new(
+            Address::parse("test.bob.x").unwrap(),
+            amount,
+            expires_at,
+            [7; 32],
+            Bytes::from_static(b"stream data"),
+        )
+        .unwrap()
+    }
+
+    fn fulfill() -> Reply {
+        Reply::Fulfill(Fulfill::new([1; 32], Bytes::from_static(b"ok")).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_second_copy_gets_the_first_reply_and_waits_for_it_while_in_flight() {
+        let dedup = Deduplicator::default();
+        let now = Timestamp::now();
+        let later = now.saturating_add(Duration::from_secs(30));
+        let peer = Uuid::from_u128(1);
+        let Seen::First(first) = dedup.begin(peer, &prepare(10, later), now) else {
+            panic!("the first copy must be processed");
+        };
+        let Seen::Duplicate(waiting) = dedup.begin(peer, &prepare(10, later), now) else {
+            panic!("the second copy must not be processed");
+        };
+        let waiter = tokio::spawn(waiting.reply());
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished(), "answered before the first copy was");
+        first.finish(&fulfill());
+        assert_eq!(waiter.await.unwrap(), Some(fulfill()));
+        let Seen::Duplicate(after) = dedup.begin(peer, &prepare(10, later), now) else {
+            panic!("a copy after the reply must not be processed");
+        };
+        assert_eq!(after.reply().await, Some(fulfill()));
+    }
+
+    #[test]
+    fn other_peers_amounts_and_expiries_are_other_packets() {
+        let dedup = Deduplicator::default();
+        let now = Timestamp::now();
+        let later = now.saturating_add(Duration::from_secs(30));
+        let mut firsts = Vec::new();
+        for (peer, amount, expiry) in [
+            (1, 10, later),
+            (2, 10, later),
+            (1, 11, later),
+            (1, 10, later.saturating_add(Duration::from_millis(1))),
+        ] {
+            match dedup.begin(Uuid::from_u128(peer), &prepare(amount, expiry), now) {
+                Seen::First(first) => firsts.push(first),
+                Seen::Duplicate(_) => panic!("{peer} {amount} counted as a duplicate"),
+            }
+        }
+        assert_eq!(dedup.len(), 4);
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_first_copy_lets_the_next_be_processed() {
+        let dedup = Deduplicator::default();
+        let now = Timestamp::now();
+        let packet = prepare(10, now.saturating_add(Duration::from_secs(30)));
+        let peer = Uuid::from_u128(1);
+        let Seen::First(first) = dedup.begin(peer, &packet, now) else {
+            panic!("first");
+        };
+        let Seen::Duplicate(waiting) = dedup.begin(peer, &packet, now) else {
+            panic!("second");
+        };
+        drop(first);
+        assert_eq!(waiting.reply().await, None);
+        assert!(matches!(dedup.begin(peer, &packet, now), Seen::First(_)));
+    }
+
+    #[test]
+    fn expired_entries_go_and_a_full_cache_forgets_the_soonest_to_expire() {
+        let dedup = Deduplicator::new(SHARDS * 2);
+        let now = Timestamp::now();
+        let peer = Uuid::from_u128(1);
+        let finish = |seen: Seen<'_>| match seen {
+            Seen::First(first) => first.finish(&fulfill()),
+            Seen::Duplicate(_) => panic!("not a duplicate"),
+        };
+        // Many packets in one shard's worth of capacity: never more than the cap remembered.
+        for amount in 0..200 {
+            let expiry = now.saturating_add(Duration::from_secs(amount + 1));
+            finish(dedup.begin(peer, &prepare(amount, expiry), now));
+        }
+        assert!(dedup.len() <= SHARDS * 2, "{}", dedup.len());
+        // The latest expiring are kept; the soonest are gone.
+        let last = prepare(199, now.saturating_add(Duration::from_secs(200)));
+        assert!(matches!(dedup.begin(peer, &last, now), Seen::Duplicate(_)));
+        assert!(matches!(
+            dedup.begin(
+                peer,
+                &prepare(0, now.saturating_add(Duration::from_secs(1))),
+                now
+            ),
+            Seen::First(_)
+        ));
+        // Once past every expiry, all are forgotten as new ones arrive.
+        let much_later = now.saturating_add(Duration::from_secs(1_000));
+        for amount in 0..(SHARDS as u64 * 8) {
+            let expiry = much_later.saturating_add(Duration::from_secs(amount + 1));
+            finish(dedup.begin(peer, &prepare(1_000 + amount, expiry), much_later));
+        }
+        assert!(matches!(
+            dedup.begin(peer, &last, much_later),
+            Seen::First(_)
+        ));
+    }
+}
