@@ -2,6 +2,7 @@
 //! on loopback, built from topology files and driven only through their public APIs.
 
 pub mod client;
+pub mod event_log;
 pub mod faults;
 pub mod generate;
 pub mod harness;

@@ -157,6 +157,11 @@ struct RunArgs {
     /// Also write the report as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Also write the run's event log to this file: every webhook event the instances recorded,
+    /// one JSON object a line, oldest first (byte for byte the same when a deterministic run is
+    /// replayed).
+    #[arg(long, value_name = "FILE")]
+    events: Option<PathBuf>,
     /// Also write the report as a self-contained HTML page (a picture of the network, latency
     /// and throughput charts) to this file.
     #[arg(long)]
@@ -504,9 +509,13 @@ async fn run(args: RunArgs) -> ExitCode {
     let report = run::run_for(&network, &topology, &source, seed, duration, progress).await;
     display.abort();
     let _ = display.await;
+    let events = args
+        .events
+        .is_some()
+        .then(|| peerlab_simulator::event_log::collect(&network));
     view.stop().await;
     network.shutdown().await;
-    finish(&report, &args)
+    finish(&report, events.as_deref(), &args)
 }
 
 /// `--duration` as a duration; `Err` (already said) when it is none.
@@ -527,6 +536,7 @@ fn deterministic_options(args: &RunArgs) -> peerlab_simulator::run::Deterministi
             .planted_bug
             .as_ref()
             .map(|_| peerlab::planted::PlantedBug::DropVoid),
+        event_log: args.events.is_some(),
     }
 }
 
@@ -556,7 +566,7 @@ async fn run_deterministic(args: RunArgs, topology: Topology, source: String) ->
     let _ = display.await;
     match ran {
         Ok(Ok(run)) => {
-            let code = finish(&run.report, &args);
+            let code = finish(&run.report, run.events.as_deref(), &args);
             say_cost(&run, instances);
             code
         }
@@ -641,7 +651,7 @@ async fn run_until_failure(
                 .filter(|invariant| !invariant.held)
                 .map(|invariant| invariant.name.as_str())
                 .collect();
-            let _ = finish(report, &args);
+            let _ = finish(report, run.events.as_deref(), &args);
             say!(
                 "seed {seed} breaks an invariant ({} tried): {}",
                 n + 1,
@@ -664,8 +674,18 @@ async fn run_until_failure(
 }
 
 /// Prints the report, writes the files asked for, and says how the run went.
-fn finish(report: &peerlab_simulator::report::RunReport, args: &RunArgs) -> ExitCode {
+fn finish(
+    report: &peerlab_simulator::report::RunReport,
+    events: Option<&[peerlab_simulator::event_log::EventLine]>,
+    args: &RunArgs,
+) -> ExitCode {
     print_report(report);
+    if let (Some(path), Some(events)) = (&args.events, events)
+        && let Err(error) = peerlab_simulator::event_log::write(events, path)
+    {
+        eprintln!("peerlab run: cannot write {}: {error}", path.display());
+        return ExitCode::FAILURE;
+    }
     if let Some(path) = &args.json {
         let written = serde_json::to_vec_pretty(report)
             .map_err(|error| error.to_string())

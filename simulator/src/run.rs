@@ -351,6 +351,9 @@ pub struct DeterministicOptions {
     /// A bug planted on purpose (`peerlab run --planted-bug`), to show that a seed search finds
     /// it and its seed replays it.
     pub planted_bug: Option<peerlab::planted::PlantedBug>,
+    /// Whether to read the instances' event log before the network goes
+    /// ([`DeterministicRun::events`]).
+    pub event_log: bool,
 }
 
 /// A deterministic run's report, and what it cost this machine (which, unlike the report,
@@ -365,6 +368,8 @@ pub struct DeterministicRun {
     /// What the process grew by while building the network, per instance (from the resident set
     /// size; `None` where the system does not tell it).
     pub memory_per_instance: Option<u64>,
+    /// The run's event log, when asked for.
+    pub events: Option<Vec<crate::event_log::EventLine>>,
 }
 
 /// [`deterministic`] with options, and its cost.
@@ -405,6 +410,9 @@ pub fn deterministic_run(
                         after.saturating_sub(before) / (topology.instances.len().max(1) as u64)
                     });
             let mut report = run_for(&network, &topology, &name, seed, duration, progress).await;
+            let events = options
+                .event_log
+                .then(|| crate::event_log::collect(&network));
             network.shutdown().await;
             report.replay.push_str(" --deterministic");
             if options.planted_bug.is_some() {
@@ -415,6 +423,7 @@ pub fn deterministic_run(
                 built_in,
                 took: started.elapsed(),
                 memory_per_instance,
+                events,
             })
         })
     });

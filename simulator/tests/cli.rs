@@ -362,7 +362,7 @@ fn run_makes_the_default_pairs_payments_and_reports_them() {
         ])
     );
     let invariants = report["invariants"].as_array().unwrap();
-    assert_eq!(invariants.len(), 4);
+    assert_eq!(invariants.len(), 5);
     assert!(invariants.iter().all(|i| i["held"] == true), "{report}");
     // Each payment fits in one packet, fulfilled at the sender and counted at the receiver.
     assert_eq!(report["packets"]["sent"]["fulfilled"], 100, "{report}");

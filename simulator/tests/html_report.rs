@@ -49,7 +49,7 @@ fn the_html_report_renders_the_network_in_chromium() {
         );
     }
     assert_eq!(dom.matches("<g class=\"peering\"").count(), 1, "{dom}");
-    assert_eq!(dom.matches("<li class=\"held\">").count(), 4, "{dom}");
+    assert_eq!(dom.matches("<li class=\"held\">").count(), 5, "{dom}");
     assert!(dom.contains("<svg id=\"latency\""), "{dom}");
     assert!(dom.contains("<svg id=\"throughput\""), "{dom}");
     let faults = dom

@@ -234,6 +234,7 @@ fn until_failure_finds_a_planted_bug_and_its_seed_replays_it() {
         "the dropped void leaves a transfer pending: {said}"
     );
     let replayed = dir.path().join("replayed.json");
+    let events = dir.path().join("events.jsonl");
     let replay = peerlab(&[
         "run",
         chaos,
@@ -244,8 +245,33 @@ fn until_failure_finds_a_planted_bug_and_its_seed_replays_it() {
         "drop-void",
         "--json",
         replayed.to_str().expect("a path"),
+        "--events",
+        events.to_str().expect("a path"),
     ]);
     assert_eq!(replay.status.code(), Some(1), "the seed fails again");
+    // The event log replays too, byte for byte.
+    let again = dir.path().join("again.jsonl");
+    let replay_again = peerlab(&[
+        "run",
+        chaos,
+        "--seed",
+        &seed,
+        "--deterministic",
+        "--planted-bug",
+        "drop-void",
+        "--events",
+        again.to_str().expect("a path"),
+    ]);
+    assert_eq!(replay_again.status.code(), Some(1));
+    let log = std::fs::read_to_string(&events).expect("the event log");
+    assert!(
+        log.lines().count() > 50 && log.contains("\"type\":\"outgoing_payment.completed\""),
+        "{log}"
+    );
+    assert!(
+        log.as_bytes() == std::fs::read(&again).expect("the second log"),
+        "the event log repeats byte for byte"
+    );
     let found = std::fs::read(&found).expect("the search's report");
     assert!(
         found == std::fs::read(&replayed).expect("the replay's report"),
