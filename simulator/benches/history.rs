@@ -42,14 +42,24 @@ const SENDERS: u64 = 16;
 /// Progress is printed, and the rate measured, over windows of a tenth of the run.
 const WINDOWS: u64 = 10;
 const PREIMAGE: [u8; 32] = [7; 32];
+/// The next number a packet's data ends with.
+static NEXT_NUMBER: AtomicU64 = AtomicU64::new(0);
 
 fn prepare() -> Prepare {
+    numbered_prepare(Timestamp::now().saturating_add(Duration::from_secs(30)), 0)
+}
+
+/// A Prepare expiring at `expires_at` whose data ends with `number`: every packet its own, since
+/// a connector answers a repeated Prepare from its duplicate memory without forwarding it.
+fn numbered_prepare(expires_at: Timestamp, number: u64) -> Prepare {
+    let mut data = vec![0u8; 64];
+    data[56..].copy_from_slice(&number.to_be_bytes());
     Prepare::new(
         Address::parse("test.receiver.bob").expect("address"),
         1,
-        Timestamp::now().saturating_add(Duration::from_secs(30)),
+        expires_at,
         condition_for(&PREIMAGE),
-        vec![0u8; 64],
+        data,
     )
     .expect("prepare")
 }
@@ -63,14 +73,18 @@ async fn send(connector: &Arc<Connector>, from: &Arc<Peer>, count: u64, sent: &A
         let share = count / SENDERS + u64::from(sender < count % SENDERS);
         senders.spawn(async move {
             // A fresh expiry now and then: the run lasts longer than any one packet may.
-            let mut template = prepare();
+            let fresh_expiry = || Timestamp::now().saturating_add(Duration::from_secs(30));
+            let mut expires_at = fresh_expiry();
             let mut made = Instant::now();
-            for _ in 0..share {
+            // Numbers no other packet of the run has, this call's or another's.
+            let first = NEXT_NUMBER.fetch_add(share, Ordering::Relaxed);
+            for n in first..first + share {
                 if made.elapsed() > Duration::from_secs(5) {
-                    template = prepare();
+                    expires_at = fresh_expiry();
                     made = Instant::now();
                 }
-                let reply = connector.handle_prepare(&from, template.clone()).await;
+                let packet = numbered_prepare(expires_at, n);
+                let reply = connector.handle_prepare(&from, packet).await;
                 assert!(matches!(reply, Reply::Fulfill(_)), "{reply:?}");
                 sent.fetch_add(1, Ordering::Relaxed);
             }

@@ -64,16 +64,25 @@ async fn drive(url: &str, token: &str, body: Bytes, total: usize, reply_type: u8
         .build(connector);
     let url: Arc<str> = url.into();
     let auth: Arc<str> = format!("Bearer {token}").into();
+    // Numbers differ from every other run's (another process's too): random high bits.
+    let run = u64::from(rand::random::<u32>()) << 32;
     let started = Instant::now();
     let mut senders = tokio::task::JoinSet::new();
     for sender in 0..CONNECTIONS {
         let (client, url, auth, body) = (client.clone(), url.clone(), auth.clone(), body.clone());
         let count = total / CONNECTIONS + usize::from(sender < total % CONNECTIONS);
+        let sender = sender as u64;
         senders.spawn(async move {
             let mut latencies = Vec::with_capacity(count);
-            for _ in 0..count {
+            for n in 0..count {
+                // Every packet its own: the last 8 bytes of its data (the encoding's last field)
+                // number it, since a connector answers a repeated Prepare from its duplicate
+                // memory without forwarding it. The echo gets the same bodies, at the same cost.
+                let mut unique = body.to_vec();
+                let at = unique.len().saturating_sub(8);
+                unique[at..].copy_from_slice(&(run | (sender << 24) | n as u64).to_be_bytes());
                 let sent = Instant::now();
-                post_packet(&client, &url, &auth, body.clone(), reply_type).await;
+                post_packet(&client, &url, &auth, Bytes::from(unique), reply_type).await;
                 latencies.push(sent.elapsed());
             }
             latencies
