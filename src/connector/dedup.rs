@@ -18,10 +18,11 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use sha2::{Digest, Sha256};
-use tokio::sync::watch;
+use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::ilp::{Prepare, Reply, Timestamp};
@@ -34,7 +35,6 @@ const SHARDS: usize = 16;
 pub const CAPACITY: usize = 262_144;
 
 type Key = (Uuid, [u8; 32]);
-type ReplyCell = watch::Receiver<Option<Reply>>;
 
 #[derive(Debug)]
 pub struct Deduplicator {
@@ -51,8 +51,19 @@ struct Shard {
 
 #[derive(Debug)]
 struct Entry {
+    slot: Arc<Slot>,
+}
+
+/// Where the first copy's reply goes. Small on purpose (a reply, a flag and a `Notify`): one is
+/// kept for every Prepare until it expires, so its size is the cache's memory.
+#[derive(Debug, Default)]
+struct Slot {
     /// The reply, once the first copy has one.
-    reply: ReplyCell,
+    reply: OnceLock<Reply>,
+    /// Set when the first copy was abandoned without a reply.
+    abandoned: AtomicBool,
+    /// Wakes the copies waiting when either is set.
+    settled: Notify,
 }
 
 /// What a Prepare is to the cache.
@@ -69,11 +80,12 @@ pub enum Seen<'a> {
 pub struct First<'a> {
     shard: &'a Mutex<Shard>,
     key: Key,
-    reply: Option<watch::Sender<Option<Reply>>>,
+    /// `None` once finished.
+    slot: Option<Arc<Slot>>,
 }
 
 pub struct Duplicate {
-    reply: ReplyCell,
+    slot: Arc<Slot>,
 }
 
 impl Deduplicator {
@@ -94,19 +106,19 @@ impl Deduplicator {
         shard.forget_expired(now);
         if let Some(entry) = shard.entries.get(&key) {
             return Seen::Duplicate(Duplicate {
-                reply: entry.reply.clone(),
+                slot: entry.slot.clone(),
             });
         }
         while shard.by_expiry.len() >= self.per_shard {
             shard.forget_soonest();
         }
-        let (sender, receiver) = watch::channel(None);
-        shard.entries.insert(key, Entry { reply: receiver });
+        let slot = Arc::new(Slot::default());
+        shard.entries.insert(key, Entry { slot: slot.clone() });
         shard.by_expiry.push(Reverse((prepare.expires_at(), key)));
         Seen::First(First {
             shard: shard_mutex,
             key,
-            reply: Some(sender),
+            slot: Some(slot),
         })
     }
 
@@ -145,8 +157,9 @@ impl Shard {
 impl First<'_> {
     /// Hands the reply to every copy waiting and every copy to come.
     pub fn finish(mut self, reply: &Reply) {
-        if let Some(sender) = self.reply.take() {
-            sender.send_replace(Some(reply.clone()));
+        if let Some(slot) = self.slot.take() {
+            let _ = slot.reply.set(reply.clone());
+            slot.settled.notify_waiters();
         }
     }
 }
@@ -156,12 +169,14 @@ impl Drop for First<'_> {
         // Abandoned before its reply: forget it (unless it was forgotten and registered again
         // since), so the next copy is processed rather than waiting for nothing. Its heap entry
         // is dropped when its expiry comes.
-        if let Some(sender) = self.reply.take() {
+        if let Some(slot) = self.slot.take() {
+            slot.abandoned.store(true, Ordering::Release);
+            slot.settled.notify_waiters();
             let mut shard = lock(self.shard);
             if shard
                 .entries
                 .get(&self.key)
-                .is_some_and(|entry| entry.reply.same_channel(&sender.subscribe()))
+                .is_some_and(|entry| Arc::ptr_eq(&entry.slot, &slot))
             {
                 shard.entries.remove(&self.key);
             }
@@ -172,8 +187,20 @@ impl Drop for First<'_> {
 impl Duplicate {
     /// The first copy's reply, waited for while it is processed; `None` if the first copy was
     /// abandoned without one (then this copy should be processed afresh).
-    pub async fn reply(mut self) -> Option<Reply> {
-        self.reply.wait_for(Option::is_some).await.ok()?.clone()
+    pub async fn reply(self) -> Option<Reply> {
+        loop {
+            // Registered before looking, so a reply set in between still wakes this copy.
+            let settled = self.slot.settled.notified();
+            tokio::pin!(settled);
+            settled.as_mut().enable();
+            if let Some(reply) = self.slot.reply.get() {
+                return Some(reply.clone());
+            }
+            if self.slot.abandoned.load(Ordering::Acquire) {
+                return None;
+            }
+            settled.await;
+        }
     }
 }
 
