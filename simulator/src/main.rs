@@ -645,12 +645,7 @@ async fn run_until_failure(
         };
         let report = &run.report;
         if !report.passed() {
-            let broken: Vec<&str> = report
-                .invariants
-                .iter()
-                .filter(|invariant| !invariant.held)
-                .map(|invariant| invariant.name.as_str())
-                .collect();
+            let broken = report.broken_invariants();
             let _ = finish(report, run.events.as_deref(), &args);
             say!(
                 "seed {seed} breaks an invariant ({} tried): {}",

@@ -49,6 +49,15 @@ impl RunReport {
     pub fn passed(&self) -> bool {
         self.invariants.iter().all(|invariant| invariant.held)
     }
+
+    /// The names of the invariants that did not hold.
+    pub fn broken_invariants(&self) -> Vec<&str> {
+        self.invariants
+            .iter()
+            .filter(|invariant| !invariant.held)
+            .map(|invariant| invariant.name.as_str())
+            .collect()
+    }
 }
 
 /// How the payments ended. `planned = completed + partial + failed + unfinished + not_started`.

@@ -33,13 +33,10 @@ async fn a_transfer_left_pending_breaks_the_run_and_is_named() {
     )
     .await;
     assert!(!report.passed());
-    let broken: Vec<&str> = report
-        .invariants
-        .iter()
-        .filter(|invariant| !invariant.held)
-        .map(|invariant| invariant.name.as_str())
-        .collect();
-    assert_eq!(broken, ["every pending transfer has ended"]);
+    assert_eq!(
+        report.broken_invariants(),
+        ["every pending transfer has ended"]
+    );
     let detail = report.invariants[1].detail.as_deref().unwrap_or_default();
     assert!(detail.contains("cloud-nine-wallet: 1 pending"), "{detail}");
     assert_eq!(

@@ -235,34 +235,27 @@ fn until_failure_finds_a_planted_bug_and_its_seed_replays_it() {
     );
     let replayed = dir.path().join("replayed.json");
     let events = dir.path().join("events.jsonl");
-    let replay = peerlab(&[
-        "run",
-        chaos,
-        "--seed",
-        &seed,
-        "--deterministic",
-        "--planted-bug",
-        "drop-void",
-        "--json",
-        replayed.to_str().expect("a path"),
-        "--events",
-        events.to_str().expect("a path"),
-    ]);
-    assert_eq!(replay.status.code(), Some(1), "the seed fails again");
-    // The event log replays too, byte for byte.
     let again = dir.path().join("again.jsonl");
-    let replay_again = peerlab(&[
-        "run",
-        chaos,
-        "--seed",
-        &seed,
-        "--deterministic",
-        "--planted-bug",
-        "drop-void",
-        "--events",
-        again.to_str().expect("a path"),
-    ]);
-    assert_eq!(replay_again.status.code(), Some(1));
+    // The failing seed, deterministically, with the bug, writing `outputs` (flag, path).
+    let replay = |outputs: &[(&str, &std::path::Path)]| {
+        let mut args = vec![
+            "run",
+            chaos,
+            "--seed",
+            &seed,
+            "--deterministic",
+            "--planted-bug",
+            "drop-void",
+        ];
+        for (flag, path) in outputs {
+            args.extend([*flag, path.to_str().expect("a path")]);
+        }
+        peerlab(&args)
+    };
+    let first_replay = replay(&[("--json", &replayed), ("--events", &events)]);
+    assert_eq!(first_replay.status.code(), Some(1), "the seed fails again");
+    // The event log replays too, byte for byte.
+    assert_eq!(replay(&[("--events", &again)]).status.code(), Some(1));
     let log = std::fs::read_to_string(&events).expect("the event log");
     assert!(
         log.lines().count() > 50 && log.contains("\"type\":\"outgoing_payment.completed\""),
