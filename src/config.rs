@@ -275,9 +275,21 @@ impl Config {
                 }
             },
         };
-        let exchange_rates = match get("EXCHANGE_RATES_URL") {
-            None => RateSource::None,
-            Some(value) => {
+        let exchange_rates = match (get("EXCHANGE_RATES_URL"), get("EXCHANGE_RATES")) {
+            (None, None) => RateSource::None,
+            (Some(_), Some(value)) => {
+                return Err(ConfigError::Invalid {
+                    name: "EXCHANGE_RATES",
+                    value,
+                    reason: "set either EXCHANGE_RATES or EXCHANGE_RATES_URL, not both".to_owned(),
+                });
+            }
+            (None, Some(value)) => fixed_rates(&value).map_err(|reason| ConfigError::Invalid {
+                name: "EXCHANGE_RATES",
+                value,
+                reason,
+            })?,
+            (Some(value), None) => {
                 let url = parse_url("EXCHANGE_RATES_URL", value.clone())?;
                 if url.scheme() != "http" {
                     return Err(ConfigError::Invalid {
@@ -404,6 +416,24 @@ fn webhook_settings(
     }
     settings.signature_secret = get("SIGNATURE_SECRET");
     Ok(Some(settings))
+}
+
+/// `EXCHANGE_RATES`: a fixed table in the format of Rafiki's rates endpoint,
+/// `{"base": "USD", "rates": {"EUR": 0.9}}`, for an instance that has no rates service to ask
+/// (a container exported from a topology whose instance lists `rates`).
+fn fixed_rates(value: &str) -> Result<RateSource, String> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Table {
+        base: String,
+        rates: std::collections::BTreeMap<String, f64>,
+    }
+    let table: Table = serde_json::from_str(value).map_err(|error| {
+        format!("expected {{\"base\": CODE, \"rates\": {{CODE: NUMBER}}}}: {error}")
+    })?;
+    crate::connector::rates::RateTable::from_numbers(&table.base, table.rates)
+        .map(RateSource::Table)
+        .map_err(|error| error.to_string())
 }
 
 /// 32 bytes in standard or URL-safe base64, padded or not.
@@ -567,6 +597,37 @@ mod tests {
         ] {
             let error = config(&[("ILP_ADDRESS", "test.a"), (name, value)]).unwrap_err();
             assert!(error.to_string().contains(name), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_fixed_rate_table_comes_from_exchange_rates_in_rafikis_format() {
+        let c = config(&[
+            ("ILP_ADDRESS", "test.a"),
+            (
+                "EXCHANGE_RATES",
+                r#"{"base": "USD", "rates": {"EUR": 0.5}}"#,
+            ),
+        ])
+        .unwrap();
+        let RateSource::Table(table) = c.exchange_rates else {
+            panic!("expected a fixed table, got {:?}", c.exchange_rates);
+        };
+        assert_eq!(
+            table,
+            crate::connector::rates::RateTable::from_numbers("USD", [("EUR".to_owned(), 0.5)])
+                .unwrap()
+        );
+        for (value, url) in [
+            ("{\"base\": \"USD\"}", None),
+            ("not json", None),
+            (r#"{"base": "USD", "rates": {"EUR": -1}}"#, None),
+            (r#"{"base": "USD", "rates": {}}"#, Some("http://rates/")),
+        ] {
+            let mut vars = vec![("ILP_ADDRESS", "test.a"), ("EXCHANGE_RATES", value)];
+            vars.extend(url.map(|url| ("EXCHANGE_RATES_URL", url)));
+            let error = config(&vars).unwrap_err();
+            assert!(error.to_string().contains("EXCHANGE_RATES"), "{error}");
         }
     }
 

@@ -235,6 +235,7 @@ pub fn generate(spec: &GenerateSpec) -> Result<Topology, GenerateError> {
         traffic,
         faults: Vec::new(),
         random_faults: Vec::new(),
+        hosts: Vec::new(),
     })
 }
 

@@ -10,6 +10,7 @@ pub mod html_report;
 pub mod network;
 pub mod network_picture;
 pub mod network_view;
+pub mod placement;
 pub mod receiver;
 pub mod report;
 pub mod run;

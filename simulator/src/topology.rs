@@ -33,6 +33,36 @@ pub struct Topology {
     /// Faults `peerlab run` draws at random (by its seed) while its traffic runs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub random_faults: Vec<RandomFaultSpec>,
+    /// The machines the network is spread over (`peerlab up FILE --host NAME` starts one's
+    /// share); without hosts, and in a run on one machine, every instance runs in one process.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<HostSpec>,
+}
+
+/// A machine some of the network's instances run on.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct HostSpec {
+    pub name: String,
+    /// Where the other hosts reach it: an IP address (its instances bind to it) or a DNS name
+    /// (its instances bind to every interface).
+    pub address: String,
+    /// Its instances' ports, in the order the file lists them, from here: the first gets
+    /// Rafiki's 3001 (admin), 3002 (connector), 3003 (Open Payments), 3005 (auto-peering) above
+    /// `base_port`, the next the same 10 higher, and so on. Default 3000.
+    #[serde(
+        default = "rafiki_base_port",
+        skip_serializing_if = "is_rafiki_base_port"
+    )]
+    pub base_port: u16,
+}
+
+fn rafiki_base_port() -> u16 {
+    3000
+}
+
+fn is_rafiki_base_port(port: &u16) -> bool {
+    *port == rafiki_base_port()
 }
 
 /// Faults at random: on average `rate` a second from the traffic's start until `until` seconds,
@@ -309,6 +339,9 @@ pub struct InstanceSpec {
         skip_serializing_if = "is_auto_dialect"
     )]
     pub admin_api_dialect: DialectSetting,
+    /// The `[[hosts]]` entry of the machine it runs on, when the network is spread over several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// Rates in Rafiki's format: one unit of `base` is worth `rates[code]` units of `code`.
@@ -508,6 +541,65 @@ impl Topology {
         Ok(toml::to_string(self)?)
     }
 
+    /// Hosts: named once each; with any, every instance on one of them, its ports in range.
+    fn validate_hosts(&self) -> Result<(), Located> {
+        let mut hosts = HashMap::new();
+        for (n, host) in self.hosts.iter().enumerate() {
+            if host.name.is_empty() || host.address.is_empty() {
+                return invalid(
+                    item("hosts", n, "name"),
+                    format!("host {}: name and address are required", n + 1),
+                );
+            }
+            if hosts.insert(host.name.as_str(), (host, 0usize)).is_some() {
+                return invalid(
+                    item("hosts", n, "name"),
+                    format!("host {:?} is listed twice", host.name),
+                );
+            }
+        }
+        if self.hosts.is_empty() {
+            return match self.instances.iter().position(|spec| spec.host.is_some()) {
+                Some(n) => invalid(
+                    item("instances", n, "host"),
+                    format!(
+                        "instance {:?} names a host, but the file lists no [[hosts]]",
+                        self.instances[n].name
+                    ),
+                ),
+                None => Ok(()),
+            };
+        }
+        for (n, instance) in self.instances.iter().enumerate() {
+            let Some(name) = &instance.host else {
+                return invalid(
+                    item("instances", n, "host"),
+                    format!(
+                        "instance {:?} names no host: with [[hosts]], every instance runs on one",
+                        instance.name
+                    ),
+                );
+            };
+            let Some((host, placed)) = hosts.get_mut(name.as_str()) else {
+                return invalid(
+                    item("instances", n, "host"),
+                    format!("instance {:?} names unknown host {name:?}", instance.name),
+                );
+            };
+            if crate::placement::Ports::on_host(host.base_port, *placed).is_none() {
+                return invalid(
+                    item("instances", n, "host"),
+                    format!(
+                        "instance {:?}: host {name:?} has no ports left above its base_port {}",
+                        instance.name, host.base_port
+                    ),
+                );
+            }
+            *placed += 1;
+        }
+        Ok(())
+    }
+
     fn validate(&self) -> Result<(), Located> {
         if self.instances.is_empty() {
             return invalid(vec![Step::key("instances")], "no instances".into());
@@ -553,6 +645,7 @@ impl Topology {
                 );
             }
         }
+        self.validate_hosts()?;
         let mut assets = HashSet::new();
         for (n, asset) in self.assets.iter().enumerate() {
             if !assets.insert(asset.code.as_str()) {

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use peerlab::ilp::Address;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::world::Dialect;
 use crate::client::{TlsConfig, default_tls, tls_trusting};
@@ -91,39 +91,42 @@ pub enum TargetsError {
     },
 }
 
-#[derive(Debug, Deserialize)]
+/// A targets file as written: what `peerlab export` writes for the instances it places.
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct TargetsFile {
+pub struct TargetsFile {
     #[serde(default)]
-    targets: Vec<TargetEntry>,
+    pub targets: Vec<TargetEntry>,
 }
 
-#[derive(Debug, Deserialize)]
+/// One `[[targets]]` entry as written.
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct TargetEntry {
-    name: String,
-    admin_graphql_url: String,
-    connector_url: String,
-    open_payments_url: String,
-    ilp_address: String,
-    #[serde(default)]
-    auto_peering_url: Option<String>,
-    #[serde(default)]
-    admin_secret_env: Option<String>,
-    #[serde(default)]
-    signature_version: Option<u32>,
-    #[serde(default)]
-    tenant_id_env: Option<String>,
+pub struct TargetEntry {
+    pub name: String,
+    pub admin_graphql_url: String,
+    pub connector_url: String,
+    pub open_payments_url: String,
+    pub ilp_address: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_peering_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_secret_env: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature_version: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id_env: Option<String>,
     /// A PEM file of certificate authorities to trust besides Mozilla's roots, relative to the
     /// targets file.
-    #[serde(default)]
-    ca_certificate: Option<PathBuf>,
-    dialect: DialectName,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_certificate: Option<PathBuf>,
+    pub dialect: DialectName,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+/// The admin dialect a target's clients speak.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
-enum DialectName {
+pub enum DialectName {
     Seed,
     V2,
 }
