@@ -109,10 +109,18 @@ impl Node {
         settings.stream_secret = config.stream_secret.clone();
         let connector = Arc::new(Connector::new(instance.clone(), settings));
         let payments = Payments::new(connector.clone());
+        // Made before the admin API, which reads it; its task starts with the others below.
+        let operator_books = config
+            .mock_operator
+            .then(|| Arc::new(events::mock_operator::OperatorBooks::default()));
         let schema = admin::schema(
-            instance.clone(),
-            payments.clone(),
-            auto_peering.clone(),
+            admin::AdminServices {
+                instance: instance.clone(),
+                payments: payments.clone(),
+                auto_peering: auto_peering.clone(),
+                connector: connector.clone(),
+                mock_operator: admin::peerlab::MockOperator(operator_books.clone()),
+            },
             config.admin_api_dialect,
         );
         let admin_service = admin::http::AdminService::new(
@@ -172,16 +180,14 @@ impl Node {
             servers.push(delivery.task);
             delivery.stats
         });
-        let operator_books = config.mock_operator.then(|| {
-            let books = Arc::new(events::mock_operator::OperatorBooks::default());
+        if let Some(books) = &operator_books {
             servers.push(tokio::spawn(events::mock_operator::run(
                 payments.clone(),
                 books.clone(),
                 instance.subscribe_events(),
                 shutdown.subscribe(),
             )));
-            books
-        });
+        }
         if config.mock_operator {
             tracing::info!("mock operator on: outgoing payments are funded as they are created");
         }

@@ -2,6 +2,7 @@
 //! on loopback, built from topology files and driven only through their public APIs.
 
 pub mod client;
+pub mod deployed;
 pub mod event_log;
 pub mod faults;
 pub mod generate;
@@ -12,8 +13,10 @@ pub mod network_picture;
 pub mod network_view;
 pub mod placement;
 pub mod receiver;
+pub mod remote;
 pub mod report;
 pub mod run;
+pub mod setup;
 pub mod topology;
 
 pub use client::{AdminClient, ClientError, CreatedWalletAddress, PeerSettings};

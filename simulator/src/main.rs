@@ -17,13 +17,21 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Prints a line to stdout, ignoring a closed pipe (a user may stop reading before peerlab stops).
+/// Prints a line to stdout (to stderr when stdout carries the JSON report, `--json -`),
+/// ignoring a closed pipe (a user may stop reading before peerlab stops).
 macro_rules! say {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
+        if TEXT_TO_STDERR.load(std::sync::atomic::Ordering::Relaxed) {
+            let _ = writeln!(std::io::stderr(), $($arg)*);
+        } else {
+            let _ = writeln!(std::io::stdout(), $($arg)*);
+        }
     }};
 }
+
+/// Set by `--json -`: stdout is the JSON report's, the text goes to stderr.
+static TEXT_TO_STDERR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Rehearse and test Interledger peering the way Rafiki does it, in seconds.
 #[derive(Debug, Parser)]
@@ -145,6 +153,11 @@ struct UpArgs {
     /// Serve the live network view on this port of 127.0.0.1 (0: any free port).
     #[arg(long, default_value_t = 0)]
     view_port: u16,
+    /// Start only the instances the topology places on this `[[hosts]]` entry, bound to its
+    /// address on their ports, with no assets or peerings: `peerlab run FILE --targets TARGETS`
+    /// (TARGETS from `peerlab export targets FILE`) sets the whole network up and drives it.
+    #[arg(long, value_name = "NAME", conflicts_with = "view_port")]
+    host: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -154,9 +167,24 @@ struct RunArgs {
     /// port).
     #[arg(long, default_value_t = 0)]
     view_port: u16,
-    /// Also write the report as JSON to this file.
+    /// Also write the report as JSON to this file (`-`: to stdout, the text report then goes
+    /// to stderr).
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Drive the instances of a deployment this targets file names (instances elsewhere:
+    /// containers, other hosts; `peerlab export` writes one) instead of starting them: set the
+    /// topology up, run its traffic and check its invariants through their public APIs. Faults
+    /// are skipped (peerlab controls neither their processes nor their links).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["deterministic", "until_failure", "view_port", "events", "planted_bug"])]
+    targets: Option<PathBuf>,
+    /// With --targets: how long to wait for every instance's admin API to answer, in seconds.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 60,
+        requires = "targets"
+    )]
+    wait: u64,
     /// Also write the run's event log to this file: every webhook event the instances recorded,
     /// one JSON object a line, oldest first (byte for byte the same when a deterministic run is
     /// replayed).
@@ -447,6 +475,12 @@ async fn run(args: RunArgs) -> ExitCode {
             peerlab_simulator::run::DEFAULT_TOPOLOGY_NAME.to_owned(),
         ),
     };
+    if args.json.as_deref() == Some(std::path::Path::new("-")) {
+        TEXT_TO_STDERR.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    if let Some(targets) = args.targets.clone() {
+        return run_on_targets(args, topology, source, &targets).await;
+    }
     if let Some(tries) = args.until_failure {
         return run_until_failure(args, topology, source, tries).await;
     }
@@ -516,6 +550,59 @@ async fn run(args: RunArgs) -> ExitCode {
     view.stop().await;
     network.shutdown().await;
     finish(&report, events.as_deref(), &args)
+}
+
+/// `peerlab run FILE --targets TARGETS`: the topology set up on instances that run elsewhere and
+/// driven through their public APIs.
+async fn run_on_targets(
+    args: RunArgs,
+    topology: Topology,
+    source: String,
+    targets: &std::path::Path,
+) -> ExitCode {
+    use peerlab_simulator::remote::RemoteNetwork;
+    use peerlab_simulator::run::{self, Progress};
+    use std::sync::Arc;
+
+    let duration = match run_duration(&args) {
+        Ok(duration) => duration,
+        Err(code) => return code,
+    };
+    let targets =
+        match peerlab_simulator::harness::targets::load(targets, |name| std::env::var(name).ok()) {
+            Ok(targets) => targets,
+            Err(error) => {
+                eprintln!("peerlab run: {error}");
+                return ExitCode::from(2);
+            }
+        };
+    let wait = std::time::Duration::from_secs(args.wait);
+    say!(
+        "peerlab run: {} instances elsewhere ({source}, {}), waiting up to {} s for them to answer",
+        topology.instances.len(),
+        targets.file.display(),
+        args.wait
+    );
+    let network = match RemoteNetwork::connect(&topology, &targets, wait).await {
+        Ok(network) => network,
+        Err(error) => {
+            eprintln!("peerlab run: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if !topology.faults.is_empty() || !topology.random_faults.is_empty() {
+        say!(
+            "peerlab run: the topology's faults are skipped: peerlab controls neither the processes nor the links of instances that run elsewhere"
+        );
+    }
+    say!("peerlab run: set up; {} links", network.links().len());
+    let progress = Arc::new(Progress::default());
+    let display = tokio::spawn(show_progress(progress.clone()));
+    let seed = args.seed.unwrap_or_else(rand::random);
+    let report = run::run_for(&network, &topology, &source, seed, duration, progress).await;
+    display.abort();
+    let _ = display.await;
+    finish(&report, None, &args)
 }
 
 /// `--duration` as a duration; `Err` (already said) when it is none.
@@ -684,7 +771,18 @@ fn finish(
     if let Some(path) = &args.json {
         let written = serde_json::to_vec_pretty(report)
             .map_err(|error| error.to_string())
-            .and_then(|json| std::fs::write(path, json).map_err(|error| error.to_string()));
+            .and_then(|json| {
+                if path == std::path::Path::new("-") {
+                    use std::io::Write as _;
+                    let mut stdout = std::io::stdout().lock();
+                    stdout
+                        .write_all(&json)
+                        .and_then(|()| stdout.write_all(b"\n"))
+                        .map_err(|error| error.to_string())
+                } else {
+                    std::fs::write(path, json).map_err(|error| error.to_string())
+                }
+            });
         if let Err(error) = written {
             eprintln!("peerlab run: cannot write {}: {error}", path.display());
             return ExitCode::FAILURE;
@@ -880,6 +978,77 @@ fn print_report(report: &peerlab_simulator::report::RunReport) {
     say!("replay: {}", report.replay);
 }
 
+/// `peerlab up FILE --host NAME`: the instances the topology places on one host, each a
+/// `peerlab node` configured from the same environment `peerlab export` writes, serving until
+/// interrupted. Setting the network up is the runner's (`peerlab run FILE --targets`).
+async fn up_host(topology: &Topology, source: &str, host: &str, signals: StopSignals) -> ExitCode {
+    use peerlab_simulator::placement;
+
+    let Some(spec) = topology.hosts.iter().find(|spec| spec.name == host) else {
+        let names: Vec<&str> = topology
+            .hosts
+            .iter()
+            .map(|spec| spec.name.as_str())
+            .collect();
+        eprintln!(
+            "peerlab up: {source} places no instance on a host {host:?} (its hosts: {})",
+            if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.join(", ")
+            }
+        );
+        return ExitCode::from(2);
+    };
+    let placed: Vec<_> = placement::on_hosts(topology)
+        .into_iter()
+        .filter(|placed| placed.spec.host.as_deref() == Some(host))
+        .collect();
+    let mut nodes = Vec::new();
+    for placed in &placed {
+        let started = match placement::config(placed.spec, &placed.placement) {
+            Ok(config) => Node::start(config).await.map_err(|error| error.to_string()),
+            Err(error) => Err(error.to_string()),
+        };
+        match started {
+            Ok(node) => nodes.push(node),
+            Err(error) => {
+                eprintln!("peerlab up: instance {}: {error}", placed.spec.name);
+                for node in nodes {
+                    node.shutdown().await;
+                }
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    say!(
+        "peerlab: host {host} ({}): {} instances up ({source})",
+        spec.address,
+        nodes.len()
+    );
+    for (placed, node) in placed.iter().zip(&nodes) {
+        say!("  {}  {}", placed.spec.name, node.ilp_address());
+        say!(
+            "    admin          {}",
+            placed.placement.admin_graphql_url()
+        );
+        say!("    connector      {}", node.connector_url());
+        say!("    open payments  {}", node.open_payments_url());
+        if let Some(url) = node.auto_peering_url() {
+            say!("    auto-peering   {url}");
+        }
+    }
+    say!(
+        "Once every host is up, set the network up and run it from any machine that reaches them:\n  peerlab export targets {source} --out DIR && peerlab run {source} --targets DIR/targets.toml"
+    );
+    signals.received().await;
+    tracing::info!("shutting down");
+    for node in nodes {
+        node.shutdown().await;
+    }
+    ExitCode::SUCCESS
+}
+
 async fn up(args: UpArgs) -> ExitCode {
     let signals = StopSignals::listen();
     let (topology, source) = match &args.topology {
@@ -895,6 +1064,9 @@ async fn up(args: UpArgs) -> ExitCode {
             peerlab_simulator::run::DEFAULT_TOPOLOGY_NAME.to_owned(),
         ),
     };
+    if let Some(host) = &args.host {
+        return up_host(&topology, &source, host, signals).await;
+    }
     let network = match Network::from_topology(&topology).await {
         Ok(network) => network,
         Err(error) => {

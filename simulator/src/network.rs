@@ -9,8 +9,9 @@ use peerlab::ilp::Address;
 use peerlab::node::{Node, StartError};
 use thiserror::Error;
 
-use crate::client::{AdminClient, ClientError, PeerSettings};
-use crate::topology::{InstanceSpec, PeerSide, PeeringMethod, Routing, Topology};
+use crate::client::{AdminClient, ClientError};
+use crate::setup::{self, Made, Reachable};
+use crate::topology::{InstanceSpec, PeerSide, Routing, Topology};
 
 #[derive(Debug, Error)]
 pub enum NetworkError {
@@ -26,6 +27,8 @@ pub enum NetworkError {
     TenantId { name: String, tenant_id: String },
     #[error("setting up {what}: {source}")]
     Setup { what: String, source: ClientError },
+    #[error("{file}: {reason}")]
+    Targets { file: String, reason: String },
     #[error("cannot start a deterministic run's runtime: {0}")]
     Runtime(String),
 }
@@ -87,12 +90,42 @@ impl InstanceHandle {
     }
 }
 
+impl Reachable for InstanceHandle {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn admin(&self) -> &AdminClient {
+        &self.admin
+    }
+
+    fn ilp_address(&self) -> &Address {
+        self.node.ilp_address()
+    }
+
+    fn connector_url(&self) -> String {
+        self.node.connector_url().to_string()
+    }
+
+    fn auto_peering_url(&self) -> Option<String> {
+        self.node.auto_peering_url()
+    }
+
+    fn asset_id(&self, code: &str) -> Option<&str> {
+        self.asset_ids.get(code).map(String::as_str)
+    }
+
+    fn record_asset(&mut self, code: String, id: String) {
+        self.asset_ids.insert(code, id);
+    }
+}
+
 /// Instances started together and stopped together.
 #[derive(Debug, Default)]
 pub struct Network {
     instances: Vec<InstanceHandle>,
-    /// The links peerings made, both directions each.
-    links: std::sync::Mutex<Vec<Link>>,
+    /// What setup made: the links peerings made (both directions each), the wallet addresses.
+    made: Made,
 }
 
 /// One direction of a peering: `from` sends packets to `to`'s connector with `token`.
@@ -107,10 +140,12 @@ pub struct Link {
 impl Network {
     /// The links peerings made so far: who sends to whose connector with which token.
     pub fn links(&self) -> Vec<Link> {
-        self.links
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        self.made.links()
+    }
+
+    /// What setup made on these instances.
+    pub fn made(&self) -> &Made {
+        &self.made
     }
 
     /// Starts one instance per spec, on free loopback ports.
@@ -140,86 +175,7 @@ impl Network {
     }
 
     async fn apply(&mut self, topology: &Topology) -> Result<(), NetworkError> {
-        for instance in &mut self.instances {
-            for asset in &topology.assets {
-                let what = || format!("asset {} on {}", asset.code, instance.name);
-                let id = instance
-                    .admin
-                    .create_asset(&asset.code, asset.scale)
-                    .await
-                    .map_err(|source| NetworkError::Setup {
-                        what: what(),
-                        source,
-                    })?;
-                if asset.liquidity > 0 {
-                    instance
-                        .admin
-                        .deposit_asset_liquidity(&id, asset.liquidity)
-                        .await
-                        .map_err(|source| NetworkError::Setup {
-                            what: what(),
-                            source,
-                        })?;
-                }
-                instance.asset_ids.insert(asset.code.clone(), id);
-            }
-        }
-        let auto_routes = match topology.routing {
-            Routing::Manual => vec![[Vec::new(), Vec::new()]; topology.peerings.len()],
-            Routing::Auto | Routing::Receivers => auto_routes(topology),
-        };
-        for (peering, auto) in topology.peerings.iter().zip(auto_routes) {
-            let [a, b] = &peering.between;
-            let sides = [0, 1].map(|index| {
-                let mut side = peering.side(index);
-                for route in &auto[index] {
-                    if !side.routes.contains(route) {
-                        side.routes.push(route.clone());
-                    }
-                }
-                side
-            });
-            match peering.by {
-                PeeringMethod::Manual => self.peer_with(a, b, &peering.asset, sides).await?,
-                PeeringMethod::AutoPeering => {
-                    self.peer_by_url(a, b, &peering.asset, sides).await?;
-                }
-            }
-        }
-        for wallet in &topology.wallet_addresses {
-            let what = || format!("wallet address {} on {}", wallet.address, wallet.instance);
-            let missing = |name: &str| NetworkError::Setup {
-                what: what(),
-                source: ClientError::InvalidUrl(format!("no instance or asset {name}")),
-            };
-            let instance = self
-                .instance(&wallet.instance)
-                .ok_or_else(|| missing(&wallet.instance))?;
-            let asset_id = instance
-                .asset_id(&wallet.asset)
-                .ok_or_else(|| missing(&wallet.asset))?;
-            let created = instance
-                .admin
-                .create_wallet_address(asset_id, &wallet.address, wallet.public_name.as_deref())
-                .await
-                .map_err(|source| NetworkError::Setup {
-                    what: what(),
-                    source,
-                })?;
-            if let Some(balance) = wallet.balance {
-                // Validation made sure the instance runs the mock operator, whose books these are.
-                let books = instance
-                    .node()
-                    .operator_books()
-                    .ok_or_else(|| missing("mock operator"))?;
-                let id = uuid::Uuid::parse_str(&created.id).map_err(|_| NetworkError::Setup {
-                    what: what(),
-                    source: ClientError::InvalidUrl(format!("wallet address id {:?}", created.id)),
-                })?;
-                books.open(id, balance);
-            }
-        }
-        Ok(())
+        setup::apply(&mut self.instances, &self.made, topology).await
     }
 
     /// Peers `a` and `b` both ways in `asset` (a code the network created), each granting the
@@ -268,66 +224,7 @@ impl Network {
         asset: &str,
         sides: [PeerSide; 2],
     ) -> Result<(), NetworkError> {
-        let missing = |name: &str| NetworkError::Setup {
-            what: format!("peering {a} and {b}"),
-            source: ClientError::InvalidUrl(format!("no instance or asset for {name}")),
-        };
-        let first = self.instance(a).ok_or_else(|| missing(a))?;
-        let second = self.instance(b).ok_or_else(|| missing(b))?;
-        let [first_side, second_side] = sides;
-        let a_to_b = first_side.token.clone().unwrap_or_else(|| {
-            format!(
-                "{}-to-{}-{}",
-                first.name,
-                second.name,
-                peerlab::entropy::uuid()
-            )
-        });
-        let b_to_a = second_side.token.clone().unwrap_or_else(|| {
-            format!(
-                "{}-to-{}-{}",
-                second.name,
-                first.name,
-                peerlab::entropy::uuid()
-            )
-        });
-        for (from, to, incoming, outgoing, side) in [
-            (first, second, &b_to_a, &a_to_b, first_side),
-            (second, first, &a_to_b, &b_to_a, second_side),
-        ] {
-            let asset_id = from.asset_id(asset).ok_or_else(|| missing(asset))?;
-            let connector_url = to.connector_url();
-            let settings = PeerSettings::new(
-                to.ilp_address().as_str(),
-                asset_id,
-                incoming,
-                &connector_url,
-            )
-            .name(&to.name)
-            .outgoing_token(outgoing)
-            .liquidity(side.liquidity)
-            .max_packet_amount_option(side.max_packet_amount)
-            .liquidity_threshold(side.liquidity_threshold)
-            .routes(&side.routes);
-            from.admin
-                .create_peer(&settings)
-                .await
-                .map_err(|source| NetworkError::Setup {
-                    what: format!("peer {} on {}", to.name, from.name),
-                    source,
-                })?;
-            // `from` receives with `incoming`, so that is the token `to` sends with.
-            self.links
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push(Link {
-                    from: to.name.clone(),
-                    to: from.name.clone(),
-                    connector_url: from.connector_url(),
-                    token: incoming.clone(),
-                });
-        }
-        Ok(())
+        setup::peer_with(&self.instances, &self.made, a, b, asset, sides).await
     }
 
     /// Peers `a` and `b` as Rafiki's auto-peering does: `a` calls `createOrUpdatePeerByUrl` with
@@ -343,97 +240,7 @@ impl Network {
         asset: &str,
         sides: [PeerSide; 2],
     ) -> Result<(), NetworkError> {
-        let what = || format!("auto-peering {a} with {b}");
-        let setup = |source| NetworkError::Setup {
-            what: what(),
-            source,
-        };
-        let missing = |name: &str| {
-            setup(ClientError::InvalidUrl(format!(
-                "no instance or asset for {name}"
-            )))
-        };
-        let first = self.instance(a).ok_or_else(|| missing(a))?;
-        let second = self.instance(b).ok_or_else(|| missing(b))?;
-        let url = second
-            .auto_peering_url()
-            .ok_or_else(|| missing(&format!("{b}'s auto-peering URL")))?;
-        let asset_id = first.asset_id(asset).ok_or_else(|| missing(asset))?;
-        let [first_side, second_side] = sides;
-        let payload = first
-            .admin
-            .mutate(
-                "createOrUpdatePeerByUrl",
-                "mutation($input: CreateOrUpdatePeerByUrlInput!) { createOrUpdatePeerByUrl(input: $input) { code success message peer { id } } }",
-                serde_json::json!({ "input": {
-                    "peerUrl": url,
-                    "assetId": asset_id,
-                    "name": second.name,
-                    "maxPacketAmount": first_side.max_packet_amount.map(|amount| amount.to_string()),
-                    "liquidityThreshold": first_side.liquidity_threshold.map(|amount| amount.to_string()),
-                    "liquidityToDeposit": (first_side.liquidity > 0).then(|| first_side.liquidity.to_string()),
-                } }),
-            )
-            .await
-            .map_err(setup)?;
-        if payload["peer"]["id"].as_str().is_none() {
-            return Err(setup(ClientError::Unexpected {
-                expected: "the peer auto-peering created",
-                response: payload.to_string(),
-            }));
-        }
-        // What each side now holds for the other, read from its state as the links need it.
-        let peer_of = |holder: &InstanceHandle, other: &InstanceHandle| {
-            let state = holder.node().instance();
-            let asset = holder.asset_id(asset)?;
-            state.peer_by_address_and_asset(other.ilp_address().as_str(), asset)
-        };
-        for (holder, other, side) in [(first, second, &first_side), (second, first, &second_side)] {
-            let peer = peer_of(holder, other).ok_or_else(|| {
-                setup(ClientError::InvalidUrl(format!(
-                    "{} holds no peer for {}",
-                    holder.name, other.name
-                )))
-            })?;
-            // `holder` sends to `other` with the token auto-peering gave it.
-            self.links
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push(Link {
-                    from: holder.name.clone(),
-                    to: other.name.clone(),
-                    connector_url: other.connector_url(),
-                    token: peer.outgoing.auth_token.clone(),
-                });
-            let accepting_side = std::ptr::eq(holder, second);
-            let settings_to_update = !side.routes.is_empty()
-                || (accepting_side
-                    && (side.max_packet_amount.is_some() || side.liquidity_threshold.is_some()));
-            if settings_to_update {
-                let mut input = serde_json::json!({ "id": peer.id.to_string() });
-                if !side.routes.is_empty() {
-                    input["routes"] = serde_json::json!(side.routes);
-                }
-                if accepting_side {
-                    if let Some(amount) = side.max_packet_amount {
-                        input["maxPacketAmount"] = serde_json::json!(amount.to_string());
-                    }
-                    if let Some(amount) = side.liquidity_threshold {
-                        input["liquidityThreshold"] = serde_json::json!(amount.to_string());
-                    }
-                }
-                holder
-                    .admin
-                    .mutate(
-                        "updatePeer",
-                        "mutation($input: UpdatePeerInput!) { updatePeer(input: $input) { code success message peer { id } } }",
-                        serde_json::json!({ "input": input }),
-                    )
-                    .await
-                    .map_err(setup)?;
-            }
-        }
-        Ok(())
+        setup::peer_by_url(&self.instances, &self.made, a, b, asset, sides).await
     }
 
     /// Starts instances `test.<name>` peered in a line, each with its neighbours in `asset`
@@ -523,7 +330,7 @@ impl Network {
 /// One breadth-first search per destination (its distance to every instance) rather than one
 /// per source: O(destinations x peerings), which is what lets `receivers` route a network of
 /// 10,000 instances towards its few receivers.
-fn auto_routes(topology: &Topology) -> Vec<[Vec<String>; 2]> {
+pub(crate) fn auto_routes(topology: &Topology) -> Vec<[Vec<String>; 2]> {
     let index: HashMap<&str, usize> = topology
         .instances
         .iter()

@@ -19,11 +19,12 @@ use std::time::Duration;
 use peerlab::clock::Instant;
 
 use hdrhistogram::Histogram;
-use peerlab::connector::{PacketCounts, PacketStatsSnapshot};
+use peerlab::connector::PacketCounts;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::client::AdminClient;
+use crate::deployed::Deployed;
 use crate::faults;
 use crate::network::Network;
 use crate::report::{
@@ -78,8 +79,8 @@ enum Outcome {
 
 /// Drives every `[[traffic]]` entry of `topology` through `network` (started from it), then checks
 /// the invariants.
-pub async fn run(
-    network: &Network,
+pub async fn run<'a>(
+    network: impl Into<Deployed<'a>>,
     topology: &Topology,
     name: &str,
     seed: u64,
@@ -89,33 +90,45 @@ pub async fn run(
 }
 
 /// [`run`], starting no payment after `duration` (those left are counted `not_started`).
-pub async fn run_for(
-    network: &Network,
+pub async fn run_for<'a>(
+    network: impl Into<Deployed<'a>>,
     topology: &Topology,
     name: &str,
     seed: u64,
     duration: Option<Duration>,
     progress: Arc<Progress>,
 ) -> RunReport {
+    let network: Deployed<'_> = network.into();
     let expected: u64 = topology
         .traffic
         .iter()
         .map(TrafficSpec::expected)
         .fold(0, u64::saturating_add);
     progress.planned.store(expected, Ordering::Relaxed);
-    let peerings_before = peering_liquidity(network, topology);
-    let wallets_before = wallet_balances(network, topology);
-    let instances_before = instance_liquidity(network);
-    let packets_before = packet_snapshots(network);
+    let peerings_before = network.peering_liquidity(topology).await;
+    let wallets_before = network.wallet_balances(topology).await;
+    let instances_before = network.instance_liquidity().await;
+    let packets_before = network.packet_snapshots().await;
     let scheduled = faults::schedule(topology, seed);
-    let proxies = faults::prepare(network, topology, &scheduled).await;
+    // Faults need the instances' processes and links in hand: embedded ones only.
+    let (embedded, unavailable) = match network {
+        Deployed::Embedded(embedded) => (Some(embedded), Vec::new()),
+        Deployed::Remote(_) => (None, scheduled.clone()),
+    };
+    let proxies = match embedded {
+        Some(embedded) => Some(faults::prepare(embedded, topology, &scheduled).await),
+        None => None,
+    };
     let started = Instant::now();
     let stop_starting = duration.and_then(|duration| started.checked_add(duration));
-    let injections = futures_util::future::join_all(
-        scheduled
-            .iter()
-            .map(|fault| faults::Injection::of(network, topology, fault, &proxies).run(started)),
-    );
+    let injections =
+        futures_util::future::join_all(embedded.zip(proxies.as_ref()).into_iter().flat_map(
+            |(embedded, proxies)| {
+                scheduled.iter().map(move |fault| {
+                    faults::Injection::of(embedded, topology, fault, proxies).run(started)
+                })
+            },
+        ));
     let tally = Arc::new(Mutex::new(Tally::new()));
     // Payments each traffic entry started: what an entry without a count planned.
     let mut started_counts = Vec::new();
@@ -208,8 +221,11 @@ pub async fn run_for(
         ended = async { tokio::join!(injections, traffic) } => ended,
         never = sampling => match never {},
     };
+    injected.extend(unavailable.iter().map(faults::unavailable_elsewhere));
     injected.sort_by(|a, b| a.from_seconds.total_cmp(&b.from_seconds));
-    faults::shutdown(proxies).await;
+    if let Some(proxies) = proxies {
+        faults::shutdown(proxies).await;
+    }
     let invariants = check_invariants(
         network,
         topology,
@@ -217,10 +233,10 @@ pub async fn run_for(
         &peerings_before,
     )
     .await;
-    let peerings_after = peering_liquidity(network, topology);
-    let wallets_after = wallet_balances(network, topology);
-    let instances_after = instance_liquidity(network);
-    let packets_after = packet_snapshots(network);
+    let peerings_after = network.peering_liquidity(topology).await;
+    let wallets_after = network.wallet_balances(topology).await;
+    let instances_after = network.instance_liquidity().await;
+    let packets_after = network.packet_snapshots().await;
     let mut tally = tally.lock().await;
     let payments = &mut tally.payments;
     // An entry with a count planned that many; one without planned what it started.
@@ -242,9 +258,9 @@ pub async fn run_for(
     };
     let mut packets = PacketTotals::default();
     let mut instances = Vec::new();
-    for (((handle, before), after), (liquidity_before, liquidity_after)) in network
+    for (((instance, before), after), (liquidity_before, liquidity_after)) in network
         .instances()
-        .iter()
+        .into_iter()
         .zip(&packets_before)
         .zip(&packets_after)
         .zip(instances_before.into_iter().zip(instances_after))
@@ -257,9 +273,10 @@ pub async fn run_for(
         packets.from_peers.add(&from_peers);
         packets.probes = packets.probes.saturating_add(probes);
         packets.data_only = packets.data_only.saturating_add(data_only);
+        let (name, ilp_address) = instance;
         instances.push(InstanceReport {
-            name: handle.name().to_owned(),
-            ilp_address: handle.ilp_address().to_string(),
+            name,
+            ilp_address,
             packets_sent: sent,
             packets_from_peers: from_peers,
             probes,
@@ -275,15 +292,7 @@ pub async fn run_for(
         });
     }
     packets.sent_per_second = per_second(packets.sent.total());
-    let mut packet_latency = peerlab::connector::stats::latency_histogram();
-    for handle in network.instances() {
-        handle
-            .node()
-            .connector()
-            .stats()
-            .merge_sent_latency(&mut packet_latency);
-    }
-    packets.latency_ms = Latency::of_micros(&packet_latency);
+    packets.latency_ms = Latency::of_micros(&network.sent_latency().await);
     let started_payments = planned - tally.payments.not_started;
     RunReport {
         format: REPORT_FORMAT,
@@ -479,76 +488,21 @@ fn since(after: &PacketCounts, before: &PacketCounts) -> PacketCounts {
     }
 }
 
-fn packet_snapshots(network: &Network) -> Vec<PacketStatsSnapshot> {
-    network
-        .instances()
-        .iter()
-        .map(|handle| handle.node().connector().stats().snapshot())
-        .collect()
-}
-
 /// Keeps the progress's packet figures current; never returns (dropped when the run ends).
-async fn sample_packets(network: &Network, progress: &Progress) -> std::convert::Infallible {
-    let mut ticks = tokio::time::interval(PACKET_SAMPLE);
+async fn sample_packets(network: Deployed<'_>, progress: &Progress) -> std::convert::Infallible {
+    // Instances elsewhere are asked over HTTP: less often.
+    let every = match network {
+        Deployed::Embedded(_) => PACKET_SAMPLE,
+        Deployed::Remote(_) => PACKET_SAMPLE * 5,
+    };
+    let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let (mut handled, mut rejected) = (0u64, 0u64);
-        for handle in network.instances() {
-            let stats = handle.node().connector().stats();
-            handled = handled.saturating_add(stats.handled());
-            rejected = rejected.saturating_add(stats.rejected());
-        }
+        let (handled, rejected) = network.packets_handled().await;
         progress.packets.store(handled, Ordering::Relaxed);
         progress.rejected_packets.store(rejected, Ordering::Relaxed);
     }
-}
-
-/// The balance each wallet address with an opening balance holds at its operator (`before`
-/// filled in; what its payments under way reserved counts as held).
-fn wallet_balances(network: &Network, topology: &Topology) -> Vec<WalletBalance> {
-    topology
-        .wallet_addresses
-        .iter()
-        .filter(|wallet| wallet.balance.is_some())
-        .filter_map(|wallet| {
-            let handle = network.instance(&wallet.instance)?;
-            let url = format!("{}{}", handle.node().open_payments_url(), wallet.address);
-            let found = handle.node().instance().wallet_address_by_url(&url)?;
-            let holding = handle.node().operator_books()?.holding(found.id)?;
-            Some(WalletBalance {
-                wallet_address: format!("{}/{}", wallet.instance, wallet.address),
-                asset: wallet.asset.clone(),
-                before: holding.balance.saturating_add(holding.reserved),
-                after: 0,
-            })
-        })
-        .collect()
-}
-
-/// Each instance's assets and their own liquidity (an asset's `before` filled in).
-fn instance_liquidity(network: &Network) -> Vec<Vec<AssetLiquidity>> {
-    network
-        .instances()
-        .iter()
-        .map(|handle| {
-            let state = handle.node().instance();
-            let mut assets: Vec<AssetLiquidity> = handle
-                .asset_ids()
-                .filter_map(|(_, id)| {
-                    let asset = state.asset(id)?;
-                    Some(AssetLiquidity {
-                        before: state.asset_liquidity(asset.id).unwrap_or(0),
-                        after: 0,
-                        code: asset.code,
-                        scale: asset.scale,
-                    })
-                })
-                .collect();
-            assets.sort_by(|a, b| a.code.cmp(&b.code));
-            assets
-        })
-        .collect()
 }
 
 /// The run's counts and latencies so far.
@@ -658,23 +612,26 @@ struct Plan {
 
 impl Plan {
     fn of(
-        network: &Network,
+        network: Deployed<'_>,
         topology: &Topology,
         traffic: &TrafficSpec,
         schedule: Schedule,
     ) -> Option<Self> {
         let (from_instance, from_address) = TrafficSpec::split(&traffic.from)?;
         let (to_instance, to_address) = TrafficSpec::split(&traffic.to)?;
-        let payer = network.instance(from_instance)?;
-        let payee = network.instance(to_instance)?;
-        let from_url = format!("{}{from_address}", payer.node().open_payments_url());
-        let from = payer.node().instance().wallet_address_by_url(&from_url)?;
-        let to_url = format!("{}{to_address}", payee.node().open_payments_url());
-        let to = payee.node().instance().wallet_address_by_url(&to_url)?;
-        let asset = payee
-            .node()
-            .instance()
-            .asset_including_deleted(to.asset_id)?;
+        let made = network.made();
+        let from = made.wallet(from_instance, from_address)?;
+        let to = made.wallet(to_instance, to_address)?;
+        let to_asset = topology
+            .wallet_addresses
+            .iter()
+            .find(|wallet| wallet.instance == to_instance && wallet.address == to_address)?
+            .asset
+            .as_str();
+        let asset = topology
+            .assets
+            .iter()
+            .find(|asset| asset.code == to_asset)?;
         let runs_mock_operator = |name: &str| {
             topology
                 .instances
@@ -684,13 +641,13 @@ impl Plan {
         let self_funding = runs_mock_operator(from_instance);
         let receiver_self_withdrawing = runs_mock_operator(to_instance);
         Some(Self {
-            admin: payer.admin().clone(),
+            admin: network.admin(from_instance)?.clone(),
             self_funding,
             receiver_self_withdrawing,
-            from_id: from.id.to_string(),
-            to_url: to.url.clone(),
-            receiver_admin: payee.admin().clone(),
-            receiver_asset: (asset.code, asset.scale),
+            from_id: from.id,
+            to_url: to.url,
+            receiver_admin: network.admin(to_instance)?.clone(),
+            receiver_asset: (asset.code.clone(), asset.scale),
             schedule,
             limit: traffic.limit(),
         })
@@ -903,38 +860,35 @@ pub fn peering_liquidity(network: &Network, topology: &Topology) -> Vec<PeeringL
 
 /// The invariants that must hold once the traffic has ended.
 async fn check_invariants(
-    network: &Network,
+    network: Deployed<'_>,
     topology: &Topology,
     payments: &PaymentTotals,
     peerings_before: &[PeeringLiquidity],
 ) -> Vec<Invariant> {
     // Packets' transfers end as their replies come; give the last ones a moment.
     let settle_until = Instant::now() + SETTLE;
-    while Instant::now() < settle_until
-        && network
-            .instances()
-            .iter()
-            .any(|instance| instance.node().instance().pending_transfer_count() > 0)
-    {
+    while Instant::now() < settle_until && network.pending_transfers().await > 0 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let mut audits = Vec::new();
     let mut pending = Vec::new();
-    for instance in network.instances() {
-        let state = instance.node().instance();
-        if let Err(violation) = state.audit() {
-            audits.push(format!("{}: {violation}", instance.name()));
+    for check in network.ledgers().await {
+        if let Err(violation) = check.audit {
+            audits.push(format!("{}: {violation}", check.instance));
         }
-        let count = state.pending_transfer_count();
-        if count > 0 {
-            pending.push(format!("{}: {count} pending", instance.name()));
+        match check.pending {
+            Ok(0) => {}
+            Ok(count) => pending.push(format!("{}: {count} pending", check.instance)),
+            Err(error) => pending.push(format!("{}: not counted: {error}", check.instance)),
         }
     }
     // What one side of a peering paid the other, the other received: a packet moves X from
     // what the receiver grants the sender to what the sender grants the receiver, so their sum
     // stays as it was (a drained grant is deposited back). Two sides that disagree about a
     // packet (one posted what the other voided) change it.
-    let disagreements = peering_liquidity(network, topology)
+    let disagreements = network
+        .peering_liquidity(topology)
+        .await
         .iter()
         .zip(peerings_before)
         .filter_map(|(after, before)| {

@@ -14,6 +14,7 @@ pub mod idempotency;
 mod mutation;
 pub mod outcome;
 pub mod payments;
+pub mod peerlab;
 mod query;
 pub mod scalars;
 pub mod signature;
@@ -25,36 +26,52 @@ use std::sync::Arc;
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
 use crate::autopeer::AutoPeering;
+use crate::connector::Connector;
 use crate::instance::Instance;
 use crate::payments::Payments;
 
-/// Every query: the instance's services' and the payments'.
+/// Every query: the instance's services', the payments' and peerlab's own.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(query::InstanceQuery, payments::PaymentQuery);
+pub struct QueryRoot(
+    query::InstanceQuery,
+    payments::PaymentQuery,
+    peerlab::PeerlabQuery,
+);
 
-/// Every mutation: the instance's services' and the payments'.
+/// Every mutation: the instance's services', the payments' and peerlab's own.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(mutation::InstanceMutation, payments::PaymentMutation);
+pub struct MutationRoot(
+    mutation::InstanceMutation,
+    payments::PaymentMutation,
+    peerlab::PeerlabMutation,
+);
 
 pub type AdminSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// The services the admin API is a skin over.
+pub struct AdminServices {
+    pub instance: Arc<Instance>,
+    pub payments: Arc<Payments>,
+    pub auto_peering: Arc<AutoPeering>,
+    /// Read for `peerlabStatus`'s packet counters.
+    pub connector: Arc<Connector>,
+    pub mock_operator: peerlab::MockOperator,
+}
 
 /// The schema, serving `instance` (and peering by URL through `auto_peering`), reporting refusals
 /// as `dialect` says. Depth, cost and aliases are limited by [`guard`] before a request reaches
 /// it, not by async-graphql's own limits, which would count introspection too.
-pub fn schema(
-    instance: Arc<Instance>,
-    payments: Arc<Payments>,
-    auto_peering: Arc<AutoPeering>,
-    dialect: dialect::DialectSetting,
-) -> AdminSchema {
+pub fn schema(services: AdminServices, dialect: dialect::DialectSetting) -> AdminSchema {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
         EmptySubscription,
     )
-    .data(instance)
-    .data(payments)
-    .data(auto_peering)
+    .data(services.instance)
+    .data(services.payments)
+    .data(services.auto_peering)
+    .data(services.connector)
+    .data(services.mock_operator)
     .data(dialect)
     .data(idempotency::IdempotencyStore::default())
     .disable_suggestions()
