@@ -1,0 +1,161 @@
+//! `peerlab run FILE --targets TARGETS` at the library level: a topology set up, driven and
+//! checked on instances peerlab did not set up, through their public APIs only. The instances
+//! here are bare embedded ones (started, nothing created on them), reached over loopback HTTP
+//! exactly as instances elsewhere are; several_hosts.rs runs them in other network namespaces.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use peerlab_simulator::harness::targets::{self, Targets};
+use peerlab_simulator::network::NetworkError;
+use peerlab_simulator::remote::RemoteNetwork;
+use peerlab_simulator::report::RunReport;
+use peerlab_simulator::run::{self, Progress};
+use peerlab_simulator::{Network, Topology};
+
+/// A targets file naming `network`'s instances (auto-peering URLs included), read back.
+fn targets_of(network: &Network) -> Targets {
+    let text: String = network
+        .instances()
+        .iter()
+        .map(|instance| {
+            let auto_peering = instance
+                .auto_peering_url()
+                .map(|url| format!("auto_peering_url = \"{url}\"\n"))
+                .unwrap_or_default();
+            format!(
+                "[[targets]]\nname = \"{}\"\nilp_address = \"{}\"\nadmin_graphql_url = \"{}\"\n\
+                 connector_url = \"{}\"\nopen_payments_url = \"{}\"\n{auto_peering}dialect = \"v2\"\n",
+                instance.name(),
+                instance.ilp_address(),
+                instance.graphql_url(),
+                instance.connector_url(),
+                instance.node().open_payments_url(),
+            )
+        })
+        .collect();
+    targets::parse(Path::new("targets.toml"), &text, |_| None).expect("a valid targets file")
+}
+
+/// The report's counts, without what depends on timing.
+fn counts(report: &RunReport) -> serde_json::Value {
+    let mut value = serde_json::to_value(report).expect("a report serializes");
+    let object = value.as_object_mut().expect("an object");
+    for timed in [
+        "duration_seconds",
+        "payment_latency_ms",
+        "payments_per_second",
+        "ended_per_second",
+    ] {
+        object.remove(timed);
+    }
+    let packets = object["packets"].as_object_mut().expect("packets");
+    packets.remove("sent_per_second");
+    packets.remove("latency_ms");
+    value
+}
+
+async fn run_on_bare_instances(topology: &Topology, seed: u64) -> RunReport {
+    let bare = Network::start(&topology.instances)
+        .await
+        .expect("instances start");
+    let remote = RemoteNetwork::connect(topology, &targets_of(&bare), Duration::from_secs(5))
+        .await
+        .expect("the topology is set up through the admin APIs");
+    let report = run::run(&remote, topology, "t", seed, Arc::new(Progress::default())).await;
+    bare.shutdown().await;
+    report
+}
+
+#[tokio::test]
+async fn auto_peered_wallets_with_balances_run_as_they_do_embedded() {
+    let topology =
+        Topology::parse(include_str!("../../fixtures/topologies/auto-peering.toml")).unwrap();
+    let remote = run_on_bare_instances(&topology, 3).await;
+    assert!(remote.passed(), "{:?}", remote.invariants);
+    assert!(remote.payments.completed > 0);
+    assert!(
+        !remote.wallet_addresses.is_empty(),
+        "the mock operator's balances were opened and read through the admin API"
+    );
+    let network = Network::from_topology(&topology).await.unwrap();
+    let embedded = run::run(&network, &topology, "t", 3, Arc::new(Progress::default())).await;
+    network.shutdown().await;
+    assert_eq!(counts(&remote), counts(&embedded));
+}
+
+#[tokio::test]
+async fn faults_are_skipped_on_instances_elsewhere_and_the_report_says_why() {
+    let topology = Topology::parse(&format!(
+        "{}\n[[faults]]\nkind = \"latency\"\nbetween = [\"cloud-nine-wallet\", \"happy-life-bank\"]\nat = 0.0\nfor = 1.0\nlatency_ms = 5\n\
+         [[faults]]\nkind = \"restart\"\ninstance = \"happy-life-bank\"\nat = 0.1\nfor = 0.2\n",
+        include_str!("../../fixtures/topologies/pair.toml")
+    ))
+    .unwrap();
+    let report = run_on_bare_instances(&topology, 1).await;
+    assert!(report.passed(), "{:?}", report.invariants);
+    assert_eq!(report.payments.completed, 100);
+    let reasons: Vec<&str> = report
+        .faults
+        .iter()
+        .map(|fault| fault.error.as_deref().unwrap_or("injected"))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "skipped: the instances run elsewhere (--targets) and peerlab does not control the link between them",
+            "skipped: the instance runs elsewhere (--targets) and peerlab does not control its process",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_target_that_is_missing_misplaced_or_silent_is_named() {
+    let topology = Topology::default_pair();
+    let bare = Network::start(&topology.instances).await.unwrap();
+    let good = targets_of(&bare);
+
+    let mut missing = good.clone();
+    missing.targets.pop();
+    let error = RemoteNetwork::connect(&topology, &missing, Duration::from_secs(1))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, NetworkError::Targets { .. })
+            && error
+                .to_string()
+                .contains("names no target \"happy-life-bank\""),
+        "{error}"
+    );
+
+    let mut misplaced = good.clone();
+    misplaced.targets[0].ilp_address = peerlab::ilp::Address::parse("test.elsewhere").unwrap();
+    let error = RemoteNetwork::connect(&topology, &misplaced, Duration::from_secs(1))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("is at test.elsewhere, but the topology gives it test.cloud-nine-wallet"),
+        "{error}"
+    );
+
+    // Nobody listens there: the run waits, then names the instance and where it looked.
+    let silent_url = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/graphql", listener.local_addr().unwrap())
+    };
+    let mut silent = good.clone();
+    silent.targets[1].admin_graphql_url = silent_url.clone();
+    let started = std::time::Instant::now();
+    let error = RemoteNetwork::connect(&topology, &silent, Duration::from_millis(800))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(&format!("reaching happy-life-bank at {silent_url}")),
+        "{error}"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(500), "it waited");
+    bare.shutdown().await;
+}
