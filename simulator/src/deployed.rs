@@ -34,10 +34,15 @@ impl<'a> From<&'a RemoteNetwork> for Deployed<'a> {
 #[derive(Debug, Clone)]
 pub struct LedgerCheck {
     pub instance: String,
-    /// The audit's finding: `Err` says what does not balance, or why it could not be read.
-    pub audit: Result<(), String>,
-    /// Pending transfers, or why they could not be counted.
-    pub pending: Result<u64, String>,
+    /// What the ledger says, or why it could not be read.
+    pub reading: Result<LedgerState, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LedgerState {
+    /// What does not balance, when something does not.
+    pub violation: Option<String>,
+    pub pending: u64,
 }
 
 impl<'a> Deployed<'a> {
@@ -283,8 +288,8 @@ impl<'a> Deployed<'a> {
         self.ledgers()
             .await
             .iter()
-            .filter_map(|check| check.pending.as_ref().ok())
-            .fold(0, |total, pending| total.saturating_add(*pending))
+            .filter_map(|check| check.reading.as_ref().ok())
+            .fold(0, |total, state| total.saturating_add(state.pending))
     }
 
     /// Every instance's ledger audit and pending transfers.
@@ -297,10 +302,11 @@ impl<'a> Deployed<'a> {
                     let state = handle.node().instance();
                     LedgerCheck {
                         instance: handle.name().to_owned(),
-                        audit: state.audit().map_err(|violation| violation.to_string()),
-                        pending: Ok(
-                            u64::try_from(state.pending_transfer_count()).unwrap_or(u64::MAX)
-                        ),
+                        reading: Ok(LedgerState {
+                            violation: state.audit().err().map(|violation| violation.to_string()),
+                            pending: u64::try_from(state.pending_transfer_count())
+                                .unwrap_or(u64::MAX),
+                        }),
                     }
                 })
                 .collect(),
@@ -310,11 +316,10 @@ impl<'a> Deployed<'a> {
                     let status = remote.status().await;
                     checks.push(LedgerCheck {
                         instance: remote.name().to_owned(),
-                        audit: status
-                            .as_ref()
-                            .map_err(Clone::clone)
-                            .and_then(|status| status.audit.clone()),
-                        pending: status.map(|status| status.pending_transfers),
+                        reading: status.map(|status| LedgerState {
+                            violation: status.audit.err(),
+                            pending: status.pending_transfers,
+                        }),
                     });
                 }
                 checks

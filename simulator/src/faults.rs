@@ -491,31 +491,6 @@ pub async fn shutdown(proxies: Proxies) {
     }
 }
 
-/// The record of a fault a run on instances that run elsewhere (`--targets`) cannot inject:
-/// peerlab controls neither their processes (restart, clock skew) nor the links between them
-/// (the other kinds put a proxy in a link, or change a peer inside the instance), so it is
-/// skipped, and the report says why.
-pub fn unavailable_elsewhere(spec: &FaultSpec) -> FaultRecord {
-    let reason = match spec.kind {
-        FaultKind::Restart | FaultKind::ClockSkew => {
-            "skipped: the instance runs elsewhere (--targets) and peerlab does not control its process"
-        }
-        _ => {
-            "skipped: the instances run elsewhere (--targets) and peerlab does not control the link between them"
-        }
-    };
-    FaultRecord {
-        kind: spec.kind,
-        between: match &spec.instance {
-            Some(instance) => [instance.clone(), instance.clone()],
-            None => spec.between.clone(),
-        },
-        from_seconds: spec.at,
-        until_seconds: spec.at,
-        error: Some(reason.to_owned()),
-    }
-}
-
 /// One scheduled fault, resolved against the network: what to switch on and off.
 pub struct Injection<'a> {
     spec: FaultSpec,

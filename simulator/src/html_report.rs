@@ -133,6 +133,11 @@ fn invariants(page: &mut String, report: &RunReport) {
                 .as_deref()
                 .map(|detail| format!(" ({})", escape(detail)))
                 .unwrap_or_default()
+                + &invariant
+                    .not_checked
+                    .as_deref()
+                    .map(|instances| format!(" (not checked on {})", escape(instances)))
+                    .unwrap_or_default()
         );
     }
     page.push_str("</ul>");

@@ -5,6 +5,7 @@ pub mod client;
 pub mod deployed;
 pub mod event_log;
 pub mod faults;
+pub mod faults_elsewhere;
 pub mod generate;
 pub mod harness;
 pub mod html_report;

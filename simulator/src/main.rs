@@ -174,7 +174,8 @@ struct RunArgs {
     /// Drive the instances of a deployment this targets file names (instances elsewhere:
     /// containers, other hosts; `peerlab export` writes one) instead of starting them: set the
     /// topology up, run its traffic and check its invariants through their public APIs. Faults
-    /// are skipped (peerlab controls neither their processes nor their links).
+    /// but an operator's (wrong_token, drain_liquidity, made through the admin API) are skipped:
+    /// peerlab controls neither their processes nor their links.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["deterministic", "until_failure", "view_port", "events", "planted_bug"])]
     targets: Option<PathBuf>,
     /// With --targets: how long to wait for every instance's admin API to answer, in seconds.
@@ -590,9 +591,18 @@ async fn run_on_targets(
             return ExitCode::FAILURE;
         }
     };
-    if !topology.faults.is_empty() || !topology.random_faults.is_empty() {
+    let skipped = peerlab_simulator::faults::schedule(&topology, 0)
+        .iter()
+        .any(|fault| !peerlab_simulator::faults_elsewhere::possible(fault.kind))
+        || topology.random_faults.iter().any(|random| {
+            random
+                .kinds
+                .iter()
+                .any(|kind| !peerlab_simulator::faults_elsewhere::possible(*kind))
+        });
+    if skipped {
         say!(
-            "peerlab run: the topology's faults are skipped: peerlab controls neither the processes nor the links of instances that run elsewhere"
+            "peerlab run: faults other than wrong_token and drain_liquidity are skipped: peerlab controls neither the processes nor the links of instances that run elsewhere"
         );
     }
     say!("peerlab run: set up; {} links", network.links().len());
@@ -964,7 +974,11 @@ fn print_report(report: &peerlab_simulator::report::RunReport) {
             fault
                 .error
                 .as_ref()
-                .map(|error| format!(" (not injected: {error})"))
+                .map(|error| if error.starts_with("skipped") {
+                    format!(" ({error})")
+                } else {
+                    format!(" (not injected: {error})")
+                })
                 .unwrap_or_default()
         );
     }
@@ -973,6 +987,9 @@ fn print_report(report: &peerlab_simulator::report::RunReport) {
         say!("{mark} {}", invariant.name);
         if let Some(detail) = &invariant.detail {
             say!("       {detail}");
+        }
+        if let Some(not_checked) = &invariant.not_checked {
+            say!("       not checked on {not_checked}");
         }
     }
     say!("replay: {}", report.replay);

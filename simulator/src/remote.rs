@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use crate::client::{AdminClient, ClientError};
 use crate::harness::targets::{Target, Targets};
+use crate::harness::world::Dialect;
 use crate::network::{Link, NetworkError};
 use crate::setup::{self, Made, Reachable};
 use crate::topology::Topology;
@@ -120,6 +121,12 @@ impl RemoteNetwork {
                         .clone()
                         .or_else(|| spec.operator_tenant_id.clone()),
                 );
+            // A target whose clients speak today's dialect may be today's Rafiki, which has
+            // none of the seed era's outcome fields.
+            let admin = match target.dialect {
+                Dialect::V2 => admin.todays_payloads(),
+                Dialect::Seed => admin,
+            };
             instances.push(RemoteInstance {
                 target: target.clone(),
                 admin,

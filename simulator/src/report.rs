@@ -190,4 +190,8 @@ pub struct Invariant {
     /// What broke it, when it did not hold.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The instances it could not be checked on, and why (instances elsewhere that answer no
+    /// `peerlabStatus`, such as a real Rafiki): `held` speaks for the others only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_checked: Option<String>,
 }

@@ -25,13 +25,13 @@ use tokio::sync::Mutex;
 
 use crate::client::AdminClient;
 use crate::deployed::Deployed;
-use crate::faults;
 use crate::network::Network;
 use crate::report::{
     AssetLiquidity, InstanceReport, Invariant, Latency, PacketTotals, PaymentTotals,
     PeeringLiquidity, REPORT_FORMAT, RunReport, WalletBalance,
 };
 use crate::topology::{AmountSpec, Topology, TrafficSpec};
+use crate::{faults, faults_elsewhere};
 
 /// How often a payment's state is read while it is under way.
 const POLL: Duration = Duration::from_millis(5);
@@ -111,24 +111,27 @@ pub async fn run_for<'a>(
     let packets_before = network.packet_snapshots().await;
     let scheduled = faults::schedule(topology, seed);
     // Faults need the instances' processes and links in hand: embedded ones only.
-    let (embedded, unavailable) = match network {
-        Deployed::Embedded(embedded) => (Some(embedded), Vec::new()),
-        Deployed::Remote(_) => (None, scheduled.clone()),
-    };
-    let proxies = match embedded {
-        Some(embedded) => Some(faults::prepare(embedded, topology, &scheduled).await),
-        None => None,
+    // Faults on embedded instances act on their processes and links (proxies in the links);
+    // on instances elsewhere only through their admin APIs.
+    let proxies = match network {
+        Deployed::Embedded(embedded) => faults::prepare(embedded, topology, &scheduled).await,
+        Deployed::Remote(_) => faults::Proxies::new(),
     };
     let started = Instant::now();
     let stop_starting = duration.and_then(|duration| started.checked_add(duration));
-    let injections =
-        futures_util::future::join_all(embedded.zip(proxies.as_ref()).into_iter().flat_map(
-            |(embedded, proxies)| {
-                scheduled.iter().map(move |fault| {
-                    faults::Injection::of(embedded, topology, fault, proxies).run(started)
-                })
-            },
-        ));
+    let injections = futures_util::future::join_all(scheduled.iter().map(|fault| {
+        use futures_util::FutureExt;
+        match network {
+            Deployed::Embedded(embedded) => {
+                faults::Injection::of(embedded, topology, fault, &proxies)
+                    .run(started)
+                    .boxed()
+            }
+            Deployed::Remote(remote) => {
+                faults_elsewhere::inject(remote, topology, fault, started).boxed()
+            }
+        }
+    }));
     let tally = Arc::new(Mutex::new(Tally::new()));
     // Payments each traffic entry started: what an entry without a count planned.
     let mut started_counts = Vec::new();
@@ -221,11 +224,8 @@ pub async fn run_for<'a>(
         ended = async { tokio::join!(injections, traffic) } => ended,
         never = sampling => match never {},
     };
-    injected.extend(unavailable.iter().map(faults::unavailable_elsewhere));
     injected.sort_by(|a, b| a.from_seconds.total_cmp(&b.from_seconds));
-    if let Some(proxies) = proxies {
-        faults::shutdown(proxies).await;
-    }
+    faults::shutdown(proxies).await;
     let invariants = check_invariants(
         network,
         topology,
@@ -872,16 +872,22 @@ async fn check_invariants(
     }
     let mut audits = Vec::new();
     let mut pending = Vec::new();
+    // Instances whose ledger cannot be read (instances elsewhere without `peerlabStatus`).
+    let mut unread = Vec::new();
     for check in network.ledgers().await {
-        if let Err(violation) = check.audit {
-            audits.push(format!("{}: {violation}", check.instance));
-        }
-        match check.pending {
-            Ok(0) => {}
-            Ok(count) => pending.push(format!("{}: {count} pending", check.instance)),
-            Err(error) => pending.push(format!("{}: not counted: {error}", check.instance)),
+        match check.reading {
+            Ok(state) => {
+                if let Some(violation) = state.violation {
+                    audits.push(format!("{}: {violation}", check.instance));
+                }
+                if state.pending > 0 {
+                    pending.push(format!("{}: {} pending", check.instance, state.pending));
+                }
+            }
+            Err(error) => unread.push(error),
         }
     }
+    let unread = (!unread.is_empty()).then(|| unread.join("; "));
     // What one side of a peering paid the other, the other received: a packet moves X from
     // what the receiver grants the sender to what the sender grants the receiver, so their sum
     // stays as it was (a drained grant is deposited back). Two sides that disagree about a
@@ -911,13 +917,18 @@ async fn check_invariants(
         name: name.to_owned(),
         held: problems.is_empty(),
         detail: (!problems.is_empty()).then(|| problems.join("; ")),
+        not_checked: None,
+    };
+    let on_ledgers = |invariant: Invariant| Invariant {
+        not_checked: unread.clone(),
+        ..invariant
     };
     vec![
-        invariant(
+        on_ledgers(invariant(
             "every ledger balances: per asset the balances sum to what was deposited, no account beyond its limit",
             audits,
-        ),
-        invariant("every pending transfer has ended", pending),
+        )),
+        on_ledgers(invariant("every pending transfer has ended", pending)),
         invariant(
             "both sides of every peering agree: what one paid the other, the other received",
             disagreements,

@@ -261,7 +261,7 @@ pub async fn peer_by_url<I: Reachable>(
         .admin()
         .mutate(
             "createOrUpdatePeerByUrl",
-            "mutation($input: CreateOrUpdatePeerByUrlInput!) { createOrUpdatePeerByUrl(input: $input) { code success message peer { id } } }",
+            &format!("mutation($input: CreateOrUpdatePeerByUrlInput!) {{ createOrUpdatePeerByUrl(input: $input) {{ {}peer {{ id }} }} }}", first.admin().outcome_fields()),
             json!({ "input": {
                 "peerUrl": url,
                 "assetId": asset_id,
@@ -330,7 +330,7 @@ pub async fn peer_by_url<I: Reachable>(
                 .admin()
                 .mutate(
                     "updatePeer",
-                    "mutation($input: UpdatePeerInput!) { updatePeer(input: $input) { code success message peer { id } } }",
+                    &format!("mutation($input: UpdatePeerInput!) {{ updatePeer(input: $input) {{ {}peer {{ id }} }} }}", holder.admin().outcome_fields()),
                     json!({ "input": input }),
                 )
                 .await

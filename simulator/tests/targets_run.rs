@@ -104,10 +104,33 @@ async fn faults_are_skipped_on_instances_elsewhere_and_the_report_says_why() {
     assert_eq!(
         reasons,
         [
-            "skipped: the instances run elsewhere (--targets) and peerlab does not control the link between them",
-            "skipped: the instance runs elsewhere (--targets) and peerlab does not control its process",
+            "skipped: the instances run elsewhere (--targets), and peerlab does not control the link between them",
+            "skipped: the instance runs elsewhere (--targets), and peerlab does not control its process",
         ]
     );
+}
+
+/// An operator's faults (a wrong token, drained liquidity) are made through the admin API, on
+/// instances elsewhere too: payments in their window fail, and every invariant still holds.
+#[tokio::test]
+async fn an_operators_faults_are_made_through_the_admin_api() {
+    let pair = include_str!("../../fixtures/topologies/pair.toml");
+    // The traffic paced over a second, so that payments meet each fault's window.
+    let paced = pair.replace("concurrency = 4", "concurrency = 2\nrate = 50.0");
+    for (kind, code) in [("drain_liquidity", "T04"), ("wrong_token", "T00")] {
+        let topology = Topology::parse(&format!(
+            "{paced}\n[[faults]]\nkind = \"{kind}\"\nbetween = [\"cloud-nine-wallet\", \"happy-life-bank\"]\nat = 0.2\nfor = 0.4\n"
+        ))
+        .unwrap();
+        let report = run_on_bare_instances(&topology, 1).await;
+        assert!(report.passed(), "{kind}: {:?}", report.invariants);
+        assert_eq!(report.faults.len(), 1);
+        assert_eq!(report.faults[0].error, None, "{kind} was made");
+        // Packets in its window were rejected (the payments retried them after it).
+        let rejected = &report.instances[0].packets_sent.rejected;
+        assert!(rejected.contains_key(code), "{kind}: {rejected:?}");
+        assert_eq!(report.payments.completed, 100, "{:?}", report.payments);
+    }
 }
 
 #[tokio::test]
