@@ -17,21 +17,20 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Prints a line to stdout (to stderr when stdout carries the JSON report, `--json -`),
-/// ignoring a closed pipe (a user may stop reading before peerlab stops).
+/// Prints a line to stdout, ignoring a closed pipe (a user may stop reading before peerlab
+/// stops); nothing when stdout carries the JSON report (`--json -`).
 macro_rules! say {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        if TEXT_TO_STDERR.load(std::sync::atomic::Ordering::Relaxed) {
-            let _ = writeln!(std::io::stderr(), $($arg)*);
-        } else {
+        if !JSON_ON_STDOUT.load(std::sync::atomic::Ordering::Relaxed) {
             let _ = writeln!(std::io::stdout(), $($arg)*);
         }
     }};
 }
 
-/// Set by `--json -`: stdout is the JSON report's, the text goes to stderr.
-static TEXT_TO_STDERR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Set by `--json -`: stdout is the JSON report's alone, and no text is printed on stderr
+/// either (a container's log, which mixes the two, is then the report); errors still are.
+static JSON_ON_STDOUT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Rehearse and test Interledger peering the way Rafiki does it, in seconds.
 #[derive(Debug, Parser)]
@@ -167,8 +166,8 @@ struct RunArgs {
     /// port).
     #[arg(long, default_value_t = 0)]
     view_port: u16,
-    /// Also write the report as JSON to this file (`-`: to stdout, the text report then goes
-    /// to stderr).
+    /// Also write the report as JSON to this file (`-`: to stdout, and nothing else is printed
+    /// but errors, so that a container's log is the report).
     #[arg(long)]
     json: Option<PathBuf>,
     /// Drive the instances of a deployment this targets file names (instances elsewhere:
@@ -242,8 +241,12 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| {
             // `peerlab test` reports through cucumber; the instances' every start would bury it.
-            EnvFilter::new(match cli.command {
+            EnvFilter::new(match &cli.command {
                 Command::Test(_) | Command::Steps { .. } | Command::Generate(_) => "warn",
+                // The report alone on stdout, and little beside it in a container's log.
+                Command::Run(args) if args.json.as_deref() == Some(std::path::Path::new("-")) => {
+                    "error"
+                }
                 _ => "info",
             })
         }))
@@ -477,7 +480,7 @@ async fn run(args: RunArgs) -> ExitCode {
         ),
     };
     if args.json.as_deref() == Some(std::path::Path::new("-")) {
-        TEXT_TO_STDERR.store(true, std::sync::atomic::Ordering::Relaxed);
+        JSON_ON_STDOUT.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     if let Some(targets) = args.targets.clone() {
         return run_on_targets(args, topology, source, &targets).await;
@@ -827,7 +830,7 @@ async fn show_progress(progress: std::sync::Arc<peerlab_simulator::run::Progress
             progress.rejected_packets.load(Ordering::Relaxed)
         )
     };
-    if std::io::stdout().is_terminal() {
+    if std::io::stdout().is_terminal() && !JSON_ON_STDOUT.load(Ordering::Relaxed) {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
             indicatif::ProgressStyle::with_template(
