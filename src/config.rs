@@ -483,14 +483,20 @@ fn secret_from_file(
     };
     let content = read_file(std::path::Path::new(path.trim()))
         .map_err(|error| invalid(format!("cannot read the file: {error}")))?;
+    secret_file_content(&content)
+        .map(str::to_owned)
+        .ok_or_else(|| invalid("the file is empty".to_owned()))
+}
+
+/// The secret a secret file holds: its content but one trailing line ending (`\n` or `\r\n`,
+/// which editors and `echo` add); `None` when nothing else is left. Runners reading a targets
+/// file's `admin_secret_file` read it the same way.
+pub fn secret_file_content(content: &str) -> Option<&str> {
     let secret = content
         .strip_suffix('\n')
         .map(|rest| rest.strip_suffix('\r').unwrap_or(rest))
-        .unwrap_or(&content);
-    if secret.trim().is_empty() {
-        return Err(invalid("the file is empty".to_owned()));
-    }
-    Ok(secret.to_owned())
+        .unwrap_or(content);
+    (!secret.trim().is_empty()).then_some(secret)
 }
 
 fn parse_url(name: &'static str, value: String) -> Result<Url, ConfigError> {
@@ -773,7 +779,10 @@ mod tests {
                 },
             )
         };
-        let file = [("ILP_ADDRESS", "test.a"), ("API_SECRET_FILE", "/run/secrets/a")];
+        let file = [
+            ("ILP_ADDRESS", "test.a"),
+            ("API_SECRET_FILE", "/run/secrets/a"),
+        ];
         for (content, secret) in [
             ("s3cret", "s3cret"),
             ("s3cret\n", "s3cret"),
