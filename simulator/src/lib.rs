@@ -6,6 +6,7 @@ pub mod event_log;
 pub mod faults;
 pub mod generate;
 pub mod harness;
+pub mod healthcheck;
 pub mod html_report;
 pub mod network;
 pub mod network_picture;

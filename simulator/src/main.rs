@@ -63,6 +63,13 @@ enum Command {
         #[arg(long)]
         markdown: bool,
     },
+    /// Exit 0 when the node in this container answers GET /healthz with HTTP 200 within 3 s,
+    /// else 1 with the reason (the image's HEALTHCHECK).
+    Healthcheck {
+        /// Check this URL instead of http://127.0.0.1:$ADMIN_PORT/healthz (ADMIN_PORT: 3001).
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -214,7 +221,10 @@ fn main() -> ExitCode {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| {
             // `peerlab test` reports through cucumber; the instances' every start would bury it.
             EnvFilter::new(match cli.command {
-                Command::Test(_) | Command::Steps { .. } | Command::Generate(_) => "warn",
+                Command::Test(_)
+                | Command::Steps { .. }
+                | Command::Generate(_)
+                | Command::Healthcheck { .. } => "warn",
                 _ => "info",
             })
         }))
@@ -237,6 +247,7 @@ fn main() -> ExitCode {
             Command::Test(args) => test(args).await,
             Command::Generate(args) => generate(args),
             Command::Steps { markdown } => steps(markdown),
+            Command::Healthcheck { url } => healthcheck(url).await,
         }
     })
 }
@@ -288,6 +299,31 @@ fn generate(args: GenerateArgs) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("peerlab generate: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn healthcheck(url: Option<String>) -> ExitCode {
+    use peerlab_simulator::healthcheck;
+
+    let url = match url.map_or_else(
+        || healthcheck::default_url(std::env::var("ADMIN_PORT").ok().as_deref()),
+        Ok,
+    ) {
+        Ok(url) => url,
+        Err(error) => {
+            eprintln!("peerlab healthcheck: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match healthcheck::check(&url, healthcheck::TIMEOUT).await {
+        Ok(()) => {
+            say!("peerlab healthcheck: {url} answered 200");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("peerlab healthcheck: {error}");
             ExitCode::FAILURE
         }
     }
