@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod event_log;
+pub mod export;
 pub mod faults;
 pub mod generate;
 pub mod harness;
