@@ -218,6 +218,8 @@ fn runner(services: &[Service<'_>], secured: &[&Service<'_>], options: &Options)
             ),
         ),
         ("restart", "no".into()),
+        // The image's HEALTHCHECK asks a node's admin port, which the runner has not.
+        ("healthcheck", map([("disable", true.into())])),
         (
             "configs",
             Yaml::List(vec![
