@@ -4,8 +4,9 @@
 //!   snapshots under `fixtures/export/<topology>/<kind>/` (`UPDATE_SNAPSHOTS=1` rewrites them),
 //!   and the same on every export;
 //! - they validate against the Compose Specification's schema and Kubernetes' (strict, two
-//!   releases), with the validators `scripts/install-validators.sh` installs; a validator that
-//!   cannot be installed fails the test;
+//!   releases), as does the README's compose file beside Rafiki's local environment, with the
+//!   validators `scripts/install-validators.sh` installs; a validator that cannot be installed
+//!   fails the test;
 //! - what the engines would hand each container is a valid `peerlab node` configuration and a
 //!   targets file that reaches every instance with its secret;
 //! - the Dockerfile has the structure the README promises, and is built where `docker info`
@@ -222,6 +223,11 @@ fn exports_validate_against_the_engines_schemas() {
     }
     assert_eq!(manifests.len(), 4, "{manifests:?}");
 
+    // The README's compose file that puts peerlab beside Rafiki's local environment.
+    let snippet = Path::new(env!("CARGO_TARGET_TMPDIR")).join("export/peerlab-localenv.yaml");
+    std::fs::write(&snippet, readme_localenv_snippet()).unwrap();
+    compose_files.push(snippet);
+
     let compose_schema = ["--builtin-schema", "vendor.compose-spec"];
     let (valid, output) = validate(&check_jsonschema, &compose_schema, &compose_files);
     assert!(
@@ -266,6 +272,22 @@ fn exports_validate_against_the_engines_schemas() {
     let args = ["--strict", "--kubernetes-version", KUBERNETES_VERSIONS[1]];
     let (valid, _) = validate(&kubernetes_validate, &args, &[broken.join("peerlab.yaml")]);
     assert!(!valid, "a misspelt Kubernetes field passed");
+}
+
+/// The first YAML block of the README's "Beside Rafiki's local environment".
+fn readme_localenv_snippet() -> String {
+    let readme = std::fs::read_to_string(repository().join("README.md")).unwrap();
+    let section = readme
+        .split_once("### Beside Rafiki's local environment")
+        .expect("the README's section")
+        .1;
+    let block = section
+        .split_once("```yaml\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .expect("a YAML block in it")
+        .0;
+    assert!(block.contains("name: rafiki_rafiki"), "{block}");
+    block.to_owned()
 }
 
 /// A value as the engine hands it to the container: `$$` is one `$` to both engines.
