@@ -63,8 +63,8 @@ pub struct Config {
     /// `OPEN_PAYMENTS_URL`: the URL wallet addresses live under. When unset it is
     /// `http://<bind address>:<Open Payments port>`, once the port is known.
     pub open_payments_url: Option<Url>,
-    /// `API_SECRET` (or Rafiki v2's `ADMIN_API_SECRET`): when set, admin requests must be
-    /// signed with it.
+    /// `API_SECRET` (or Rafiki v2's `ADMIN_API_SECRET`, or the content of the file
+    /// `API_SECRET_FILE` names): when set, admin requests must be signed with it.
     pub api_secret: Option<String>,
     /// `OPERATOR_TENANT_ID`: when set, the `tenant-id` header of every admin request must name
     /// it, signed or not; when unset, that header is ignored.
@@ -131,8 +131,18 @@ impl Config {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// Reads variables through `lookup`; empty values count as unset.
+    /// Reads variables through `lookup`; empty values count as unset. A file a variable names
+    /// (`API_SECRET_FILE`) is read from the file system.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::from_sources(lookup, |path| std::fs::read_to_string(path))
+    }
+
+    /// Reads variables through `lookup` and the files they name through `read_file`, so that
+    /// tests need neither the process's environment nor real files.
+    pub fn from_sources(
+        lookup: impl Fn(&str) -> Option<String>,
+        read_file: impl Fn(&std::path::Path) -> std::io::Result<String>,
+    ) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
         let ilp_address = match get("ILP_ADDRESS") {
             None => {
@@ -222,6 +232,18 @@ impl Config {
                 });
             }
             (old, new) => old.or(new),
+        };
+        let api_secret = match (api_secret, get("API_SECRET_FILE")) {
+            (secret, None) => secret,
+            (Some(_), Some(path)) => {
+                return Err(ConfigError::Invalid {
+                    name: "API_SECRET_FILE",
+                    value: path,
+                    reason: "set either API_SECRET_FILE or API_SECRET (ADMIN_API_SECRET), not both"
+                        .to_owned(),
+                });
+            }
+            (None, Some(path)) => Some(secret_from_file(&path, &read_file)?),
         };
         let operator_tenant_id =
             match get("OPERATOR_TENANT_ID") {
@@ -445,6 +467,36 @@ fn parse_stream_secret(value: &str) -> Option<ServerSecret> {
         .or_else(|_| URL_SAFE_NO_PAD.decode(value.trim_end_matches('=')))
         .ok()?;
     Some(ServerSecret::new(bytes.try_into().ok()?))
+}
+
+/// The secret in the file at `path` (a container engine's secret, mounted as a file): its whole
+/// content but one trailing line ending, which editors and `echo` add. The content itself never
+/// appears in an error.
+fn secret_from_file(
+    path: &str,
+    read_file: &impl Fn(&std::path::Path) -> std::io::Result<String>,
+) -> Result<String, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid {
+        name: "API_SECRET_FILE",
+        value: path.to_owned(),
+        reason,
+    };
+    let content = read_file(std::path::Path::new(path.trim()))
+        .map_err(|error| invalid(format!("cannot read the file: {error}")))?;
+    secret_file_content(&content)
+        .map(str::to_owned)
+        .ok_or_else(|| invalid("the file is empty".to_owned()))
+}
+
+/// The secret a secret file holds: its content but one trailing line ending (`\n` or `\r\n`,
+/// which editors and `echo` add); `None` when nothing else is left. Runners reading a targets
+/// file's `admin_secret_file` read it the same way.
+pub fn secret_file_content(content: &str) -> Option<&str> {
+    let secret = content
+        .strip_suffix('\n')
+        .map(|rest| rest.strip_suffix('\r').unwrap_or(rest))
+        .unwrap_or(content);
+    (!secret.trim().is_empty()).then_some(secret)
 }
 
 fn parse_url(name: &'static str, value: String) -> Result<Url, ConfigError> {
@@ -709,6 +761,68 @@ mod tests {
             !message.contains("xk1") && !message.contains("qz2"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn api_secret_file_holds_the_secret_without_its_line_ending() {
+        let read = |vars: &[(&str, &str)], content: Result<&str, std::io::ErrorKind>| {
+            let vars: HashMap<String, String> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let content = content.map(str::to_owned);
+            Config::from_sources(
+                |name| vars.get(name).cloned(),
+                |path| {
+                    assert_eq!(path, std::path::Path::new("/run/secrets/a"));
+                    content.clone().map_err(std::io::Error::from)
+                },
+            )
+        };
+        let file = [
+            ("ILP_ADDRESS", "test.a"),
+            ("API_SECRET_FILE", "/run/secrets/a"),
+        ];
+        for (content, secret) in [
+            ("s3cret", "s3cret"),
+            ("s3cret\n", "s3cret"),
+            ("s3cret\r\n", "s3cret"),
+            // Only one line ending goes: the rest is the secret, as written.
+            ("s3cret\n\n", "s3cret\n"),
+            (" s3cret ", " s3cret "),
+        ] {
+            assert_eq!(
+                read(&file, Ok(content)).map(|c| c.api_secret),
+                Ok(Some(secret.to_owned())),
+                "{content:?}"
+            );
+        }
+        let missing = read(&file, Err(std::io::ErrorKind::NotFound)).unwrap_err();
+        assert!(
+            missing
+                .to_string()
+                .starts_with("API_SECRET_FILE=\"/run/secrets/a\" is invalid: cannot read the file"),
+            "{missing}"
+        );
+        let empty = read(&file, Ok("\n")).unwrap_err().to_string();
+        assert!(empty.ends_with("the file is empty"), "{empty}");
+        for other in ["API_SECRET", "ADMIN_API_SECRET"] {
+            let mut vars = file.to_vec();
+            vars.push((other, "xk1"));
+            let both = read(&vars, Ok("qz2")).unwrap_err().to_string();
+            assert!(
+                both.contains("set either API_SECRET_FILE or API_SECRET"),
+                "{both}"
+            );
+            assert!(!both.contains("xk1") && !both.contains("qz2"), "{both}");
+        }
+        // Without the variable no file is read.
+        let plain = Config::from_sources(
+            |name| (name == "ILP_ADDRESS").then(|| "test.a".to_owned()),
+            |path| panic!("read {path:?} though no variable names it"),
+        )
+        .unwrap();
+        assert_eq!(plain.api_secret, None);
     }
 
     #[test]

@@ -4,10 +4,12 @@
 pub mod client;
 pub mod deployed;
 pub mod event_log;
+pub mod export;
 pub mod faults;
 pub mod faults_elsewhere;
 pub mod generate;
 pub mod harness;
+pub mod healthcheck;
 pub mod html_report;
 pub mod network;
 pub mod network_picture;

@@ -70,6 +70,42 @@ enum Command {
         #[arg(long)]
         markdown: bool,
     },
+    /// Write a topology as a container engine's objects: a docker compose project or Kubernetes
+    /// manifests (a service per instance running `peerlab node`, and a one-shot runner making
+    /// the topology's payments on them), or the targets file of a topology with [[hosts]].
+    Export(ExportArgs),
+    /// Exit 0 when the node in this container answers GET /healthz with HTTP 200 within 3 s,
+    /// else 1 with the reason (the image's HEALTHCHECK).
+    Healthcheck {
+        /// Check this URL instead of http://127.0.0.1:$ADMIN_PORT/healthz (ADMIN_PORT: 3001).
+        #[arg(long)]
+        url: Option<String>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example: peerlab export compose pair.toml && cd peerlab-compose && docker compose up --exit-code-from peerlab-runner"
+)]
+struct ExportArgs {
+    /// compose, kubernetes, or targets.
+    #[arg(value_enum)]
+    kind: peerlab_simulator::export::Kind,
+    /// The topology file.
+    topology: PathBuf,
+    /// Write into this directory [default: ./peerlab-compose or ./peerlab-kubernetes; targets
+    /// print to stdout]. A file already there with other contents stops the export (exit 2).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Overwrite files already there with other contents.
+    #[arg(long)]
+    force: bool,
+    /// The image the services run.
+    #[arg(long, default_value = peerlab_simulator::export::DEFAULT_IMAGE)]
+    image: String,
+    /// The seed the runner draws the traffic with (written into its command).
+    #[arg(long, default_value_t = peerlab_simulator::export::DEFAULT_SEED)]
+    seed: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -242,7 +278,11 @@ fn main() -> ExitCode {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| {
             // `peerlab test` reports through cucumber; the instances' every start would bury it.
             EnvFilter::new(match &cli.command {
-                Command::Test(_) | Command::Steps { .. } | Command::Generate(_) => "warn",
+                Command::Test(_)
+                | Command::Steps { .. }
+                | Command::Generate(_)
+                | Command::Export(_)
+                | Command::Healthcheck { .. } => "warn",
                 // The report alone on stdout, and little beside it in a container's log.
                 Command::Run(args) if args.json.as_deref() == Some(std::path::Path::new("-")) => {
                     "error"
@@ -269,6 +309,8 @@ fn main() -> ExitCode {
             Command::Test(args) => test(args).await,
             Command::Generate(args) => generate(args),
             Command::Steps { markdown } => steps(markdown),
+            Command::Export(args) => export(args),
+            Command::Healthcheck { url } => healthcheck(url).await,
         }
     })
 }
@@ -320,6 +362,131 @@ fn generate(args: GenerateArgs) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("peerlab generate: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn export(args: ExportArgs) -> ExitCode {
+    use peerlab_simulator::export::{self, Kind, Options, Outcome, WriteError};
+
+    let topology = match Topology::load(&args.topology) {
+        Ok(topology) => topology,
+        Err(error) => {
+            eprintln!("peerlab export: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let dir = args.out.clone().or(match args.kind {
+        Kind::Compose => Some(PathBuf::from("peerlab-compose")),
+        Kind::Kubernetes => Some(PathBuf::from("peerlab-kubernetes")),
+        Kind::Targets => None,
+    });
+    let options = Options {
+        // The file's name alone: the output does not depend on where it was run from.
+        source: args
+            .topology
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| args.topology.display().to_string()),
+        image: args.image,
+        seed: args.seed,
+        run_as: (args.kind == Kind::Compose).then(current_user).flatten(),
+    };
+    let files = match export::export(args.kind, &topology, &options) {
+        Ok(files) => files,
+        Err(error) => {
+            eprintln!("peerlab export: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(dir) = dir else {
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        for file in &files {
+            if let Err(error) = stdout.write_all(&file.contents) {
+                eprintln!(
+                    "peerlab export: cannot print {}: {error}",
+                    file.path.display()
+                );
+                return ExitCode::FAILURE;
+            }
+        }
+        return ExitCode::SUCCESS;
+    };
+    match export::write(&dir, &files, args.force) {
+        Ok(outcomes) => {
+            for outcome in outcomes {
+                match outcome {
+                    Outcome::Written(path) => say!("peerlab export: wrote {}", path.display()),
+                    Outcome::Unchanged(path) => {
+                        say!("peerlab export: {} is unchanged", path.display())
+                    }
+                }
+            }
+            match args.kind {
+                Kind::Compose => say!(
+                    "Run it: cd {} && docker compose up --exit-code-from {}",
+                    dir.display(),
+                    export::RUNNER
+                ),
+                Kind::Kubernetes => say!(
+                    "Run it: kubectl apply -f {} && kubectl wait --for=condition=complete job/{runner} --timeout=10m && kubectl logs job/{runner} > report.json",
+                    dir.display(),
+                    runner = export::RUNNER
+                ),
+                Kind::Targets => say!(
+                    "Run it: peerlab run {} --targets {}",
+                    args.topology.display(),
+                    dir.join("targets.toml").display()
+                ),
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error @ WriteError::Exists(_)) => {
+            eprintln!("peerlab export: {error}");
+            ExitCode::from(2)
+        }
+        Err(error) => {
+            eprintln!("peerlab export: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `uid:gid` of this process, which owns the files it writes: what compose's containers run as
+/// to read the secret files and write the report (Linux; elsewhere compose asks for it).
+fn current_user() -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let me = std::fs::metadata("/proc/self").ok()?;
+        Some(format!("{}:{}", me.uid(), me.gid()))
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+async fn healthcheck(url: Option<String>) -> ExitCode {
+    use peerlab_simulator::healthcheck;
+
+    let url = match url.map_or_else(
+        || healthcheck::default_url(std::env::var("ADMIN_PORT").ok().as_deref()),
+        Ok,
+    ) {
+        Ok(url) => url,
+        Err(error) => {
+            eprintln!("peerlab healthcheck: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match healthcheck::check(&url, healthcheck::TIMEOUT).await {
+        Ok(()) => {
+            say!("peerlab healthcheck: {url} answered 200");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("peerlab healthcheck: {error}");
             ExitCode::FAILURE
         }
     }

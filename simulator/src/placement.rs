@@ -257,7 +257,15 @@ pub enum SecretsIn {
 /// The targets file for `placed` instances: each one's URLs, ILP address, and where its
 /// secret is; the runner speaks today's admin dialect.
 pub fn targets_file(placed: &[Placed<'_>], secrets: SecretsIn) -> String {
-    let file = TargetsFile {
+    let file = targets(placed, secrets);
+    // Strings, integers and arrays of tables: TOML holds them all.
+    toml::to_string(&file).unwrap_or_else(|error| unreachable!("a targets file is TOML: {error}"))
+}
+
+/// [`targets_file`] before it is written, for a writer that points secrets elsewhere (`peerlab
+/// export compose` names the files its engine mounts).
+pub fn targets(placed: &[Placed<'_>], secrets: SecretsIn) -> TargetsFile {
+    TargetsFile {
         targets: placed
             .iter()
             .map(|Placed { spec, placement }| TargetEntry {
@@ -278,15 +286,14 @@ pub fn targets_file(placed: &[Placed<'_>], secrets: SecretsIn) -> String {
                 }),
                 admin_secret_env: (spec.api_secret.is_some() && secrets == SecretsIn::Environment)
                     .then(|| secret_variable(&spec.name)),
+                admin_secret_file: None,
                 signature_version: None,
                 tenant_id_env: None,
                 ca_certificate: None,
                 dialect: DialectName::V2,
             })
             .collect(),
-    };
-    // Strings, integers and arrays of tables: TOML holds them all.
-    toml::to_string(&file).unwrap_or_else(|error| unreachable!("a targets file is TOML: {error}"))
+    }
 }
 
 #[cfg(test)]

@@ -3,8 +3,9 @@
 //!
 //! The file names each instance's public faces (admin GraphQL, connector, Open Payments), its ILP
 //! address and the admin dialect its clients speak. Secrets never sit in the file: it names the
-//! environment variables holding the admin API secret and the tenant id, read once when the file
-//! is loaded, so that a missing one is refused before any scenario runs.
+//! environment variables holding the admin API secret and the tenant id, or a file holding the
+//! secret (a container engine's secret, `admin_secret_file`), read once when the file is loaded,
+//! so that a missing one is refused before any scenario runs.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -112,6 +113,10 @@ pub struct TargetEntry {
     pub auto_peering_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_secret_env: Option<String>,
+    /// A file holding the admin API secret instead (its content but one trailing line ending),
+    /// relative to the targets file or absolute: where a container engine mounts a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_secret_file: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature_version: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -190,7 +195,27 @@ pub fn parse(
                 ))),
             }
         };
-        let secret = from_env("admin_secret_env", &entry.admin_secret_env)?;
+        let secret = match (&entry.admin_secret_env, &entry.admin_secret_file) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "set admin_secret_env or admin_secret_file, not both".into(),
+                ));
+            }
+            (_, None) => from_env("admin_secret_env", &entry.admin_secret_env)?,
+            (None, Some(file)) => {
+                let file = path.parent().unwrap_or(Path::new("")).join(file);
+                let content = std::fs::read_to_string(&file).map_err(|error| {
+                    invalid(format!(
+                        "admin_secret_file: cannot read {}: {error}",
+                        file.display()
+                    ))
+                })?;
+                let secret = peerlab::config::secret_file_content(&content).ok_or_else(|| {
+                    invalid(format!("admin_secret_file: {} is empty", file.display()))
+                })?;
+                Some(secret.to_owned())
+            }
+        };
         let tenant_id = from_env("tenant_id_env", &entry.tenant_id_env)?;
         let signature_version = entry
             .signature_version
@@ -285,6 +310,50 @@ dialect = "v2"
             "t.toml: target \"Cloud Nine\": admin_secret_env names the environment variable \
              CN_SECRET, which is not set"
         );
+    }
+
+    #[test]
+    fn a_target_reads_its_secret_from_a_file_next_to_the_targets_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("cn.secret"), "from a file\n").unwrap();
+        std::fs::write(dir.path().join("empty.secret"), "\n").unwrap();
+        let targets_path = dir.path().join("targets.toml");
+        let with_file = |line: &str| ONE.replace("admin_secret_env = \"CN_SECRET\"", line);
+        let targets = parse(
+            &targets_path,
+            &with_file("admin_secret_file = \"cn.secret\""),
+            env,
+        )
+        .unwrap();
+        assert_eq!(targets.targets[0].secret.as_deref(), Some("from a file"));
+        // An absolute path is taken as it is.
+        let absolute = dir.path().join("cn.secret");
+        let text = with_file(&format!(
+            "admin_secret_file = {:?}",
+            absolute.display().to_string()
+        ));
+        let targets = parse(Path::new("elsewhere/targets.toml"), &text, env).unwrap();
+        assert_eq!(targets.targets[0].secret.as_deref(), Some("from a file"));
+        for (line, expected) in [
+            (
+                "admin_secret_file = \"missing.secret\"",
+                "admin_secret_file: cannot read",
+            ),
+            (
+                "admin_secret_file = \"empty.secret\"",
+                "empty.secret is empty",
+            ),
+            (
+                "admin_secret_env = \"CN_SECRET\"\nadmin_secret_file = \"cn.secret\"",
+                "set admin_secret_env or admin_secret_file, not both",
+            ),
+        ] {
+            let error = parse(&targets_path, &with_file(line), env)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(expected), "{error:?} lacks {expected:?}");
+            assert!(!error.contains("from a file"), "{error}");
+        }
     }
 
     #[test]
