@@ -183,12 +183,26 @@ fn a_network_over_three_hosts_gives_the_report_of_one_process() {
         let log = dir.path().join(format!("{host}.log"));
         hosts.spawn_in(n, &["up", topology_arg, "--host", host], &log);
     }
+    // The targets file as a user makes it.
+    let exported = peerlab()
+        .args(["export", "targets", topology_arg, "--out"])
+        .arg(dir.path())
+        .output()
+        .expect("peerlab export runs");
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
     let targets_path = dir.path().join("targets.toml");
-    std::fs::write(
-        &targets_path,
-        placement::targets_file(&placement::on_hosts(&topology), SecretsIn::Topology),
-    )
-    .expect("targets written");
+    let written = std::fs::read_to_string(&targets_path).expect("targets written");
+    assert!(
+        written.ends_with(&placement::targets_file(
+            &placement::on_hosts(&topology),
+            SecretsIn::Topology
+        )),
+        "the exported targets file is the placement's (after its header): {written}"
+    );
 
     let seed = "7";
     let spread_report = dir.path().join("spread.json");
