@@ -1,4 +1,5 @@
-//! Where an instance's randomness comes from: the operating system's generator, or, on a thread
+//! Where an instance's randomness comes from: the operating system's generator (through a
+//! per-thread ChaCha20 it keys, and keys again every MiB), or, on a thread
 //! a deterministic simulation has seeded, a ChaCha generator drawn from that seed, so that every
 //! id, token, nonce and secret repeats run after run and machine after machine.
 //!
@@ -14,6 +15,33 @@ use uuid::Uuid;
 thread_local! {
     /// The seeded generator of this thread, when a simulation installed one.
     static SEEDED: RefCell<Option<ChaCha20Rng>> = const { RefCell::new(None) };
+    /// Otherwise this thread's ChaCha20 keyed by the operating system's generator, and how many
+    /// bytes it may still give before it is keyed again: a system call for every transfer id
+    /// cost the packet path more than the generator does.
+    static FROM_OS: RefCell<Option<(ChaCha20Rng, usize)>> = const { RefCell::new(None) };
+}
+
+/// Bytes drawn from one key from the operating system before the next.
+const RESEED_AFTER: usize = 1 << 20;
+
+/// Fills `bytes` from this thread's OS-keyed generator, keying it when it is new or used up.
+fn fill_from_os(bytes: &mut [u8]) {
+    FROM_OS.with(|generator| {
+        let mut generator = generator.borrow_mut();
+        let fresh = !matches!(generator.as_ref(), Some((_, left)) if *left >= bytes.len());
+        if fresh {
+            let mut key = [0u8; 32];
+            // Without an OS random generator nothing secret can be made: no nonce, token or
+            // secret. That is an unusable host, not an input error, and carrying on would be
+            // unsafe.
+            getrandom::fill(&mut key).expect("the operating system's random generator failed");
+            *generator = Some((ChaCha20Rng::from_seed(key), RESEED_AFTER));
+        }
+        if let Some((rng, left)) = generator.as_mut() {
+            rng.fill_bytes(bytes);
+            *left = left.saturating_sub(bytes.len());
+        }
+    });
 }
 
 /// Seeds this thread's randomness until the guard is dropped: a deterministic simulation runs on
@@ -51,9 +79,7 @@ pub fn fill(bytes: &mut [u8]) {
         None => false,
     });
     if !drawn {
-        // Without an OS random generator nothing secret can be made: no nonce, token or secret.
-        // That is an unusable host, not an input error, and carrying on would be unsafe.
-        getrandom::fill(bytes).expect("the operating system's random generator failed");
+        fill_from_os(bytes);
     }
 }
 
@@ -72,6 +98,20 @@ pub fn uuid() -> Uuid {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unseeded_draws_differ_across_rekeying_and_threads() {
+        let mut seen = std::collections::HashSet::new();
+        // Past the point where the generator is keyed again.
+        for _ in 0..(RESEED_AFTER / 16 + 100) {
+            assert!(seen.insert(uuid()), "a repeated id");
+        }
+        let mut big = vec![0u8; RESEED_AFTER + 1];
+        fill(&mut big);
+        assert!(big.iter().any(|&byte| byte != 0));
+        let elsewhere = std::thread::spawn(uuid).join().unwrap();
+        assert!(seen.insert(elsewhere));
+    }
 
     #[test]
     fn a_seed_repeats_its_values_and_only_while_it_lives() {

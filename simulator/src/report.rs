@@ -60,6 +60,27 @@ impl RunReport {
     }
 }
 
+/// A report's JSON without what depends on timing (durations, rates, latencies, per-second
+/// counts): what two runs of one topology and seed agree on, wherever their instances ran.
+pub fn timing_free(report: &serde_json::Value) -> serde_json::Value {
+    let mut report = report.clone();
+    if let Some(object) = report.as_object_mut() {
+        for timed in [
+            "duration_seconds",
+            "payment_latency_ms",
+            "payments_per_second",
+            "ended_per_second",
+        ] {
+            object.remove(timed);
+        }
+        if let Some(packets) = object.get_mut("packets").and_then(|p| p.as_object_mut()) {
+            packets.remove("sent_per_second");
+            packets.remove("latency_ms");
+        }
+    }
+    report
+}
+
 /// How the payments ended. `planned = completed + partial + failed + unfinished + not_started`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PaymentTotals {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use peerlab_simulator::harness::targets::{self, Targets};
 use peerlab_simulator::network::NetworkError;
 use peerlab_simulator::remote::RemoteNetwork;
-use peerlab_simulator::report::RunReport;
+use peerlab_simulator::report::{RunReport, timing_free};
 use peerlab_simulator::run::{self, Progress};
 use peerlab_simulator::{Network, Topology};
 
@@ -40,20 +40,7 @@ fn targets_of(network: &Network) -> Targets {
 
 /// The report's counts, without what depends on timing.
 fn counts(report: &RunReport) -> serde_json::Value {
-    let mut value = serde_json::to_value(report).expect("a report serializes");
-    let object = value.as_object_mut().expect("an object");
-    for timed in [
-        "duration_seconds",
-        "payment_latency_ms",
-        "payments_per_second",
-        "ended_per_second",
-    ] {
-        object.remove(timed);
-    }
-    let packets = object["packets"].as_object_mut().expect("packets");
-    packets.remove("sent_per_second");
-    packets.remove("latency_ms");
-    value
+    timing_free(&serde_json::to_value(report).expect("a report serializes"))
 }
 
 async fn run_on_bare_instances(topology: &Topology, seed: u64) -> RunReport {

@@ -12,14 +12,17 @@
 //! amount or expiry), and those must each be processed.
 //!
 //! Entries live until their Prepare expires (a copy arriving later is refused for its expiry
-//! anyway). Each shard keeps its keys in a min-heap by expiry, so expired entries are dropped a
-//! few at a time as new ones come in, never by scanning the map under the lock. The cache is
-//! bounded: when a shard is full, the entry closest to its expiry is forgotten first.
+//! anyway). Each shard keeps its keys in arrival order, so expired entries are dropped a few at a
+//! time from the front as new ones come in, never by scanning the map under the lock; an entry
+//! found past its expiry (one that arrived after an entry expiring later) counts as gone. The
+//! cache is bounded: when a shard is full, its oldest entry is forgotten first.
+//!
+//! Most Prepares are never seen twice, so the common path costs one lock, one map insert and one
+//! queue push, and the reply is kept in the map itself: a waiter's wake-up (`Notify`) is made only
+//! for a copy that arrives while its first is still under way.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
@@ -45,25 +48,27 @@ pub struct Deduplicator {
 #[derive(Debug, Default)]
 struct Shard {
     entries: HashMap<Key, Entry>,
-    /// Every key of `entries` (and, briefly, keys of abandoned entries) by its expiry.
-    by_expiry: BinaryHeap<Reverse<(Timestamp, Key)>>,
+    /// Every key of `entries` in arrival order, with its expiry (and, briefly, keys of entries
+    /// forgotten early, which find no entry or another generation's when they come up).
+    arrivals: VecDeque<(Timestamp, Key, u64)>,
+    /// Numbers entries, so that an arrival left behind by a forgotten entry never removes the
+    /// entry registered again under its key.
+    generation: u64,
 }
 
 #[derive(Debug)]
 struct Entry {
-    slot: Arc<Slot>,
+    expires_at: Timestamp,
+    generation: u64,
+    state: State,
 }
 
-/// Where the first copy's reply goes. Small on purpose (a reply, a flag and a `Notify`): one is
-/// kept for every Prepare until it expires, so its size is the cache's memory.
-#[derive(Debug, Default)]
-struct Slot {
-    /// The reply, once the first copy has one.
-    reply: OnceLock<Reply>,
-    /// Set when the first copy was abandoned without a reply.
-    abandoned: AtomicBool,
-    /// Wakes the copies waiting when either is set.
-    settled: Notify,
+#[derive(Debug)]
+enum State {
+    /// The first copy is under way; `waiters` is made when a copy arrives meanwhile.
+    UnderWay { waiters: Option<Arc<Notify>> },
+    /// The first copy's reply.
+    Replied(Reply),
 }
 
 /// What a Prepare is to the cache.
@@ -72,7 +77,7 @@ pub enum Seen<'a> {
     First(First<'a>),
     /// A copy of one being processed or processed already: its reply comes from
     /// [`Duplicate::reply`].
-    Duplicate(Duplicate),
+    Duplicate(Duplicate<'a>),
 }
 
 /// The first copy of a Prepare, being processed. Dropped unfinished (its request abandoned), it is
@@ -80,12 +85,18 @@ pub enum Seen<'a> {
 pub struct First<'a> {
     shard: &'a Mutex<Shard>,
     key: Key,
-    /// `None` once finished.
-    slot: Option<Arc<Slot>>,
+    generation: u64,
+    finished: bool,
 }
 
-pub struct Duplicate {
-    slot: Arc<Slot>,
+pub struct Duplicate<'a> {
+    shard: &'a Mutex<Shard>,
+    key: Key,
+    generation: u64,
+    /// Set when the reply was there already.
+    reply: Option<Reply>,
+    /// Woken when the first copy ends, when it had not yet.
+    waiters: Option<Arc<Notify>>,
 }
 
 impl Deduplicator {
@@ -104,21 +115,48 @@ impl Deduplicator {
         // Expired ones first, so that an expired Prepare arriving again is processed (and
         // refused for its expiry) rather than answered from the cache.
         shard.forget_expired(now);
-        if let Some(entry) = shard.entries.get(&key) {
+        if let Some(entry) = shard.entries.get_mut(&key)
+            && entry.expires_at >= now
+        {
+            let generation = entry.generation;
+            let (reply, waiters) = match &mut entry.state {
+                State::Replied(reply) => (Some(reply.clone()), None),
+                State::UnderWay { waiters } => {
+                    (None, Some(waiters.get_or_insert_with(Arc::default).clone()))
+                }
+            };
             return Seen::Duplicate(Duplicate {
-                slot: entry.slot.clone(),
+                shard: shard_mutex,
+                key,
+                generation,
+                reply,
+                waiters,
             });
         }
-        while shard.by_expiry.len() >= self.per_shard {
-            shard.forget_soonest();
+        while shard.arrivals.len() >= self.per_shard {
+            shard.forget_oldest();
         }
-        let slot = Arc::new(Slot::default());
-        shard.entries.insert(key, Entry { slot: slot.clone() });
-        shard.by_expiry.push(Reverse((prepare.expires_at(), key)));
+        shard.generation = shard.generation.wrapping_add(1);
+        let generation = shard.generation;
+        let expires_at = prepare.expires_at();
+        let replaced = shard.entries.insert(
+            key,
+            Entry {
+                expires_at,
+                generation,
+                state: State::UnderWay { waiters: None },
+            },
+        );
+        // An expired one under the same key: whoever waits on it processes afresh.
+        if let Some(expired) = replaced {
+            expired.discard();
+        }
+        shard.arrivals.push_back((expires_at, key, generation));
         Seen::First(First {
             shard: shard_mutex,
             key,
-            slot: Some(slot),
+            generation,
+            finished: false,
         })
     }
 
@@ -140,16 +178,48 @@ impl Default for Deduplicator {
 
 impl Shard {
     fn forget_expired(&mut self, now: Timestamp) {
-        while let Some(Reverse((expiry, _))) = self.by_expiry.peek()
+        while let Some((expiry, _, _)) = self.arrivals.front()
             && *expiry < now
         {
-            self.forget_soonest();
+            self.forget_oldest();
         }
     }
 
-    fn forget_soonest(&mut self) {
-        if let Some(Reverse((_, key))) = self.by_expiry.pop() {
-            self.entries.remove(&key);
+    fn forget_oldest(&mut self) {
+        if let Some((_, key, generation)) = self.arrivals.pop_front() {
+            self.remove(&key, generation);
+        }
+    }
+
+    /// Forgets the entry under `key` if it is still `generation`'s.
+    fn remove(&mut self, key: &Key, generation: u64) {
+        if self
+            .entries
+            .get(key)
+            .is_some_and(|entry| entry.generation == generation)
+            && let Some(entry) = self.entries.remove(key)
+        {
+            entry.discard();
+        }
+    }
+
+    /// The entry under `key` if it is still `generation`'s.
+    fn entry(&mut self, key: &Key, generation: u64) -> Option<&mut Entry> {
+        self.entries
+            .get_mut(key)
+            .filter(|entry| entry.generation == generation)
+    }
+}
+
+impl Entry {
+    /// A forgotten entry: copies waiting on its first are woken, find it gone, and are
+    /// processed afresh.
+    fn discard(self) {
+        if let State::UnderWay {
+            waiters: Some(waiters),
+        } = self.state
+        {
+            waiters.notify_waiters();
         }
     }
 }
@@ -157,47 +227,52 @@ impl Shard {
 impl First<'_> {
     /// Hands the reply to every copy waiting and every copy to come.
     pub fn finish(mut self, reply: &Reply) {
-        if let Some(slot) = self.slot.take() {
-            let _ = slot.reply.set(reply.clone());
-            slot.settled.notify_waiters();
+        self.finished = true;
+        let mut shard = lock(self.shard);
+        if let Some(entry) = shard.entry(&self.key, self.generation) {
+            let before = std::mem::replace(&mut entry.state, State::Replied(reply.clone()));
+            if let State::UnderWay {
+                waiters: Some(waiters),
+            } = before
+            {
+                waiters.notify_waiters();
+            }
         }
     }
 }
 
 impl Drop for First<'_> {
     fn drop(&mut self) {
-        // Abandoned before its reply: forget it (unless it was forgotten and registered again
-        // since), so the next copy is processed rather than waiting for nothing. Its heap entry
-        // is dropped when its expiry comes.
-        if let Some(slot) = self.slot.take() {
-            slot.abandoned.store(true, Ordering::Release);
-            slot.settled.notify_waiters();
-            let mut shard = lock(self.shard);
-            if shard
-                .entries
-                .get(&self.key)
-                .is_some_and(|entry| Arc::ptr_eq(&entry.slot, &slot))
-            {
-                shard.entries.remove(&self.key);
-            }
+        // Abandoned before its reply: forget it, so the next copy is processed rather than
+        // waiting for nothing (its arrival is dropped when it comes up).
+        if self.finished {
+            return;
         }
+        lock(self.shard).remove(&self.key, self.generation);
     }
 }
 
-impl Duplicate {
+impl Duplicate<'_> {
     /// The first copy's reply, waited for while it is processed; `None` if the first copy was
     /// abandoned without one (then this copy should be processed afresh).
-    pub async fn reply(self) -> Option<Reply> {
+    pub async fn reply(mut self) -> Option<Reply> {
+        if let Some(reply) = self.reply.take() {
+            return Some(reply);
+        }
+        let waiters = self.waiters.take()?;
         loop {
             // Registered before looking, so a reply set in between still wakes this copy.
-            let settled = self.slot.settled.notified();
+            let settled = waiters.notified();
             tokio::pin!(settled);
             settled.as_mut().enable();
-            if let Some(reply) = self.slot.reply.get() {
-                return Some(reply.clone());
-            }
-            if self.slot.abandoned.load(Ordering::Acquire) {
-                return None;
+            match lock(self.shard)
+                .entry(&self.key, self.generation)
+                .map(|entry| &entry.state)
+            {
+                Some(State::Replied(reply)) => return Some(reply.clone()),
+                Some(State::UnderWay { .. }) => {}
+                // Abandoned (or forgotten): processed afresh.
+                None => return None,
             }
             settled.await;
         }
@@ -261,11 +336,11 @@ mod tests {
         let Seen::Duplicate(waiting) = dedup.begin(peer, &prepare(10, later), now) else {
             panic!("the second copy must not be processed");
         };
-        let waiter = tokio::spawn(waiting.reply());
-        tokio::task::yield_now().await;
-        assert!(!waiter.is_finished(), "answered before the first copy was");
+        let mut waiter = Box::pin(waiting.reply());
+        let pending = tokio::time::timeout(Duration::from_millis(5), waiter.as_mut()).await;
+        assert!(pending.is_err(), "answered before the first copy was");
         first.finish(&fulfill());
-        assert_eq!(waiter.await.unwrap(), Some(fulfill()));
+        assert_eq!(waiter.await, Some(fulfill()));
         let Seen::Duplicate(after) = dedup.begin(peer, &prepare(10, later), now) else {
             panic!("a copy after the reply must not be processed");
         };
@@ -307,6 +382,28 @@ mod tests {
         drop(first);
         assert_eq!(waiting.reply().await, None);
         assert!(matches!(dedup.begin(peer, &packet, now), Seen::First(_)));
+    }
+
+    #[tokio::test]
+    async fn a_copy_waiting_on_a_first_that_expires_is_woken_and_processed_afresh() {
+        let dedup = Deduplicator::default();
+        let now = Timestamp::now();
+        let expiry = now.saturating_add(Duration::from_secs(1));
+        let packet = prepare(10, expiry);
+        let peer = Uuid::from_u128(1);
+        let Seen::First(_stuck) = dedup.begin(peer, &packet, now) else {
+            panic!("first");
+        };
+        let Seen::Duplicate(waiting) = dedup.begin(peer, &packet, now) else {
+            panic!("second");
+        };
+        let mut waiter = Box::pin(waiting.reply());
+        let pending = tokio::time::timeout(Duration::from_millis(5), waiter.as_mut()).await;
+        assert!(pending.is_err(), "answered before its first was");
+        // Past its expiry the first is forgotten: the copy waiting on it is told so.
+        let later = expiry.saturating_add(Duration::from_millis(1));
+        assert!(matches!(dedup.begin(peer, &packet, later), Seen::First(_)));
+        assert_eq!(waiter.await, None);
     }
 
     #[test]
