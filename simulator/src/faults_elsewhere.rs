@@ -15,6 +15,9 @@ use crate::report::FaultRecord;
 use crate::setup::Reachable;
 use crate::topology::{FaultKind, FaultSpec, Topology};
 
+/// How often a drain reads the liquidity again when packets under way took part of it first.
+const DRAIN_ATTEMPTS: usize = 5;
+
 /// The token a `wrong_token` fault gives the sender's peer.
 const WRONG_TOKEN: &str = "peerlab-fault-wrong-token";
 
@@ -180,24 +183,64 @@ impl<'a> Peer<'a> {
 
     async fn drained(&self, lasts: f64) -> Result<(), String> {
         let fresh = || peerlab::entropy::uuid().to_string();
-        if self.liquidity > 0 {
-            self.mutate(
-                "createPeerLiquidityWithdrawal",
-                "CreatePeerLiquidityWithdrawalInput",
-                json!({ "id": fresh(), "peerId": self.id, "amount": self.liquidity.to_string(),
-                        "idempotencyKey": fresh(), "timeoutSeconds": "0" }),
-            )
-            .await?;
+        // Packets under way reserve part of the liquidity between reading it and withdrawing
+        // it: then it is read again and the withdrawal tried again.
+        let mut drained = 0;
+        let mut amount = self.liquidity;
+        for _ in 0..DRAIN_ATTEMPTS {
+            if amount == 0 {
+                break;
+            }
+            let withdrawn = self
+                .mutate(
+                    "createPeerLiquidityWithdrawal",
+                    "CreatePeerLiquidityWithdrawalInput",
+                    json!({ "id": fresh(), "peerId": self.id, "amount": amount.to_string(),
+                            "idempotencyKey": fresh(), "timeoutSeconds": "0" }),
+                )
+                .await;
+            match withdrawn {
+                Ok(()) => {
+                    drained = amount;
+                    break;
+                }
+                Err(error) if error.contains("nsufficient") => {
+                    amount = self.liquidity_now().await?;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        if drained == 0 && amount > 0 {
+            return Err(format!(
+                "the liquidity kept moving: nothing withdrawn in {DRAIN_ATTEMPTS} tries"
+            ));
         }
         tokio::time::sleep(Duration::from_secs_f64(lasts)).await;
-        if self.liquidity == 0 {
+        if drained == 0 {
             return Ok(());
         }
         self.mutate(
             "depositPeerLiquidity",
             "DepositPeerLiquidityInput",
-            json!({ "id": fresh(), "peerId": self.id, "amount": self.liquidity.to_string(), "idempotencyKey": fresh() }),
+            json!({ "id": fresh(), "peerId": self.id, "amount": drained.to_string(), "idempotencyKey": fresh() }),
         )
         .await
+    }
+
+    /// The peer's liquidity as its admin API tells it now.
+    async fn liquidity_now(&self) -> Result<u64, String> {
+        let answer = self
+            .holder
+            .admin()
+            .request(
+                "query($id: String!) { peer(id: $id) { liquidity } }",
+                json!({ "id": self.id }),
+            )
+            .await
+            .map_err(|error| error.to_string())?;
+        Ok(answer["data"]["peer"]["liquidity"]
+            .as_str()
+            .and_then(|amount| amount.parse().ok())
+            .unwrap_or(0))
     }
 }

@@ -112,10 +112,21 @@ async fn an_operators_faults_are_made_through_the_admin_api() {
         let report = run_on_bare_instances(&topology, 1).await;
         assert!(report.passed(), "{kind}: {:?}", report.invariants);
         assert_eq!(report.faults.len(), 1);
-        assert_eq!(report.faults[0].error, None, "{kind} was made");
-        // Packets in its window were rejected (the payments retried them after it).
-        let rejected = &report.instances[0].packets_sent.rejected;
-        assert!(rejected.contains_key(code), "{kind}: {rejected:?}");
+        assert_eq!(
+            report.faults[0].error, None,
+            "{kind} was made: {:?}",
+            report.faults
+        );
+        // cloud-nine-wallet's packets in its window were refused: money packets (rejected with
+        // the code), or the rate probes of its quotes, which are sent again until they pass
+        // (without the fault both sides send the same number of probes).
+        let [cloud, happy] = [&report.instances[0], &report.instances[1]];
+        assert!(
+            cloud.packets_sent.rejected.contains_key(code) || cloud.probes > happy.probes,
+            "{kind} was not felt: {:?} ({:?})",
+            report.instances,
+            report.faults
+        );
         assert_eq!(report.payments.completed, 100, "{:?}", report.payments);
     }
 }
