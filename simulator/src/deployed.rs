@@ -7,7 +7,7 @@ use peerlab::connector::PacketStatsSnapshot;
 
 use crate::client::AdminClient;
 use crate::network::Network;
-use crate::remote::RemoteNetwork;
+use crate::remote::{RemoteInstance, RemoteNetwork};
 use crate::report::{AssetLiquidity, PeeringLiquidity, WalletBalance};
 use crate::setup::Made;
 use crate::topology::Topology;
@@ -177,11 +177,9 @@ impl<'a> Deployed<'a> {
                 }
             }
             Self::Remote(network) => {
-                for remote in network.instances() {
+                for assets in network.each(RemoteInstance::asset_liquidity).await {
                     all.push(
-                        remote
-                            .asset_liquidity()
-                            .await
+                        assets
                             .into_iter()
                             .map(|(code, scale, liquidity)| AssetLiquidity {
                                 code,
@@ -208,19 +206,12 @@ impl<'a> Deployed<'a> {
                 .iter()
                 .map(|handle| handle.node().connector().stats().snapshot())
                 .collect(),
-            Self::Remote(network) => {
-                let mut snapshots = Vec::new();
-                for remote in network.instances() {
-                    snapshots.push(
-                        remote
-                            .status()
-                            .await
-                            .map(|status| status.packets)
-                            .unwrap_or_default(),
-                    );
-                }
-                snapshots
-            }
+            Self::Remote(network) => network
+                .statuses()
+                .await
+                .into_iter()
+                .map(|status| status.map(|status| status.packets).unwrap_or_default())
+                .collect(),
         }
     }
 
@@ -270,10 +261,7 @@ impl<'a> Deployed<'a> {
                 }
             }
             Self::Remote(network) => {
-                for remote in network.instances() {
-                    let Ok(status) = remote.status().await else {
-                        continue;
-                    };
+                for status in network.statuses().await.into_iter().flatten() {
                     for (micros, count) in status.sent_latency {
                         merged.saturating_record_n(micros, count);
                     }
@@ -310,20 +298,18 @@ impl<'a> Deployed<'a> {
                     }
                 })
                 .collect(),
-            Self::Remote(network) => {
-                let mut checks = Vec::new();
-                for remote in network.instances() {
-                    let status = remote.status().await;
-                    checks.push(LedgerCheck {
-                        instance: remote.name().to_owned(),
-                        reading: status.map(|status| LedgerState {
-                            violation: status.audit.err(),
-                            pending: status.pending_transfers,
-                        }),
-                    });
-                }
-                checks
-            }
+            Self::Remote(network) => network
+                .instances()
+                .iter()
+                .zip(network.statuses().await)
+                .map(|(remote, status)| LedgerCheck {
+                    instance: remote.name().to_owned(),
+                    reading: status.map(|status| LedgerState {
+                        violation: status.audit.err(),
+                        pending: status.pending_transfers,
+                    }),
+                })
+                .collect(),
         }
     }
 }

@@ -20,6 +20,9 @@ use crate::network::{Link, NetworkError};
 use crate::setup::{self, Made, Reachable};
 use crate::topology::Topology;
 
+/// How many instances elsewhere are read at once.
+const CONCURRENT_READS: usize = 16;
+
 /// How often an instance that does not answer yet is asked again while the run waits for it.
 const READY_POLL: Duration = Duration::from_millis(250);
 
@@ -160,6 +163,23 @@ impl RemoteNetwork {
 
     pub fn made(&self) -> &Made {
         &self.made
+    }
+
+    /// Every instance's `peerlabStatus`, in order, asked a few at a time.
+    pub async fn statuses(&self) -> Vec<Result<RemoteStatus, String>> {
+        self.each(RemoteInstance::status).await
+    }
+
+    /// `ask` of every instance, in order, at most [`CONCURRENT_READS`] at a time.
+    pub async fn each<'a, T, F>(&'a self, ask: impl Fn(&'a RemoteInstance) -> F) -> Vec<T>
+    where
+        F: std::future::Future<Output = T> + 'a,
+    {
+        use futures_util::StreamExt;
+        futures_util::stream::iter(self.instances.iter().map(ask))
+            .buffered(CONCURRENT_READS)
+            .collect()
+            .await
     }
 
     pub fn links(&self) -> Vec<Link> {
