@@ -180,3 +180,73 @@ async fn a_target_that_is_missing_misplaced_or_silent_is_named() {
     assert!(started.elapsed() >= Duration::from_millis(500), "it waited");
     bare.shutdown().await;
 }
+
+/// A target that answers like today's Rafiki, without peerlab's own fields: a proxy in front of
+/// an instance's admin API refusing any query that names them, as Apollo refuses an unknown
+/// field.
+async fn rafiki_like_proxy(admin_graphql_url: String) -> String {
+    use axum::body::Bytes;
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+
+    let upstream = peerlab_simulator::AdminClient::new(&admin_graphql_url).unwrap();
+    let app = axum::Router::new().route(
+        "/graphql",
+        axum::routing::post(move |body: Bytes| {
+            let upstream = upstream.clone();
+            async move {
+                let text = String::from_utf8_lossy(&body).into_owned();
+                if text.contains("peerlab") {
+                    let refusal = serde_json::json!({ "errors": [{
+                        "message": "Cannot query field \"peerlabStatus\" on type \"Query\".",
+                        "extensions": { "code": "GRAPHQL_VALIDATION_FAILED" } }] });
+                    return (StatusCode::BAD_REQUEST, refusal.to_string()).into_response();
+                }
+                match upstream.post_raw(text, &[]).await {
+                    Ok(answer) => (
+                        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY),
+                        [("content-type", "application/json")],
+                        answer.body,
+                    )
+                        .into_response(),
+                    Err(error) => (StatusCode::BAD_GATEWAY, error.to_string()).into_response(),
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/graphql", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn a_target_without_peerlabs_fields_is_driven_and_named_where_it_cannot_be_checked() {
+    let topology = Topology::default_pair();
+    let bare = Network::start(&topology.instances).await.unwrap();
+    let mut targets = targets_of(&bare);
+    targets.targets[1].admin_graphql_url =
+        rafiki_like_proxy(targets.targets[1].admin_graphql_url.clone()).await;
+    let remote = RemoteNetwork::connect(&topology, &targets, Duration::from_secs(5))
+        .await
+        .expect("set up through the proxy like any admin API");
+    let report = run::run(&remote, &topology, "t", 1, Arc::new(Progress::default())).await;
+    bare.shutdown().await;
+    assert_eq!(report.payments.completed, 100, "{:?}", report.payments);
+    assert!(report.passed(), "{:?}", report.invariants);
+    for ledger in &report.invariants[..2] {
+        let not_checked = ledger.not_checked.as_deref().unwrap_or_default();
+        assert!(
+            not_checked.starts_with("happy-life-bank answers no peerlabStatus"),
+            "{ledger:?}"
+        );
+    }
+    assert!(
+        report.invariants[2..]
+            .iter()
+            .all(|invariant| invariant.not_checked.is_none())
+    );
+    // What it could not tell is counted as nothing, not guessed.
+    assert_eq!(report.instances[1].packets_sent.total(), 0);
+    assert!(report.instances[0].packets_sent.fulfilled > 0);
+}
