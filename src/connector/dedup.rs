@@ -4,10 +4,12 @@
 //! first copy was fulfilled would be refused as a STREAM replay, and the sender would void what
 //! the receiver posted: the two sides of the peering would disagree.
 //!
-//! A Prepare is known by the peer it came from and the SHA-256 of its fields (amount, expiry,
-//! condition, destination and data, each of variable length preceded by its length). That is the
-//! encoded Prepare's content without encoding it again (no allocation), so it is exactly as safe
-//! as hashing the encoding: two Prepares share a key only if they are the same packet. The
+//! A Prepare is known by the peer it came from and the first 128 bits of the SHA-256 of its
+//! fields (amount, expiry, condition, destination and data, each of variable length preceded by
+//! its length). That is the encoded Prepare's content without encoding it again (no allocation),
+//! so it is as safe as hashing the encoding: two Prepares share a key only if they are the same
+//! packet (or by a 2^-64 chance among 2^32 remembered at once; no one can aim at it without
+//! breaking SHA-256). The
 //! condition alone would not do: a sender may reuse a condition for different packets (another
 //! amount or expiry), and those must each be processed.
 //!
@@ -37,7 +39,10 @@ const SHARDS: usize = 16;
 /// history: an idle instance holds none.
 pub const CAPACITY: usize = 262_144;
 
-type Key = (Uuid, [u8; 32]);
+/// The peer and the first 128 bits of the Prepare's SHA-256: two different Prepares from one peer
+/// share them with a chance of 2^-64 even among 2^32 remembered at once, and a smaller key keeps
+/// every slot of the map small (the map's slots, not its entries, are its memory).
+type Key = (Uuid, [u8; 16]);
 
 #[derive(Debug)]
 pub struct Deduplicator {
@@ -50,16 +55,18 @@ struct Shard {
     entries: HashMap<Key, Entry>,
     /// Every key of `entries` in arrival order, with its expiry (and, briefly, keys of entries
     /// forgotten early, which find no entry or another generation's when they come up).
-    arrivals: VecDeque<(Timestamp, Key, u64)>,
+    arrivals: VecDeque<(Timestamp, Key, u32)>,
     /// Numbers entries, so that an arrival left behind by a forgotten entry never removes the
     /// entry registered again under its key.
-    generation: u64,
+    generation: u32,
+    /// Whether the map was given, once, room for twice the shard's capacity (see `begin`).
+    sized: bool,
 }
 
 #[derive(Debug)]
 struct Entry {
     expires_at: Timestamp,
-    generation: u64,
+    generation: u32,
     state: State,
 }
 
@@ -67,8 +74,8 @@ struct Entry {
 enum State {
     /// The first copy is under way; `waiters` is made when a copy arrives meanwhile.
     UnderWay { waiters: Option<Arc<Notify>> },
-    /// The first copy's reply.
-    Replied(Reply),
+    /// The first copy's reply, boxed so that the map's every slot stays small.
+    Replied(Box<Reply>),
 }
 
 /// What a Prepare is to the cache.
@@ -85,14 +92,14 @@ pub enum Seen<'a> {
 pub struct First<'a> {
     shard: &'a Mutex<Shard>,
     key: Key,
-    generation: u64,
+    generation: u32,
     finished: bool,
 }
 
 pub struct Duplicate<'a> {
     shard: &'a Mutex<Shard>,
     key: Key,
-    generation: u64,
+    generation: u32,
     /// Set when the reply was there already.
     reply: Option<Reply>,
     /// Woken when the first copy ends, when it had not yet.
@@ -120,7 +127,7 @@ impl Deduplicator {
         {
             let generation = entry.generation;
             let (reply, waiters) = match &mut entry.state {
-                State::Replied(reply) => (Some(reply.clone()), None),
+                State::Replied(reply) => (Some(Reply::clone(reply)), None),
                 State::UnderWay { waiters } => {
                     (None, Some(waiters.get_or_insert_with(Arc::default).clone()))
                 }
@@ -133,8 +140,19 @@ impl Deduplicator {
                 waiters,
             });
         }
-        while shard.arrivals.len() >= self.per_shard {
-            shard.forget_oldest();
+        if shard.arrivals.len() >= self.per_shard {
+            // Full from now on, and churning: a map whose live entries fill more than half its
+            // room grows (doubles) when removals have used up its free slots, at a moment that
+            // depends on the traffic. Giving it that room the first time it is full makes its
+            // memory reach its ceiling at once and stay there.
+            if !shard.sized {
+                shard.sized = true;
+                let room = self.per_shard;
+                shard.entries.reserve(room);
+            }
+            while shard.arrivals.len() >= self.per_shard {
+                shard.forget_oldest();
+            }
         }
         shard.generation = shard.generation.wrapping_add(1);
         let generation = shard.generation;
@@ -192,7 +210,7 @@ impl Shard {
     }
 
     /// Forgets the entry under `key` if it is still `generation`'s.
-    fn remove(&mut self, key: &Key, generation: u64) {
+    fn remove(&mut self, key: &Key, generation: u32) {
         if self
             .entries
             .get(key)
@@ -204,7 +222,7 @@ impl Shard {
     }
 
     /// The entry under `key` if it is still `generation`'s.
-    fn entry(&mut self, key: &Key, generation: u64) -> Option<&mut Entry> {
+    fn entry(&mut self, key: &Key, generation: u32) -> Option<&mut Entry> {
         self.entries
             .get_mut(key)
             .filter(|entry| entry.generation == generation)
@@ -230,7 +248,8 @@ impl First<'_> {
         self.finished = true;
         let mut shard = lock(self.shard);
         if let Some(entry) = shard.entry(&self.key, self.generation) {
-            let before = std::mem::replace(&mut entry.state, State::Replied(reply.clone()));
+            let before =
+                std::mem::replace(&mut entry.state, State::Replied(Box::new(reply.clone())));
             if let State::UnderWay {
                 waiters: Some(waiters),
             } = before
@@ -269,7 +288,7 @@ impl Duplicate<'_> {
                 .entry(&self.key, self.generation)
                 .map(|entry| &entry.state)
             {
-                Some(State::Replied(reply)) => return Some(reply.clone()),
+                Some(State::Replied(reply)) => return Some(Reply::clone(reply)),
                 Some(State::UnderWay { .. }) => {}
                 // Abandoned (or forgotten): processed afresh.
                 None => return None,
@@ -279,9 +298,9 @@ impl Duplicate<'_> {
     }
 }
 
-/// The SHA-256 of a Prepare's fields, each variable-length one preceded by its length, so that
-/// different Prepares never give the same input.
-fn fingerprint(prepare: &Prepare) -> [u8; 32] {
+/// The first half of the SHA-256 of a Prepare's fields, each variable-length one preceded by its
+/// length, so that different Prepares never give the same input.
+fn fingerprint(prepare: &Prepare) -> [u8; 16] {
     let mut hash = Sha256::new();
     hash.update(prepare.amount().to_be_bytes());
     hash.update(prepare.expires_at().unix_millis().to_be_bytes());
@@ -291,11 +310,14 @@ fn fingerprint(prepare: &Prepare) -> [u8; 32] {
     hash.update(destination);
     hash.update((prepare.data().len() as u64).to_be_bytes());
     hash.update(prepare.data());
-    hash.finalize().into()
+    let digest: [u8; 32] = hash.finalize().into();
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&digest[..16]);
+    key
 }
 
 fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
-    // A panicking holder leaves at worst an entry without its heap twin or the reverse; both are
+    // A panicking holder leaves at worst an entry without its arrival or the reverse; both are
     // dropped in time.
     shard
         .lock()
