@@ -40,7 +40,19 @@ pub enum ClientError {
     },
     #[error("the certificate authority {path}: {reason}")]
     Certificate { path: String, reason: String },
+    #[error("admin API did not answer within {} s", .0.as_secs())]
+    TimedOut(Duration),
+    #[error("admin API answered more than {} bytes", ADMIN_ANSWER_LIMIT)]
+    TooLarge,
 }
+
+/// How long one admin request may take, answer included: an instance elsewhere that accepts a
+/// connection and never answers must not hang a run. Above anything legitimate: a quote whose
+/// probes meet a partitioned link waits for their 30 s expiry.
+pub const ADMIN_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The largest admin answer read: a page of anything the API serves is far smaller.
+pub const ADMIN_ANSWER_LIMIT: usize = 16 * 1024 * 1024;
 
 /// What HTTPS servers the clients trust: Mozilla's roots (webpki-roots), and a deployment's own
 /// certificate authority when one is given.
@@ -273,22 +285,32 @@ impl AdminClient {
         let request = request
             .body(Full::new(body))
             .map_err(|e| ClientError::InvalidUrl(e.to_string()))?;
-        let response = self
-            .http
-            .request(request)
+        let exchange = async {
+            let response = self
+                .http
+                .request(request)
+                .await
+                .map_err(|e| ClientError::Unreachable(with_causes(&e)))?;
+            let status = response.status().as_u16();
+            let body = http_body_util::Limited::new(response.into_body(), ADMIN_ANSWER_LIMIT)
+                .collect()
+                .await
+                .map_err(|e| {
+                    if e.is::<http_body_util::LengthLimitError>() {
+                        ClientError::TooLarge
+                    } else {
+                        ClientError::Unreachable(with_causes(&*e))
+                    }
+                })?
+                .to_bytes();
+            Ok(RawResponse {
+                status,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            })
+        };
+        tokio::time::timeout(ADMIN_REQUEST_TIMEOUT, exchange)
             .await
-            .map_err(|e| ClientError::Unreachable(with_causes(&e)))?;
-        let status = response.status().as_u16();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| ClientError::Unreachable(with_causes(&e)))?
-            .to_bytes();
-        Ok(RawResponse {
-            status,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        })
+            .map_err(|_| ClientError::TimedOut(ADMIN_REQUEST_TIMEOUT))?
     }
 
     /// Sends a GraphQL request and returns the whole response (`data` and `errors`).

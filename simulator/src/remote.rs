@@ -23,6 +23,9 @@ use crate::topology::Topology;
 /// How many instances elsewhere are read at once.
 const CONCURRENT_READS: usize = 16;
 
+/// The longest one readiness question may take.
+const READY_ATTEMPT: Duration = Duration::from_secs(5);
+
 /// How often an instance that does not answer yet is asked again while the run waits for it.
 const READY_POLL: Duration = Duration::from_millis(250);
 
@@ -193,10 +196,17 @@ async fn wait_until_answering(
     deadline: tokio::time::Instant,
 ) -> Result<(), NetworkError> {
     loop {
-        let error = match instance.admin.request("{ __typename }", json!({})).await {
-            Ok(answer) if answer["data"]["__typename"].is_string() => return Ok(()),
-            Ok(answer) => ClientError::GraphQl(answer.to_string()),
-            Err(error) => error,
+        // An instance that takes connections but does not answer (still starting, or wedged) is
+        // given what is left of the wait, a few seconds at most, each time.
+        let left = deadline
+            .saturating_duration_since(tokio::time::Instant::now())
+            .clamp(READY_POLL, READY_ATTEMPT);
+        let asked = tokio::time::timeout(left, instance.admin.request("{ __typename }", json!({})));
+        let error = match asked.await {
+            Ok(Ok(answer)) if answer["data"]["__typename"].is_string() => return Ok(()),
+            Ok(Ok(answer)) => ClientError::GraphQl(answer.to_string()),
+            Ok(Err(error)) => error,
+            Err(_) => ClientError::TimedOut(left),
         };
         // A refusal (wrong secret, tenant) will not go away by waiting.
         let lasting = matches!(&error, ClientError::Status { status, .. } if *status == 401 || *status == 403)

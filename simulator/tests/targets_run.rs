@@ -178,6 +178,28 @@ async fn a_target_that_is_missing_misplaced_or_silent_is_named() {
         "{error}"
     );
     assert!(started.elapsed() >= Duration::from_millis(500), "it waited");
+
+    // Something takes the connection and never answers: the run waits as long as it said.
+    let mute = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mute_url = format!("http://{}/graphql", mute.local_addr().unwrap());
+    let mut muted = good.clone();
+    muted.targets[0].admin_graphql_url = mute_url.clone();
+    let started = std::time::Instant::now();
+    let error = RemoteNetwork::connect(&topology, &muted, Duration::from_millis(800))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(&format!("reaching cloud-nine-wallet at {mute_url}"))
+            && error.contains("did not answer within"),
+        "{error}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(mute);
     bare.shutdown().await;
 }
 
