@@ -80,11 +80,21 @@ pub async fn apply<I: Reachable>(
     for instance in instances.iter_mut() {
         for asset in &topology.assets {
             let what = || format!("asset {} on {}", asset.code, instance.name());
-            let id = instance
+            let id = match instance
                 .admin()
                 .create_asset(&asset.code, asset.scale)
                 .await
-                .map_err(setup_error(what()))?;
+            {
+                Ok(id) => id,
+                // An instance that holds the asset already (a deployment's own, or a run before
+                // this one) keeps it: the topology's liquidity is deposited into it.
+                Err(ClientError::Refused { code, .. }) if code == "DUPLICATE" || code == "409" => {
+                    existing_asset(instance.admin(), &asset.code, asset.scale)
+                        .await
+                        .map_err(setup_error(what()))?
+                }
+                Err(error) => return Err(setup_error(what())(error)),
+            };
             if asset.liquidity > 0 {
                 instance
                     .admin()
@@ -154,6 +164,23 @@ pub async fn apply<I: Reachable>(
             .insert((wallet.instance.clone(), wallet.address.clone()), created);
     }
     Ok(())
+}
+
+/// The id of the asset `code` at `scale` an instance already holds.
+async fn existing_asset(admin: &AdminClient, code: &str, scale: u8) -> Result<String, ClientError> {
+    let answer = admin
+        .request(
+            "query($code: String!, $scale: UInt8!) { assetByCodeAndScale(code: $code, scale: $scale) { id } }",
+            json!({ "code": code, "scale": scale }),
+        )
+        .await?;
+    answer["data"]["assetByCodeAndScale"]["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| ClientError::Unexpected {
+            expected: "the asset it said it already has",
+            response: answer.to_string(),
+        })
 }
 
 /// Peers `a` and `b` both ways in `asset`: `a` creates a peer for `b` as `sides[0]` says, `b`

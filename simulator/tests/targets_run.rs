@@ -272,3 +272,33 @@ async fn a_target_without_peerlabs_fields_is_driven_and_named_where_it_cannot_be
     assert_eq!(report.instances[1].packets_sent.total(), 0);
     assert!(report.instances[0].packets_sent.fulfilled > 0);
 }
+
+#[tokio::test]
+async fn an_asset_a_target_holds_already_is_used_as_it_is() {
+    let topology = Topology::default_pair();
+    let bare = Network::start(&topology.instances).await.unwrap();
+    let cloud = bare.instance("cloud-nine-wallet").unwrap();
+    let own = cloud.admin().create_asset("USD", 2).await.unwrap();
+    let remote = RemoteNetwork::connect(&topology, &targets_of(&bare), Duration::from_secs(5))
+        .await
+        .expect("set up on the asset it holds");
+    let report = run::run(&remote, &topology, "t", 1, Arc::new(Progress::default())).await;
+    assert!(report.passed(), "{:?}", report.invariants);
+    assert_eq!(report.payments.completed, 100);
+    let assets = cloud
+        .admin()
+        .request(
+            "{ assets { edges { node { id liquidity } } } }",
+            serde_json::json!({}),
+        )
+        .await
+        .unwrap();
+    let edges = assets["data"]["assets"]["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 1, "no second USD: {assets}");
+    assert_eq!(edges[0]["node"]["id"], own.as_str());
+    assert_eq!(
+        edges[0]["node"]["liquidity"], "100000000",
+        "the topology's liquidity deposited into it"
+    );
+    bare.shutdown().await;
+}
