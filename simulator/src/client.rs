@@ -42,8 +42,8 @@ pub enum ClientError {
     Certificate { path: String, reason: String },
     #[error("admin API did not answer within {} s", .0.as_secs())]
     TimedOut(Duration),
-    #[error("admin API answered more than {} bytes", ADMIN_ANSWER_LIMIT)]
-    TooLarge,
+    #[error("the answer is longer than {0} bytes")]
+    TooLarge(usize),
 }
 
 /// How long one admin request may take, answer included: an instance elsewhere that accepts a
@@ -257,17 +257,32 @@ impl AdminClient {
             .header(hyper::header::AUTHORIZATION, format!("Bearer {token}"))
             .body(Full::new(Bytes::from(prepare)))
             .map_err(|e| ClientError::InvalidUrl(e.to_string()))?;
+        // An ILP reply is at most a Prepare's size (32 KiB and its envelope).
+        self.exchange(request, 64 * 1024).await
+    }
+
+    /// Sends `request`; answers the status and at most `limit` bytes of body.
+    async fn exchange(
+        &self,
+        request: Request<Full<Bytes>>,
+        limit: usize,
+    ) -> Result<(u16, Bytes), ClientError> {
         let response = self
             .http
             .request(request)
             .await
             .map_err(|e| ClientError::Unreachable(with_causes(&e)))?;
         let status = response.status().as_u16();
-        // An ILP reply is at most a Prepare's size (32 KiB and its envelope).
-        let body = http_body_util::Limited::new(response.into_body(), 64 * 1024)
+        let body = http_body_util::Limited::new(response.into_body(), limit)
             .collect()
             .await
-            .map_err(|e| ClientError::Unreachable(with_causes(&*e)))?
+            .map_err(|e| {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    ClientError::TooLarge(limit)
+                } else {
+                    ClientError::Unreachable(with_causes(&*e))
+                }
+            })?
             .to_bytes();
         Ok((status, body))
     }
@@ -286,23 +301,7 @@ impl AdminClient {
             .body(Full::new(body))
             .map_err(|e| ClientError::InvalidUrl(e.to_string()))?;
         let exchange = async {
-            let response = self
-                .http
-                .request(request)
-                .await
-                .map_err(|e| ClientError::Unreachable(with_causes(&e)))?;
-            let status = response.status().as_u16();
-            let body = http_body_util::Limited::new(response.into_body(), ADMIN_ANSWER_LIMIT)
-                .collect()
-                .await
-                .map_err(|e| {
-                    if e.is::<http_body_util::LengthLimitError>() {
-                        ClientError::TooLarge
-                    } else {
-                        ClientError::Unreachable(with_causes(&*e))
-                    }
-                })?
-                .to_bytes();
+            let (status, body) = self.exchange(request, ADMIN_ANSWER_LIMIT).await?;
             Ok(RawResponse {
                 status,
                 body: String::from_utf8_lossy(&body).into_owned(),

@@ -761,15 +761,18 @@ async fn run_on_targets(
             return ExitCode::FAILURE;
         }
     };
-    let skipped = peerlab_simulator::faults::schedule(&topology, 0)
+    // The kinds the file names, scheduled or drawn at random.
+    let skipped = topology
+        .faults
         .iter()
-        .any(|fault| !peerlab_simulator::faults_elsewhere::possible(fault.kind))
-        || topology.random_faults.iter().any(|random| {
-            random
-                .kinds
+        .map(|fault| fault.kind)
+        .chain(
+            topology
+                .random_faults
                 .iter()
-                .any(|kind| !peerlab_simulator::faults_elsewhere::possible(*kind))
-        });
+                .flat_map(|random| random.kinds.iter().copied()),
+        )
+        .any(|kind| !peerlab_simulator::faults_elsewhere::possible(kind));
     if skipped {
         say!(
             "peerlab run: faults other than wrong_token and drain_liquidity are skipped: peerlab controls neither the processes nor the links of instances that run elsewhere"
